@@ -1,0 +1,414 @@
+r"""Intersection over union and its generalisations: IoU, GIoU, DIoU, CIoU.
+
+All functions take boxes ``(x_min, y_min, x_max, y_max)`` in continuous pixel
+coordinates (see :mod:`bboxcore.boxes`). Each comes in two forms:
+
+* **pairwise** — ``box_iou(a, b)`` compares every box of ``a`` (N, 4) with every
+  box of ``b`` (M, 4) and returns an (N, M) matrix;
+* **aligned** — ``box_iou_aligned(a, b)`` compares ``a[i]`` with ``b[i]`` and
+  returns an (N,) vector (the diagonal of the pairwise matrix).
+
+Notation: for boxes A and B, :math:`I = |A \cap B|`, :math:`U = |A| + |B| - I`,
+C is the smallest box enclosing both, :math:`\rho` the distance between their
+centres and :math:`c` the diagonal of C.
+
+Degenerate boxes: a zero-area box has IoU 0 with everything (itself included),
+never NaN. The float dtype follows the inputs (float32 only if both are).
+
+The pairwise functions work block by block over the rows of ``a`` so that the
+temporaries never exceed :data:`IOU_BLOCK_BUDGET` elements beyond the output:
+200 000 × 2 000 boxes need the 1.6 GB float32 output and a few MB more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bboxcore.boxes import _area_checked, as_boxes, result_float_dtype
+
+__all__ = [
+    "IOU_BLOCK_BUDGET",
+    "box_iou",
+    "box_iou_aligned",
+    "complete_box_iou",
+    "complete_box_iou_aligned",
+    "distance_box_iou",
+    "distance_box_iou_aligned",
+    "generalized_box_iou",
+    "generalized_box_iou_aligned",
+]
+
+#: Maximum number of elements of one block of temporaries in the pairwise
+#: functions (2**16 float32 = 256 KiB each, about the size of a core's L2 cache).
+IOU_BLOCK_BUDGET = 1 << 16
+
+_REFERENCES = """
+    References
+    ----------
+    .. [1] J. Yu, Y. Jiang, Z. Wang, Z. Cao, T. Huang. "UnitBox: An Advanced
+       Object Detection Network." ACM MM 2016, arXiv:1608.01471.
+    .. [2] H. Rezatofighi et al. "Generalized Intersection over Union." CVPR
+       2019, arXiv:1902.09630.
+    .. [3] Z. Zheng et al. "Distance-IoU Loss: Faster and Better Learning for
+       Bounding Box Regression." AAAI 2020, arXiv:1911.08287.
+"""
+
+
+def _validate_pair(a, b, aligned: bool) -> tuple[np.ndarray, np.ndarray, np.dtype]:
+    a = as_boxes(a, "boxes1")
+    b = as_boxes(b, "boxes2")
+    if aligned and a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"boxes1 and boxes2 must have the same length R for the aligned form; "
+            f"got {a.shape[0]} and {b.shape[0]}"
+        )
+    dtype = result_float_dtype(a, b)
+    a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    _area_checked(a, "boxes1")
+    _area_checked(b, "boxes2")
+    return a, b, dtype
+
+
+# --------------------------------------------------------------------------- the fast IoU
+def pairwise_iou_unchecked(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None):
+    """Pairwise IoU of already validated boxes of one dtype, block by block.
+
+    The engine behind :func:`box_iou`, also used by :mod:`bboxcore.nms` on its
+    candidate blocks. No validation: ``a`` (N, 4) and ``b`` (M, 4) must be
+    finite, non-inverted and of the same floating dtype.
+
+    Parameters
+    ----------
+    a : ndarray, shape (N, 4)
+    b : ndarray, shape (M, 4)
+    out : ndarray, shape (N, M), optional
+        Where to write the result.
+
+    Returns
+    -------
+    iou : ndarray, shape (N, M)
+
+    Examples
+    --------
+    >>> pairwise_iou_unchecked(np.array([[0., 0., 2., 2.]]), np.array([[1., 0., 3., 2.]]))
+    array([[0.33333333]])
+    """
+    n, m = a.shape[0], b.shape[0]
+    dtype = a.dtype
+    if out is None:
+        out = np.empty((n, m), dtype=dtype)
+    if n == 0 or m == 0:
+        return out
+    # Columns as contiguous vectors: (M,) for b, (rows, 1) for a block of a.
+    bx1, by1, bx2, by2 = (np.ascontiguousarray(b[:, k]) for k in range(4))
+    area_b = (bx2 - bx1) * (by2 - by1)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    rows = max(1, IOU_BLOCK_BUDGET // m)
+    iw = np.empty((min(rows, n), m), dtype=dtype)
+    ih = np.empty_like(iw)
+    tiny = np.finfo(dtype).tiny
+    for start in range(0, n, rows):
+        blk = a[start : start + rows]
+        r = blk.shape[0]
+        w, h = iw[:r], ih[:r]
+        # I = max(0, min(x2) - max(x1)) * max(0, min(y2) - max(y1))
+        np.minimum(blk[:, 2:3], bx2, out=w)  # (r, 1) vs (M,) -> (r, M)
+        np.subtract(w, np.maximum(blk[:, 0:1], bx1), out=w)
+        np.maximum(w, 0, out=w)
+        np.minimum(blk[:, 3:4], by2, out=h)
+        np.subtract(h, np.maximum(blk[:, 1:2], by1), out=h)
+        np.maximum(h, 0, out=h)
+        np.multiply(w, h, out=w)  # w is now I
+        # U = |A| + |B| - I; U = 0 only when both boxes have zero area, and then I = 0,
+        # so max(U, tiny) turns 0/0 into 0/tiny = 0 and changes no positive U.
+        np.add(area_a[start : start + r, None], area_b, out=h)
+        np.subtract(h, w, out=h)
+        np.maximum(h, tiny, out=h)
+        np.divide(w, h, out=out[start : start + r])
+    return out
+
+
+def box_iou(boxes1, boxes2) -> np.ndarray:
+    r"""Pairwise intersection over union of two sets of boxes.
+
+    .. math::
+        \mathrm{IoU}(A, B) = \frac{|A \cap B|}{|A| + |B| - |A \cap B|}
+
+    the Jaccard index used throughout detection [1]_ (Eq. 1 there, as a loss).
+
+    Parameters
+    ----------
+    boxes1 : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels.
+    boxes2 : array_like, shape (M, 4)
+        Boxes in the same format.
+
+    Returns
+    -------
+    iou : ndarray, shape (N, M)
+        ``iou[i, j]`` is the IoU of ``boxes1[i]`` and ``boxes2[j]``, in [0, 1];
+        float32 only if both inputs are float32, else float64. Zero-area boxes
+        give 0.
+
+    Raises
+    ------
+    TypeError
+        If an input is not numeric.
+    ValueError
+        If an input is not (R, 4), holds NaN/inf, has an inverted box, or is so
+        large that an area overflows its dtype.
+
+    Notes
+    -----
+    Computed block by block over ``boxes1`` with at most
+    :data:`IOU_BLOCK_BUDGET` elements per temporary, so memory beyond the
+    (N, M) output stays bounded whatever N and M.
+    """
+    a, b, _ = _validate_pair(boxes1, boxes2, aligned=False)
+    return pairwise_iou_unchecked(a, b)
+
+
+box_iou.__doc__ += (
+    _REFERENCES
+    + r"""
+    Examples
+    --------
+    >>> a = np.array([[0., 0., 10., 10.]])
+    >>> b = np.array([[5., 0., 15., 10.], [20., 20., 30., 30.]])
+    >>> box_iou(a, b)  # 50 / (100 + 100 - 50) = 1/3, and no overlap
+    array([[0.33333333, 0.        ]])
+"""
+)
+
+
+def box_iou_aligned(boxes1, boxes2) -> np.ndarray:
+    r"""Element-wise IoU of ``boxes1[i]`` and ``boxes2[i]``.
+
+    .. math::
+        \mathrm{IoU}_i = \frac{|A_i \cap B_i|}{|A_i| + |B_i| - |A_i \cap B_i|}
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array_like, shape (R, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, same R.
+
+    Returns
+    -------
+    iou : ndarray, shape (R,)
+        In [0, 1]; the diagonal of ``box_iou(boxes1, boxes2)``.
+
+    Raises
+    ------
+    TypeError
+        If an input is not numeric.
+    ValueError
+        If an input is not (R, 4), the two R differ, a value is NaN/inf, or a
+        box is inverted.
+
+    Examples
+    --------
+    >>> box_iou_aligned([[0, 0, 2, 2], [0, 0, 1, 1]], [[1, 0, 3, 2], [0, 0, 1, 1]])
+    array([0.33333333, 1.        ])
+    """
+    a, b, _ = _validate_pair(boxes1, boxes2, aligned=True)
+    return _iou_terms(a, b)[0]
+
+
+# --------------------------------------------------------------------------- GIoU / DIoU / CIoU
+def _iou_terms(a: np.ndarray, b: np.ndarray):
+    """IoU, union and the enclosing box of broadcastable box arrays ``a[..., 4]``, ``b[..., 4]``.
+
+    Returns ``iou, union, (cx1, cy1, cx2, cy2)`` where the last is the
+    smallest enclosing box C.
+    """
+    ax1, ay1, ax2, ay2 = (a[..., k] for k in range(4))
+    bx1, by1, bx2, by2 = (b[..., k] for k in range(4))
+    iw = np.clip(np.minimum(ax2, bx2) - np.maximum(ax1, bx1), 0, None)
+    ih = np.clip(np.minimum(ay2, by2) - np.maximum(ay1, by1), 0, None)
+    inter = iw * ih
+    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
+    tiny = np.finfo(inter.dtype).tiny
+    iou = inter / np.maximum(union, tiny)  # U = 0 implies I = 0: 0 / tiny = 0
+    enclosing = (np.minimum(ax1, bx1), np.minimum(ay1, by1), np.maximum(ax2, bx2), np.maximum(ay2, by2))
+    return iou, union, enclosing
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` where ``den > 0``, else 0 (the penalties vanish with their denominator)."""
+    out = np.zeros(np.broadcast(num, den).shape, dtype=np.result_type(num, den))
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _giou(a, b):
+    iou, union, (cx1, cy1, cx2, cy2) = _iou_terms(a, b)
+    area_c = (cx2 - cx1) * (cy2 - cy1)
+    return iou - _safe_ratio(area_c - union, area_c)
+
+
+def _diou_parts(a, b):
+    iou, _, (cx1, cy1, cx2, cy2) = _iou_terms(a, b)
+    # rho^2: squared distance between centres; c^2: squared diagonal of C
+    rho2 = ((a[..., 0] + a[..., 2]) - (b[..., 0] + b[..., 2])) ** 2 / 4 + (
+        (a[..., 1] + a[..., 3]) - (b[..., 1] + b[..., 3])
+    ) ** 2 / 4
+    c2 = (cx2 - cx1) ** 2 + (cy2 - cy1) ** 2
+    return iou, _safe_ratio(rho2, c2)
+
+
+def _diou(a, b):
+    iou, penalty = _diou_parts(a, b)
+    return iou - penalty
+
+
+def _ciou(a, b):
+    iou, penalty = _diou_parts(a, b)
+    # v = 4/pi^2 (arctan(w_b/h_b) - arctan(w_a/h_a))^2; arctan2 keeps h = 0 finite (pi/2).
+    atan_a = np.arctan2(a[..., 2] - a[..., 0], a[..., 3] - a[..., 1])
+    atan_b = np.arctan2(b[..., 2] - b[..., 0], b[..., 3] - b[..., 1])
+    v = (4 / np.pi**2) * (atan_b - atan_a) ** 2
+    alpha = _safe_ratio(v, (1 - iou) + v)  # v = 0 -> alpha = 0 (and 0/0 at IoU = 1)
+    return (iou - penalty - alpha * v).astype(iou.dtype, copy=False)
+
+
+def _pairwise(fn, boxes1, boxes2):
+    a, b, dtype = _validate_pair(boxes1, boxes2, aligned=False)
+    out = np.empty((a.shape[0], b.shape[0]), dtype=dtype)
+    rows = max(1, IOU_BLOCK_BUDGET // max(1, b.shape[0]))
+    for start in range(0, a.shape[0], rows):
+        out[start : start + rows] = fn(a[start : start + rows, None, :], b[None, :, :])
+    return out
+
+
+def _aligned(fn, boxes1, boxes2):
+    a, b, _ = _validate_pair(boxes1, boxes2, aligned=True)
+    return fn(a, b)
+
+
+_SHARED_DOC = r"""
+    Parameters
+    ----------
+    boxes1 : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels.
+    boxes2 : array_like, shape ({m}, 4)
+        Boxes in the same format{same}.
+
+    Returns
+    -------
+    ndarray, shape {out}
+        {what}; float32 only if both inputs are float32.
+
+    Raises
+    ------
+    TypeError
+        If an input is not numeric.
+    ValueError
+        If an input is not (R, 4), holds NaN/inf, has an inverted box{len_err}.
+"""
+
+
+def _doc(fn, *, title: str, formula: str, rng: str, aligned: bool, example: str):
+    fn.__doc__ = (
+        title
+        + "\n\n    .. math::\n        "
+        + formula
+        + "\n"
+        + _SHARED_DOC.format(
+            m="N" if aligned else "M",
+            same=", same N" if aligned else "",
+            out="(N,)" if aligned else "(N, M)",
+            what=f"Values in {rng}" + ("; element i compares boxes1[i] and boxes2[i]" if aligned else ""),
+            len_err=", or the two lengths differ" if aligned else "",
+        )
+        + _REFERENCES
+        + "\n    Examples\n    --------\n"
+        + example
+    )
+    return fn
+
+
+def generalized_box_iou(boxes1, boxes2) -> np.ndarray:
+    return _pairwise(_giou, boxes1, boxes2)
+
+
+def generalized_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
+    return _aligned(_giou, boxes1, boxes2)
+
+
+def distance_box_iou(boxes1, boxes2) -> np.ndarray:
+    return _pairwise(_diou, boxes1, boxes2)
+
+
+def distance_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
+    return _aligned(_diou, boxes1, boxes2)
+
+
+def complete_box_iou(boxes1, boxes2) -> np.ndarray:
+    return _pairwise(_ciou, boxes1, boxes2)
+
+
+def complete_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
+    return _aligned(_ciou, boxes1, boxes2)
+
+
+_GIOU = r"\mathrm{GIoU} = \mathrm{IoU} - \frac{|C| - |A \cup B|}{|C|}"
+_DIOU = r"\mathrm{DIoU} = \mathrm{IoU} - \frac{\rho^2(b, b^{gt})}{c^2}"
+_CIOU = (
+    r"\mathrm{CIoU} = \mathrm{IoU} - \frac{\rho^2}{c^2} - \alpha v,\quad"
+    r" v = \frac{4}{\pi^2}\left(\arctan\frac{w^{gt}}{h^{gt}} - \arctan\frac{w}{h}\right)^2,\quad"
+    r" \alpha = \frac{v}{(1 - \mathrm{IoU}) + v}"
+)
+_EX_A = "    >>> a = [[0., 0., 2., 2.]]\n    >>> b = [[1., 0., 3., 2.]]\n"
+_doc(
+    generalized_box_iou,
+    title="Pairwise generalised IoU [2]_ (Alg. 1): IoU minus the empty share of the enclosing box C.",
+    formula=_GIOU + r"\quad\text{([2]_, Alg. 1; 0 when } |C| = 0)",
+    rng="[-1, 1], never above the IoU",
+    aligned=False,
+    example=_EX_A + "    >>> generalized_box_iou(a, b)  # IoU 1/3, C = U: penalty 0\n"
+    "    array([[0.33333333]])\n",
+)
+_doc(
+    generalized_box_iou_aligned,
+    title="Element-wise generalised IoU [2]_ (Alg. 1) of boxes1[i] and boxes2[i].",
+    formula=_GIOU,
+    rng="[-1, 1]",
+    aligned=True,
+    example="    >>> generalized_box_iou_aligned([[0, 0, 1, 1]], [[2, 0, 3, 1]])  # 1/3 of C empty\n"
+    "    array([-0.33333333])\n",
+)
+_doc(
+    distance_box_iou,
+    title="Pairwise distance IoU [3]_ (Eq. 6): IoU minus the normalised squared centre distance.",
+    formula=_DIOU + r"\quad\text{([3]_, Eq. 6)}",
+    rng="[-1, 1]",
+    aligned=False,
+    example="    >>> distance_box_iou([[0, 0, 2, 2]], [[2, 0, 4, 2]])  # rho^2 = 4, c^2 = 16 + 4\n"
+    "    array([[-0.2]])\n",
+)
+_doc(
+    distance_box_iou_aligned,
+    title="Element-wise distance IoU [3]_ (Eq. 6) of boxes1[i] and boxes2[i].",
+    formula=_DIOU,
+    rng="[-1, 1]",
+    aligned=True,
+    example="    >>> distance_box_iou_aligned([[0, 0, 4, 4]], [[1, 1, 3, 3]])  # concentric: = IoU\n"
+    "    array([0.25])\n",
+)
+_doc(
+    complete_box_iou,
+    title="Pairwise complete IoU [3]_ (Eqs. 9-11): DIoU minus an aspect-ratio consistency term.",
+    formula=_CIOU,
+    rng="[-1.5, 1]",
+    aligned=False,
+    example="    >>> complete_box_iou([[0, 0, 4, 4]], [[1, 1, 3, 3]])  # same centre and aspect: = IoU\n"
+    "    array([[0.25]])\n",
+)
+_doc(
+    complete_box_iou_aligned,
+    title="Element-wise complete IoU [3]_ (Eqs. 9-11) of boxes1[i] and boxes2[i].",
+    formula=_CIOU,
+    rng="[-1.5, 1]",
+    aligned=True,
+    example="    >>> complete_box_iou_aligned([[0, 0, 2, 2]], [[0, 0, 2, 2]])\n    array([1.])\n",
+)
