@@ -63,7 +63,9 @@ def as_float_array(x, name: str, *, dtype=None) -> np.ndarray:
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as err:  # ragged lists
-        raise TypeError(f"{name} must be a numeric array; got {type(x).__name__}: {err}") from None
+        raise TypeError(
+            f"{name} must be a real numeric array; got a ragged {type(x).__name__}: {err}"
+        ) from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
     if dtype is not None:
@@ -127,7 +129,7 @@ def as_boxes(
     >>> as_boxes([[10, 0, 0, 5]], "gt_bbox")
     Traceback (most recent call last):
     ...
-    ValueError: gt_bbox has an inverted box (x_max < x_min or y_max < y_min) at row 0: [10.0, 0.0, 0.0, 5.0]
+    ValueError: gt_bbox has an inverted box (x_max < x_min or y_max < y_min) at row 0: ...
     """
     arr = as_float_array(boxes, name, dtype=dtype)
     if arr.ndim != 2 or arr.shape[1] != ncols:

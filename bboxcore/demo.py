@@ -36,7 +36,9 @@ def run_demo(out: str | Path = "demo_out") -> int:
     """
     Path(out).mkdir(parents=True, exist_ok=True)
     gt = np.array([[10.0, 10.0, 60.0, 50.0], [70.0, 20.0, 110.0, 90.0]])
-    anchors = np.array([[0.0, 0.0, 64.0, 64.0], [64.0, 0.0, 128.0, 64.0], [64.0, 32.0, 128.0, 96.0]])
+    anchors = np.array(
+        [[0.0, 0.0, 64.0, 64.0], [64.0, 0.0, 128.0, 64.0], [64.0, 32.0, 128.0, 96.0]]
+    )
     iou = box_iou(gt, anchors)
     print("gt  best anchor  IoU")
     for i, row in enumerate(iou):

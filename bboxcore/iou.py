@@ -42,17 +42,6 @@ __all__ = [
 #: functions (2**16 float32 = 256 KiB each, about the size of a core's L2 cache).
 IOU_BLOCK_BUDGET = 1 << 16
 
-_REFERENCES = """
-    References
-    ----------
-    .. [1] J. Yu, Y. Jiang, Z. Wang, Z. Cao, T. Huang. "UnitBox: An Advanced
-       Object Detection Network." ACM MM 2016, arXiv:1608.01471.
-    .. [2] H. Rezatofighi et al. "Generalized Intersection over Union." CVPR
-       2019, arXiv:1902.09630.
-    .. [3] Z. Zheng et al. "Distance-IoU Loss: Faster and Better Learning for
-       Bounding Box Regression." AAAI 2020, arXiv:1911.08287.
-"""
-
 
 def _validate_pair(a, b, aligned: bool) -> tuple[np.ndarray, np.ndarray, np.dtype]:
     a = as_boxes(a, "boxes1")
@@ -134,7 +123,7 @@ def box_iou(boxes1, boxes2) -> np.ndarray:
     .. math::
         \mathrm{IoU}(A, B) = \frac{|A \cap B|}{|A| + |B| - |A \cap B|}
 
-    the Jaccard index used throughout detection [1]_ (Eq. 1 there, as a loss).
+    the Jaccard index, used throughout detection and as a loss in UnitBox [1]_.
 
     Parameters
     ----------
@@ -163,22 +152,21 @@ def box_iou(boxes1, boxes2) -> np.ndarray:
     Computed block by block over ``boxes1`` with at most
     :data:`IOU_BLOCK_BUDGET` elements per temporary, so memory beyond the
     (N, M) output stays bounded whatever N and M.
-    """
-    a, b, _ = _validate_pair(boxes1, boxes2, aligned=False)
-    return pairwise_iou_unchecked(a, b)
 
+    References
+    ----------
+    .. [1] J. Yu, Y. Jiang, Z. Wang, Z. Cao, T. Huang. "UnitBox: An Advanced
+       Object Detection Network." ACM MM 2016, arXiv:1608.01471.
 
-box_iou.__doc__ += (
-    _REFERENCES
-    + r"""
     Examples
     --------
     >>> a = np.array([[0., 0., 10., 10.]])
     >>> b = np.array([[5., 0., 15., 10.], [20., 20., 30., 30.]])
     >>> box_iou(a, b)  # 50 / (100 + 100 - 50) = 1/3, and no overlap
     array([[0.33333333, 0.        ]])
-"""
-)
+    """
+    a, b, _ = _validate_pair(boxes1, boxes2, aligned=False)
+    return pairwise_iou_unchecked(a, b)
 
 
 def box_iou_aligned(boxes1, boxes2) -> np.ndarray:
@@ -229,7 +217,12 @@ def _iou_terms(a: np.ndarray, b: np.ndarray):
     union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
     tiny = np.finfo(inter.dtype).tiny
     iou = inter / np.maximum(union, tiny)  # U = 0 implies I = 0: 0 / tiny = 0
-    enclosing = (np.minimum(ax1, bx1), np.minimum(ay1, by1), np.maximum(ax2, bx2), np.maximum(ay2, by2))
+    enclosing = (
+        np.minimum(ax1, bx1),
+        np.minimum(ay1, by1),
+        np.maximum(ax2, bx2),
+        np.maximum(ay2, by2),
+    )
     return iou, union, enclosing
 
 
@@ -285,130 +278,280 @@ def _aligned(fn, boxes1, boxes2):
     return fn(a, b)
 
 
-_SHARED_DOC = r"""
+def generalized_box_iou(boxes1, boxes2) -> np.ndarray:
+    r"""Pairwise generalised IoU: IoU minus the empty share of the enclosing box C [1]_ (Alg. 1).
+
+    .. math::
+        \mathrm{GIoU}(A, B) = \mathrm{IoU}(A, B) - \frac{|C| - |A \cup B|}{|C|}
+
     Parameters
     ----------
     boxes1 : array_like, shape (N, 4)
         Boxes ``(x_min, y_min, x_max, y_max)`` in pixels.
-    boxes2 : array_like, shape ({m}, 4)
-        Boxes in the same format{same}.
+    boxes2 : array_like, shape (M, 4)
+        Boxes in the same format.
 
     Returns
     -------
-    ndarray, shape {out}
-        {what}; float32 only if both inputs are float32.
+    giou : ndarray, shape (N, M)
+        ``[i, j]`` compares ``boxes1[i]`` and ``boxes2[j]``; in [-1, 1]. Float32
+        only if both inputs are float32.
 
     Raises
     ------
     TypeError
         If an input is not numeric.
     ValueError
-        If an input is not (R, 4), holds NaN/inf, has an inverted box{len_err}.
-"""
+        If an input is not (R, 4), holds NaN/inf, has an inverted box.
 
+    Notes
+    -----
+    C is the smallest box enclosing A and B. GIoU lies in [-1, 1], never
+    exceeds the IoU, and stays informative for disjoint boxes, where the IoU
+    is 0. When |C| = 0 (two identical points) the penalty is 0.
 
-def _doc(fn, *, title: str, formula: str, rng: str, aligned: bool, example: str):
-    fn.__doc__ = (
-        title
-        + "\n\n    .. math::\n        "
-        + formula
-        + "\n"
-        + _SHARED_DOC.format(
-            m="N" if aligned else "M",
-            same=", same N" if aligned else "",
-            out="(N,)" if aligned else "(N, M)",
-            what=f"Values in {rng}" + ("; element i compares boxes1[i] and boxes2[i]" if aligned else ""),
-            len_err=", or the two lengths differ" if aligned else "",
-        )
-        + _REFERENCES
-        + "\n    Examples\n    --------\n"
-        + example
-    )
-    return fn
+    References
+    ----------
+    .. [1] H. Rezatofighi, N. Tsoi, J. Gwak, A. Sadeghian, I. Reid, S. Savarese.
+       "Generalized Intersection over Union: A Metric and A Loss for Bounding
+       Box Regression." CVPR 2019, arXiv:1902.09630.
 
-
-def generalized_box_iou(boxes1, boxes2) -> np.ndarray:
+    Examples
+    --------
+    >>> a = [[0., 0., 2., 2.]]
+    >>> generalized_box_iou(a, [[1., 0., 3., 2.], [3., 0., 5., 2.]])  # C = U; 1/5 of C empty
+    array([[ 0.33333333, -0.2       ]])
+    """
     return _pairwise(_giou, boxes1, boxes2)
 
 
 def generalized_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
+    r"""Element-wise generalised IoU of ``boxes1[i]`` and ``boxes2[i]`` [1]_ (Alg. 1).
+
+    .. math::
+        \mathrm{GIoU}(A, B) = \mathrm{IoU}(A, B) - \frac{|C| - |A \cup B|}{|C|}
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, same N.
+
+    Returns
+    -------
+    giou : ndarray, shape (N,)
+        Element i compares ``boxes1[i]`` and ``boxes2[i]``; in [-1, 1]. Float32
+        only if both inputs are float32.
+
+    Raises
+    ------
+    TypeError
+        If an input is not numeric.
+    ValueError
+        If an input is not (R, 4), holds NaN/inf, has an inverted box, or the two lengths differ.
+
+    Notes
+    -----
+    C is the smallest box enclosing A and B. GIoU lies in [-1, 1], never
+    exceeds the IoU, and stays informative for disjoint boxes, where the IoU
+    is 0. When |C| = 0 (two identical points) the penalty is 0.
+
+    References
+    ----------
+    .. [1] H. Rezatofighi, N. Tsoi, J. Gwak, A. Sadeghian, I. Reid, S. Savarese.
+       "Generalized Intersection over Union: A Metric and A Loss for Bounding
+       Box Regression." CVPR 2019, arXiv:1902.09630.
+
+    Examples
+    --------
+    >>> generalized_box_iou_aligned([[0, 0, 1, 1]], [[2, 0, 3, 1]])  # IoU 0, 1/3 of C empty
+    array([-0.33333333])
+    """
     return _aligned(_giou, boxes1, boxes2)
 
 
 def distance_box_iou(boxes1, boxes2) -> np.ndarray:
+    r"""Pairwise distance IoU: the IoU minus the normalised squared centre distance [1]_ (Eq. 6).
+
+    .. math::
+        \mathrm{DIoU}(A, B) = \mathrm{IoU}(A, B) - \frac{\rho^2(A, B)}{c^2}
+
+    Parameters
+    ----------
+    boxes1 : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels.
+    boxes2 : array_like, shape (M, 4)
+        Boxes in the same format.
+
+    Returns
+    -------
+    diou : ndarray, shape (N, M)
+        ``[i, j]`` compares ``boxes1[i]`` and ``boxes2[j]``; in (-1, 1]. Float32
+        only if both inputs are float32.
+
+    Raises
+    ------
+    TypeError
+        If an input is not numeric.
+    ValueError
+        If an input is not (R, 4), holds NaN/inf, has an inverted box.
+
+    Notes
+    -----
+    :math:`\rho` is the distance between the box centres and c the diagonal
+    of the smallest enclosing box C ([1]_, Eq. 6). DIoU lies in (-1, 1] and
+    equals the IoU for concentric boxes. When c = 0 the penalty is 0.
+
+    References
+    ----------
+    .. [1] Z. Zheng, P. Wang, W. Liu, J. Li, R. Ye, D. Ren. "Distance-IoU Loss:
+       Faster and Better Learning for Bounding Box Regression." AAAI 2020,
+       arXiv:1911.08287.
+
+    Examples
+    --------
+    >>> distance_box_iou([[0, 0, 2, 2]], [[2, 0, 4, 2]])  # IoU 0, rho^2 = 4, c^2 = 16 + 4
+    array([[-0.2]])
+    """
     return _pairwise(_diou, boxes1, boxes2)
 
 
 def distance_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
+    r"""Element-wise distance IoU of ``boxes1[i]`` and ``boxes2[i]`` [1]_ (Eq. 6).
+
+    .. math::
+        \mathrm{DIoU}(A, B) = \mathrm{IoU}(A, B) - \frac{\rho^2(A, B)}{c^2}
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, same N.
+
+    Returns
+    -------
+    diou : ndarray, shape (N,)
+        Element i compares ``boxes1[i]`` and ``boxes2[i]``; in (-1, 1]. Float32
+        only if both inputs are float32.
+
+    Raises
+    ------
+    TypeError
+        If an input is not numeric.
+    ValueError
+        If an input is not (R, 4), holds NaN/inf, has an inverted box, or the two lengths differ.
+
+    Notes
+    -----
+    :math:`\rho` is the distance between the box centres and c the diagonal
+    of the smallest enclosing box C ([1]_, Eq. 6). DIoU lies in (-1, 1] and
+    equals the IoU for concentric boxes. When c = 0 the penalty is 0.
+
+    References
+    ----------
+    .. [1] Z. Zheng, P. Wang, W. Liu, J. Li, R. Ye, D. Ren. "Distance-IoU Loss:
+       Faster and Better Learning for Bounding Box Regression." AAAI 2020,
+       arXiv:1911.08287.
+
+    Examples
+    --------
+    >>> distance_box_iou_aligned([[0, 0, 4, 4]], [[1, 1, 3, 3]])  # concentric: the IoU, 4 / 16
+    array([0.25])
+    """
     return _aligned(_diou, boxes1, boxes2)
 
 
 def complete_box_iou(boxes1, boxes2) -> np.ndarray:
+    r"""Pairwise complete IoU: DIoU minus an aspect-ratio consistency term [1]_ (Eqs. 8-11).
+
+    .. math::
+        \mathrm{CIoU} = \mathrm{IoU} - \frac{\rho^2}{c^2} - \alpha v,\quad
+        v = \frac{4}{\pi^2}\Big(\arctan\frac{w_B}{h_B} - \arctan\frac{w_A}{h_A}\Big)^2,\quad
+        \alpha = \frac{v}{(1 - \mathrm{IoU}) + v}
+
+    Parameters
+    ----------
+    boxes1 : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels.
+    boxes2 : array_like, shape (M, 4)
+        Boxes in the same format.
+
+    Returns
+    -------
+    ciou : ndarray, shape (N, M)
+        ``[i, j]`` compares ``boxes1[i]`` and ``boxes2[j]``; in [-1.5, 1]. Float32
+        only if both inputs are float32.
+
+    Raises
+    ------
+    TypeError
+        If an input is not numeric.
+    ValueError
+        If an input is not (R, 4), holds NaN/inf, has an inverted box.
+
+    Notes
+    -----
+    DIoU with an aspect-ratio consistency term ([1]_, Eqs. 8-11). The arctan is
+    taken as ``arctan2(w, h)`` so that zero-height boxes give pi/2 instead of
+    a division by zero; alpha is 0 where v = 0. CIoU lies in [-1.5, 1] and
+    equals the IoU for concentric boxes of the same aspect ratio.
+
+    References
+    ----------
+    .. [1] Z. Zheng, P. Wang, W. Liu, J. Li, R. Ye, D. Ren. "Distance-IoU Loss:
+       Faster and Better Learning for Bounding Box Regression." AAAI 2020,
+       arXiv:1911.08287.
+
+    Examples
+    --------
+    >>> complete_box_iou([[0, 0, 4, 4]], [[1, 1, 3, 3]])  # same centre and aspect: the IoU
+    array([[0.25]])
+    """
     return _pairwise(_ciou, boxes1, boxes2)
 
 
 def complete_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
+    r"""Element-wise complete IoU of ``boxes1[i]`` and ``boxes2[i]`` [1]_ (Eqs. 8-11).
+
+    .. math::
+        \mathrm{CIoU} = \mathrm{IoU} - \frac{\rho^2}{c^2} - \alpha v,\quad
+        v = \frac{4}{\pi^2}\Big(\arctan\frac{w_B}{h_B} - \arctan\frac{w_A}{h_A}\Big)^2,\quad
+        \alpha = \frac{v}{(1 - \mathrm{IoU}) + v}
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, same N.
+
+    Returns
+    -------
+    ciou : ndarray, shape (N,)
+        Element i compares ``boxes1[i]`` and ``boxes2[i]``; in [-1.5, 1]. Float32
+        only if both inputs are float32.
+
+    Raises
+    ------
+    TypeError
+        If an input is not numeric.
+    ValueError
+        If an input is not (R, 4), holds NaN/inf, has an inverted box, or the two lengths differ.
+
+    Notes
+    -----
+    DIoU with an aspect-ratio consistency term ([1]_, Eqs. 8-11). The arctan is
+    taken as ``arctan2(w, h)`` so that zero-height boxes give pi/2 instead of
+    a division by zero; alpha is 0 where v = 0. CIoU lies in [-1.5, 1] and
+    equals the IoU for concentric boxes of the same aspect ratio.
+
+    References
+    ----------
+    .. [1] Z. Zheng, P. Wang, W. Liu, J. Li, R. Ye, D. Ren. "Distance-IoU Loss:
+       Faster and Better Learning for Bounding Box Regression." AAAI 2020,
+       arXiv:1911.08287.
+
+    Examples
+    --------
+    IoU 1/2, rho^2 / c^2 = 0.25 / 8, v = 4/pi^2 (atan 2 - atan 1)^2, alpha = v / (1/2 + v):
+
+    >>> complete_box_iou_aligned([[0, 0, 2, 2], [0, 0, 2, 2]], [[0, 0, 2, 2], [0, 0, 2, 1]])
+    array([1.        , 0.46550187])
+    """
     return _aligned(_ciou, boxes1, boxes2)
-
-
-_GIOU = r"\mathrm{GIoU} = \mathrm{IoU} - \frac{|C| - |A \cup B|}{|C|}"
-_DIOU = r"\mathrm{DIoU} = \mathrm{IoU} - \frac{\rho^2(b, b^{gt})}{c^2}"
-_CIOU = (
-    r"\mathrm{CIoU} = \mathrm{IoU} - \frac{\rho^2}{c^2} - \alpha v,\quad"
-    r" v = \frac{4}{\pi^2}\left(\arctan\frac{w^{gt}}{h^{gt}} - \arctan\frac{w}{h}\right)^2,\quad"
-    r" \alpha = \frac{v}{(1 - \mathrm{IoU}) + v}"
-)
-_EX_A = "    >>> a = [[0., 0., 2., 2.]]\n    >>> b = [[1., 0., 3., 2.]]\n"
-_doc(
-    generalized_box_iou,
-    title="Pairwise generalised IoU [2]_ (Alg. 1): IoU minus the empty share of the enclosing box C.",
-    formula=_GIOU + r"\quad\text{([2]_, Alg. 1; 0 when } |C| = 0)",
-    rng="[-1, 1], never above the IoU",
-    aligned=False,
-    example=_EX_A + "    >>> generalized_box_iou(a, b)  # IoU 1/3, C = U: penalty 0\n"
-    "    array([[0.33333333]])\n",
-)
-_doc(
-    generalized_box_iou_aligned,
-    title="Element-wise generalised IoU [2]_ (Alg. 1) of boxes1[i] and boxes2[i].",
-    formula=_GIOU,
-    rng="[-1, 1]",
-    aligned=True,
-    example="    >>> generalized_box_iou_aligned([[0, 0, 1, 1]], [[2, 0, 3, 1]])  # 1/3 of C empty\n"
-    "    array([-0.33333333])\n",
-)
-_doc(
-    distance_box_iou,
-    title="Pairwise distance IoU [3]_ (Eq. 6): IoU minus the normalised squared centre distance.",
-    formula=_DIOU + r"\quad\text{([3]_, Eq. 6)}",
-    rng="[-1, 1]",
-    aligned=False,
-    example="    >>> distance_box_iou([[0, 0, 2, 2]], [[2, 0, 4, 2]])  # rho^2 = 4, c^2 = 16 + 4\n"
-    "    array([[-0.2]])\n",
-)
-_doc(
-    distance_box_iou_aligned,
-    title="Element-wise distance IoU [3]_ (Eq. 6) of boxes1[i] and boxes2[i].",
-    formula=_DIOU,
-    rng="[-1, 1]",
-    aligned=True,
-    example="    >>> distance_box_iou_aligned([[0, 0, 4, 4]], [[1, 1, 3, 3]])  # concentric: = IoU\n"
-    "    array([0.25])\n",
-)
-_doc(
-    complete_box_iou,
-    title="Pairwise complete IoU [3]_ (Eqs. 9-11): DIoU minus an aspect-ratio consistency term.",
-    formula=_CIOU,
-    rng="[-1.5, 1]",
-    aligned=False,
-    example="    >>> complete_box_iou([[0, 0, 4, 4]], [[1, 1, 3, 3]])  # same centre and aspect: = IoU\n"
-    "    array([[0.25]])\n",
-)
-_doc(
-    complete_box_iou_aligned,
-    title="Element-wise complete IoU [3]_ (Eqs. 9-11) of boxes1[i] and boxes2[i].",
-    formula=_CIOU,
-    rng="[-1.5, 1]",
-    aligned=True,
-    example="    >>> complete_box_iou_aligned([[0, 0, 2, 2]], [[0, 0, 2, 2]])\n    array([1.])\n",
-)
