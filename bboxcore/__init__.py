@@ -17,6 +17,7 @@ from bboxcore.boxes import (
     xyxy_to_yxyx,
     yxyx_to_xyxy,
 )
+from bboxcore.encoding import LOC_CLIP, LOC_NORMALIZE_MEAN, LOC_NORMALIZE_STD, bbox2loc, loc2bbox
 from bboxcore.iou import (
     box_iou,
     box_iou_aligned,

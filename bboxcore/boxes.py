@@ -55,10 +55,33 @@ BOX_FORMATS = ("xyxy", "xywh", "cxcywh", "yxyx")
 def as_float_array(x, name: str, *, dtype=None) -> np.ndarray:
     """Turn ``x`` into a floating ndarray following the design's dtype policy.
 
-    Floating arrays keep their dtype (float16 is promoted to float32, too
-    coarse for box arithmetic); integers, booleans and lists become float64,
-    or ``dtype`` when it is given. Raises ``TypeError`` for non-numeric input.
-    The result may be ``x`` itself: callers must not write into it.
+    Parameters
+    ----------
+    x : array_like
+        Any numeric array or nested list.
+    name : str
+        The argument's name, for error messages.
+    dtype : dtype, optional
+        Force this dtype instead of the policy.
+
+    Returns
+    -------
+    ndarray
+        Floating arrays keep their dtype (float16 is promoted to float32, too
+        coarse for box arithmetic); integers, booleans and lists become
+        float64. The result may be ``x`` itself: never write into it.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is ragged or not real numeric (strings, objects, complex).
+
+    Examples
+    --------
+    >>> as_float_array([1, 2], "scores").dtype
+    dtype('float64')
+    >>> as_float_array(np.ones(2, np.float32), "scores").dtype
+    dtype('float32')
     """
     try:
         arr = np.asarray(x)
@@ -76,7 +99,27 @@ def as_float_array(x, name: str, *, dtype=None) -> np.ndarray:
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise ``ValueError`` naming ``name`` and the first bad row if ``arr`` has NaN/inf."""
+    """Raise ``ValueError`` naming ``name`` and the first bad entry if ``arr`` has NaN/inf.
+
+    Parameters
+    ----------
+    arr : ndarray
+        A numeric array of any shape.
+    name : str
+        The argument's name, for the message.
+
+    Raises
+    ------
+    ValueError
+        If any entry is NaN or infinite.
+
+    Examples
+    --------
+    >>> check_finite(np.array([1.0, np.nan]), "scores")
+    Traceback (most recent call last):
+    ...
+    ValueError: scores must be finite (no NaN or inf); got nan at index (1,)
+    """
     if arr.size and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = f"at index {tuple(int(i) for i in bad)}"
@@ -180,7 +223,24 @@ def as_image_size(img_size, name: str = "img_size") -> tuple[float, float]:
 
 
 def result_float_dtype(*arrays: np.ndarray) -> np.dtype:
-    """The floating dtype that several validated arrays combine to (float32 only if all are)."""
+    """The floating dtype that several validated arrays combine to (float32 only if all are).
+
+    Parameters
+    ----------
+    *arrays : ndarray
+        Floating arrays.
+
+    Returns
+    -------
+    numpy.dtype
+
+    Examples
+    --------
+    >>> result_float_dtype(np.ones(1, np.float32), np.ones(1, np.float32))
+    dtype('float32')
+    >>> result_float_dtype(np.ones(1, np.float32), np.ones(1))
+    dtype('float64')
+    """
     return np.result_type(*[a.dtype for a in arrays], np.float32)
 
 
