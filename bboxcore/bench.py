@@ -86,7 +86,9 @@ def time_case(case: Case) -> float:
 
 
 # --------------------------------------------------------------------------- inputs
-def random_boxes(rng: np.random.Generator, n: int, img_size=(800, 1000), side=(8, 160), dtype=np.float32):
+def random_boxes(
+    rng: np.random.Generator, n: int, img_size=(800, 1000), side=(8, 160), dtype=np.float32
+):
     """``n`` uniform boxes inside an ``img_size = (H, W)`` image with sides in ``side`` pixels.
 
     Parameters
@@ -155,7 +157,15 @@ def suite_iou(rng: np.random.Generator) -> list[Case]:
     for n, m, target in ((20000, 50, 6), (2000, 2000, 22)):
         a, b = random_boxes(rng, n), random_boxes(rng, m)
         name = f"box_iou f32 {n}x{m}"
-        cases.append(Case("iou", name, "bboxcore", lambda a=a, b=b: box_iou(a, b), note=f"target <= {target} ms"))
+        cases.append(
+            Case(
+                "iou",
+                name,
+                "bboxcore",
+                lambda a=a, b=b: box_iou(a, b),
+                note=f"target <= {target} ms",
+            )
+        )
         cases.append(Case("iou", name, "broadcast", lambda a=a, b=b: _iou_broadcast(a, b)))
     a, b = random_boxes(rng, 200), random_boxes(rng, 50)
     cases.append(Case("iou", "box_iou f32 200x50", "reference", lambda: _iou_loop(a, b), repeat=3))
