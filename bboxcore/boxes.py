@@ -175,6 +175,8 @@ def as_boxes(
     ValueError: gt_bbox has an inverted box (x_max < x_min or y_max < y_min) at row 0: ...
     """
     arr = as_float_array(boxes, name, dtype=dtype)
+    if arr.shape == (0,):  # ``[]``: an image without objects
+        arr = arr.reshape(0, ncols)
     if arr.ndim != 2 or arr.shape[1] != ncols:
         letters = "(R, 4)" if ncols == 4 else f"(R, {ncols})"
         raise ValueError(f"{name} must have shape {letters}; got {arr.shape}")
@@ -535,7 +537,8 @@ def clip_boxes(boxes, img_size: Sequence[float]) -> np.ndarray:
     array([[  0.,   2., 100.,  30.]])
     """
     b = as_boxes(boxes)
-    h, w = as_image_size(img_size)
+    big = float(np.finfo(b.dtype).max)  # an img_size beyond the dtype clips nothing
+    h, w = (min(v, big) for v in as_image_size(img_size))
     out = b.copy()
     np.clip(out[:, 0::2], 0, w, out=out[:, 0::2])
     np.clip(out[:, 1::2], 0, h, out=out[:, 1::2])

@@ -82,3 +82,105 @@ def anything_boxes(draw, max_rows=6):
         elements = st.one_of(st.floats(-1e4, 1e4, width=32), special_floats64)
     with np.errstate(over="ignore", invalid="ignore"):
         return draw(hnp.arrays(dtype, shape, elements=elements))
+
+
+# --------------------------------------------------------------------------- anchors / targets
+@st.composite
+def boxes_in_image(draw, img_size=(200.0, 300.0), min_size=0, max_size=12, min_side=1.0):
+    """(R, 4) float64 boxes lying inside an ``img_size = (H, W)`` image, sides >= ``min_side``."""
+    h, w = img_size
+    n = draw(st.integers(min_size, max_size))
+    unit = st.floats(0.0, 1.0, allow_nan=False)
+    u = draw(hnp.arrays(np.float64, (n, 4), elements=unit))
+    bw = min_side + u[:, 2] * (w - min_side)  # width in [min_side, W]
+    bh = min_side + u[:, 3] * (h - min_side)
+    x1, y1 = u[:, 0] * (w - bw), u[:, 1] * (h - bh)
+    return np.stack([x1, y1, x1 + bw, y1 + bh], axis=1)
+
+
+@st.composite
+def box_shapes(draw, min_size=1, max_size=40, max_side=500.0):
+    """(N, 2) positive widths and heights, for k-means anchors."""
+    n = draw(st.integers(min_size, max_size))
+    side = st.floats(1.0, max_side, allow_nan=False, allow_infinity=False)
+    return draw(hnp.arrays(np.float64, (n, 2), elements=side))
+
+
+# --------------------------------------------------------------------------- nn (autograd)
+@st.composite
+def conv2d_geometries(draw, max_batch=2, max_channels=3, max_side=7, max_kernel=3):
+    """A small conv2d whose (dilated) kernel fits the padded input.
+
+    Returns a dict with ``x_shape`` (N, C, H, W), ``weight_shape`` (F, C, kh, kw) and
+    ``stride``, ``padding``, ``dilation`` as (int, int) pairs.
+    """
+    n, c, f = (draw(st.integers(1, m)) for m in (max_batch, max_channels, max_channels))
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    sides = []
+    for k, p, d in zip(kernel, padding, dilation):
+        span = d * (k - 1) + 1  # extent of the dilated kernel
+        low = max(1, span - 2 * p)
+        sides.append(draw(st.integers(low, max(low, max_side))))
+    return {
+        "x_shape": (n, c, *sides),
+        "weight_shape": (f, c, *kernel),
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+    }
+
+
+@st.composite
+def pool_geometries(draw, max_side=8, max_kernel=3):
+    """A small pooling window: dict of ``x_shape``, ``kernel_size``, ``stride`` (None =
+    kernel, i.e. non-overlapping) and ``padding`` (at most half the kernel)."""
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    sides = [draw(st.integers(max(1, k - 2 * p), max_side)) for k, p in zip(kernel, padding)]
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *sides)
+    return {"x_shape": shape, "kernel_size": kernel, "stride": stride, "padding": padding}
+
+
+# --------------------------------------------------------------------------- RoI ops / losses
+@st.composite
+def roi_problems(draw, max_rois=5, max_side=7, max_images=2, max_channels=3, min_roi_side=0.0):
+    """An RoI-op input: dict of ``features`` (N, C, H, W) float64, ``rois`` (R, 5) with
+    ``(batch_index, x_min, y_min, x_max, y_max)`` in image pixels (some partly or wholly off
+    the map), ``output_size`` (ph, pw) and ``spatial_scale``."""
+    n, c = draw(st.integers(1, max_images)), draw(st.integers(1, max_channels))
+    h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    scale = draw(st.sampled_from([1.0, 0.5, 0.25]))
+    r = draw(st.integers(0, max_rois))
+    values = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
+    features = draw(hnp.arrays(np.float64, (n, c, h, w), elements=values))
+    reach = 2 * max(h, w) / scale  # corners up to one map-size beyond the border
+    corner = st.floats(-reach / 2, reach, allow_nan=False, allow_infinity=False)
+    side = st.floats(min_roi_side / scale, reach, allow_nan=False, allow_infinity=False)
+    xy = draw(hnp.arrays(np.float64, (r, 2), elements=corner))
+    wh = draw(hnp.arrays(np.float64, (r, 2), elements=side))
+    index = draw(hnp.arrays(np.int64, (r, 1), elements=st.integers(0, n - 1)))
+    rois = np.concatenate([index, xy, xy + wh], axis=1)
+    output_size = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    return {"features": features, "rois": rois, "output_size": output_size, "spatial_scale": scale}
+
+
+# --------------------------------------------------------------------------- grading
+@st.composite
+def grid_nms_problems(draw, max_size=12, side=16, levels=4):
+    """``(boxes, scores, iou_thresh)`` with boxes on a 1/4-pixel grid and tied scores.
+
+    Grid coordinates keep every width, area, intersection and union exact in
+    float32 and float64, so that only the final IoU division rounds; scores
+    take ``levels`` values, so ties are common.
+    """
+    n = draw(st.integers(0, max_size))
+    q = hnp.arrays(np.int64, (n, 4), elements=st.integers(0, 4 * side))
+    raw = draw(q) / 4.0
+    boxes = np.concatenate([raw[:, :2], raw[:, :2] + raw[:, 2:] / 4], axis=1)
+    scores = draw(hnp.arrays(np.int64, (n,), elements=st.integers(1, levels))) / levels
+    t = draw(st.sampled_from([0.0, 0.25, 0.3, 0.5, 0.7, 1.0]))
+    return boxes, scores, t
