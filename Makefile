@@ -7,8 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: demo test bench lint format docs clean venv
+.PHONY: demo test bench lint format docs docs-serve clean venv
 
 venv: $(STAMP)
 
@@ -23,15 +24,24 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/bboxcore demo
 
-## test: lint, unit + property tests, doctests, notebooks
+## test: lint, unit + property tests, doctests, notebooks, the docs in strict mode
 test: $(STAMP)
 	$(BIN)/ruff check bboxcore tests
 	$(BIN)/ruff format --check bboxcore tests
 	$(BIN)/python -m pytest -n 2 --nbmake bboxcore tests notebooks
+	$(BIN)/python scripts/build_notebooks.py --check
+	$(BIN)/mkdocs build --strict --site-dir build/docs-strict
 
 ## bench: the speed table
 bench: $(STAMP)
 	$(BIN)/bboxcore bench
+
+## docs: the documentation site, into site/ (docs-serve: live on http://127.0.0.1:8000)
+docs: $(STAMP)
+	$(BIN)/mkdocs build --site-dir site
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check bboxcore tests

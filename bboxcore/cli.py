@@ -45,18 +45,119 @@ def _run_bench(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- demo
 def _args_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="demo_out", help="output folder (default: demo_out)")
+    p.add_argument(
+        "--epochs", type=int, default=None, help="training epochs (default: as bboxcore train)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from bboxcore.demo import run_demo
 
-    return run_demo(out=args.out)
+    return run_demo(out=args.out, epochs=args.epochs, progress=not args.no_progress)
+
+
+# --------------------------------------------------------------------------- train
+def _args_train(p: argparse.ArgumentParser) -> None:
+    from bboxcore.models.train import add_arguments
+
+    add_arguments(p)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from bboxcore.models.train import TrainingDiverged, main
+
+    try:
+        return main(args)
+    except TrainingDiverged as err:
+        print(f"bboxcore train: {err}", file=sys.stderr)
+        return 1
+
+
+# --------------------------------------------------------------------------- detect
+def _args_detect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG...)")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="checkpoint.npz of a training run, or the run folder (required)",
+    )
+    p.add_argument("--out", default="detections", help="output folder (default: detections)")
+    p.add_argument(
+        "--score-thresh",
+        type=float,
+        default=None,
+        help="keep detections above this score (default: the model's, 0.05)",
+    )
+
+
+def _run_detect(args: argparse.Namespace) -> int:
+    from bboxcore.models.predict import detect_images, load_detector
+
+    model = load_detector(args.checkpoint)
+    if args.score_thresh is not None:
+        if not 0 <= args.score_thresh <= 1:
+            raise CLIError(f"--score-thresh must be in [0, 1]; got {args.score_thresh}")
+        model.config.detect.score_thresh = args.score_thresh
+    records = detect_images(model, args.images, args.out)
+    print(f"{len(records)} detections in {len(args.images)} image(s) -> {args.out}/")
+    return 0
+
+
+# --------------------------------------------------------------------------- grade
+def _args_grade(p: argparse.ArgumentParser) -> None:
+    from bboxcore.grading.command import declare
+
+    declare(p)
+
+
+def _run_grade(args: argparse.Namespace) -> int:
+    from bboxcore.grading.command import run
+
+    return run(args)
 
 
 #: name -> (one-line help, declare options, run)
+# --------------------------------------------------------------------------- eval
+def _args_eval(p: argparse.ArgumentParser) -> None:
+    from bboxcore.eval.report import EVAL_METRICS
+
+    p.add_argument("--gt", required=True, help="ground truth: COCO .json, VOC or YOLO folder")
+    p.add_argument("--pred", required=True, help="predictions: a COCO result .json file")
+    p.add_argument("--metric", choices=EVAL_METRICS, default="all", help="which metrics")
+    p.add_argument("--iou-thresh", type=float, default=0.5, help="VOC matching IoU threshold")
+    p.add_argument("--plus-one", action="store_true", help="VOC devkit '+1 pixel' box widths")
+    p.add_argument("--classes", help="comma-separated class names (VOC/YOLO label order)")
+    p.add_argument("--plot", help="write the PR curves to this PNG file")
+    p.add_argument("--json", help="write the numbers to this JSON file")
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from bboxcore.eval.report import evaluate_files, write_json
+
+    names = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    numbers, text = evaluate_files(
+        args.gt,
+        args.pred,
+        metric=args.metric,
+        iou_thresh=args.iou_thresh,
+        plus_one=args.plus_one,
+        class_names=names,
+        plot=args.plot,
+    )
+    print(text)
+    if args.json:
+        write_json(numbers, args.json)
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
-    "demo": ("the main job on the built-in data", _args_demo, _run_demo),
+    "demo": ("the main job: train and evaluate on NEON tree crowns", _args_demo, _run_demo),
     "bench": ("print the speed table", _args_bench, _run_bench),
+    "train": ("train the Faster R-CNN on a data set", _args_train, _run_train),
+    "detect": ("detect objects in images with a trained checkpoint", _args_detect, _run_detect),
+    "grade": ("grade a student's NMS, IoU, encoding or Soft-NMS code", _args_grade, _run_grade),
+    "eval": ("evaluate prediction files: COCO AP/AR and VOC AP", _args_eval, _run_eval),
 }
 
 

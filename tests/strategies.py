@@ -28,6 +28,11 @@ def boxes(draw, min_size=0, max_size=20, dtype=np.float64, allow_degenerate=True
     side = sides if allow_degenerate else positive_sides
     xy = draw(hnp.arrays(np.float64, (n, 2), elements=coords))
     wh = draw(hnp.arrays(np.float64, (n, 2), elements=side))
+    # Pixel-like values: snap to 1/64 px so that sides like 1e-36 (which a translation
+    # by 1 px rounds away) stay in the fuzz strategies, not in the equation properties.
+    xy, wh = np.round(xy * 64) / 64, np.round(wh * 64) / 64
+    if not allow_degenerate:
+        wh = np.maximum(wh, 0.5)
     return np.concatenate([xy, xy + wh], axis=1).astype(dtype)
 
 
@@ -82,6 +87,74 @@ def anything_boxes(draw, max_rows=6):
         elements = st.one_of(st.floats(-1e4, 1e4, width=32), special_floats64)
     with np.errstate(over="ignore", invalid="ignore"):
         return draw(hnp.arrays(dtype, shape, elements=elements))
+
+
+# --------------------------------------------------------------------------- NMS
+@st.composite
+def clustered_boxes(draw, max_size=30, dtype=np.float64):
+    """(R, 4) boxes jittered around 1-4 centre boxes, like RPN proposals.
+
+    Most pairs overlap a lot, so NMS suppresses most of them; a jitter of 0
+    (which hypothesis likes) gives exact duplicates.
+    """
+    n = draw(st.integers(0, max_size))
+    k = draw(st.integers(1, 4))
+    centres = draw(boxes(k, k, np.float64, allow_degenerate=False))
+    pick = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, k - 1)))
+    jitter = draw(hnp.arrays(np.float64, (n, 4), elements=st.floats(-0.25, 0.25, width=32)))
+    c = centres[pick]  # (n, 4)
+    wh = np.concatenate([c[:, 2:] - c[:, :2]] * 2, axis=1)  # (n, 4): w, h, w, h
+    out = c + jitter * wh
+    out[:, 2:] = np.maximum(out[:, 2:], out[:, :2])  # never inverted
+    return out.astype(dtype)
+
+
+@st.composite
+def nms_scores(draw, n):
+    """(n,) scores: any floats in [0, 1], or few levels (many ties), or signed zeros."""
+    kind = draw(st.sampled_from(["floats", "levels", "zeros"]))
+    if kind == "floats":
+        return draw(hnp.arrays(np.float64, (n,), elements=st.floats(0.0, 1.0)))
+    if kind == "levels":
+        return draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, 3))) / 3.0
+    return draw(hnp.arrays(np.float64, (n,), elements=st.sampled_from([0.0, -0.0, 1.0])))
+
+
+@st.composite
+def nms_thresholds(draw, boxes_):
+    """An IoU threshold: a round value, any value, or -- adversarially -- the computed IoU of
+    two of ``boxes_`` (float32 or float64 arithmetic), or one float step either side of it."""
+    from bboxcore.iou import box_iou
+
+    n = len(boxes_)
+    if n >= 2 and draw(st.booleans()):
+        i = draw(st.integers(0, n - 1))
+        j = draw(st.integers(0, n - 1).filter(lambda j: j != i))
+        v = float(box_iou(boxes_[i : i + 1], boxes_[j : j + 1])[0, 0])
+        step = draw(st.sampled_from(["at", "below", "above", "below32", "above32"]))
+        if step in ("below", "above"):
+            v = float(np.nextafter(v, 0.0 if step == "below" else 1.0))
+        elif step != "at":
+            v = float(np.nextafter(np.float32(v), np.float32(0 if step == "below32" else 1)))
+        return min(max(v, 0.0), 1.0)
+    return draw(st.one_of(st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]), st.floats(0.0, 1.0)))
+
+
+@st.composite
+def nms_problems(draw, max_size=30, dtype=None):
+    """``(boxes, scores, iou_thresh)``: random, clustered or tiny-grid boxes (duplicates,
+    zero-area boxes), tied scores, and thresholds sitting exactly on a pair's IoU."""
+    if dtype is None:
+        dtype = draw(st.sampled_from([np.float32, np.float64]))
+    grid = hnp.arrays(np.int64, (draw(st.integers(0, max_size)), 4), elements=st.integers(0, 6))
+    b = draw(
+        st.one_of(
+            boxes(0, max_size, dtype),
+            clustered_boxes(max_size, dtype),
+            grid.map(lambda g: np.concatenate([g[:, :2], g[:, :2] + g[:, 2:] // 2], 1)),
+        )
+    ).astype(dtype)
+    return b, draw(nms_scores(len(b))), draw(nms_thresholds(b))
 
 
 # --------------------------------------------------------------------------- anchors / targets
@@ -184,3 +257,55 @@ def grid_nms_problems(draw, max_size=12, side=16, levels=4):
     scores = draw(hnp.arrays(np.int64, (n,), elements=st.integers(1, levels))) / levels
     t = draw(st.sampled_from([0.0, 0.25, 0.3, 0.5, 0.7, 1.0]))
     return boxes, scores, t
+
+
+# --------------------------------------------------------------------------- evaluation
+@st.composite
+def detection_problems(draw, max_images=4, max_gt=5, max_det=8, n_class=2, side=12, levels=4):
+    """``(pred, gt)`` per-image dicts for the metrics, on an integer grid with tied scores.
+
+    Boxes have integer corners in ``[0, 4 * side]`` (exact areas, frequent equal
+    IoUs), detections are often jittered copies of a box (so that matches,
+    duplicates and near-misses all occur), scores take ``levels`` values (ties),
+    and ``difficult`` / ``iscrowd`` flags are drawn for the ground truth.
+    """
+    n_img = draw(st.integers(1, max_images))
+    pred, gt = [], []
+    corner = st.integers(0, 3 * side)
+    size = st.integers(1, side)
+    for _ in range(n_img):
+        g = draw(st.integers(0, max_gt))
+        xy = np.array(draw(st.lists(st.tuples(corner, corner), min_size=g, max_size=g)), float)
+        wh = np.array(draw(st.lists(st.tuples(size, size), min_size=g, max_size=g)), float)
+        g_box = np.concatenate([xy.reshape(-1, 2), xy.reshape(-1, 2) + wh.reshape(-1, 2)], axis=1)
+        g_label = np.array(draw(st.lists(st.integers(0, n_class - 1), min_size=g, max_size=g)))
+        flags = st.lists(st.booleans(), min_size=g, max_size=g)
+        gt.append(
+            {
+                "bbox": g_box,
+                "label": g_label.astype(np.int64),
+                "difficult": np.array(draw(flags), bool),
+                "iscrowd": np.array(draw(flags), bool),
+            }
+        )
+        d = draw(st.integers(0, max_det))
+        rows = []
+        for _ in range(d):
+            if g and draw(st.booleans()):
+                k = draw(st.integers(0, g - 1))
+                shift = np.array(draw(st.tuples(*[st.integers(-1, 1)] * 4)), float)
+                box = g_box[k] + shift
+                box[2:] = np.maximum(box[2:], box[:2])
+                lab = g_label[k] if draw(st.booleans()) else draw(st.integers(0, n_class - 1))
+            else:
+                x, y, w, h = (draw(corner), draw(corner), draw(size), draw(size))
+                box, lab = np.array([x, y, x + w, y + h], float), draw(st.integers(0, n_class - 1))
+            rows.append((box, lab, draw(st.integers(1, levels)) / levels))
+        pred.append(
+            {
+                "bbox": np.array([r[0] for r in rows]).reshape(-1, 4),
+                "label": np.array([r[1] for r in rows], np.int64),
+                "score": np.array([r[2] for r in rows], float),
+            }
+        )
+    return pred, gt

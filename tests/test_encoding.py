@@ -193,6 +193,6 @@ def test_fuzz_encoding_returns_finite_or_raises(a, b):
         except (ValueError, TypeError):
             continue
         assert np.isfinite(out).all()
-        assert out.shape == b.shape
+        assert out.ndim == 2 and out.shape[0] == len(a) and out.shape[1] % 4 == 0
     np.testing.assert_array_equal(a, a0)
     np.testing.assert_array_equal(b, b0)

@@ -1,0 +1,124 @@
+"""Evaluate prediction files against ground-truth files: the work of ``bboxcore eval``.
+
+Ground truth: a COCO JSON file, a Pascal VOC folder or a YOLO folder
+(:func:`bboxcore.data.formats.read_annotations`). Predictions: a COCO result
+JSON file (:func:`bboxcore.data.coco.read_coco_results`), whose ``image_id``
+is the COCO id, or the file stem for VOC/YOLO, and whose ``category_id`` is
+the COCO category id, or the label index / class name for VOC/YOLO.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["EVAL_METRICS", "evaluate_files"]
+
+EVAL_METRICS = ("coco", "voc", "voc07", "all")
+
+
+def evaluate_files(
+    gt_path,
+    pred_path,
+    *,
+    metric: str = "all",
+    iou_thresh: float = 0.5,
+    plus_one: bool = False,
+    class_names: Sequence[str] | None = None,
+    plot: str | Path | None = None,
+) -> tuple[dict, str]:
+    """Compute the chosen metrics of a prediction file against a ground-truth file.
+
+    Parameters
+    ----------
+    gt_path : str or Path
+        COCO JSON file, VOC folder or YOLO folder.
+    pred_path : str or Path
+        COCO result JSON file.
+    metric : {'coco', 'voc', 'voc07', 'all'}
+        COCO's twelve numbers, VOC all-point AP, VOC2007 11-point AP, or all three.
+    iou_thresh : float
+        The VOC matching threshold.
+    plus_one : bool
+        VOC devkit's "+1 pixel" box convention.
+    class_names : sequence of str, optional
+        Label order of a VOC/YOLO folder.
+    plot : str or Path, optional
+        Write the PR curves (VOC if computed, else COCO) to this image file.
+
+    Returns
+    -------
+    numbers : dict
+        ``{'coco': {'AP': ...}, 'voc': {'mAP': ..., 'AP': {class: ap}}, ...}``.
+    text : str
+        The human-readable report.
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` is unknown.
+    FileNotFoundError, bboxcore.data.FormatError
+        If a file is missing or malformed.
+    """
+    from bboxcore.data.coco import read_coco_results
+    from bboxcore.data.formats import read_annotations
+    from bboxcore.eval.coco import coco_ap
+    from bboxcore.eval.voc import voc_ap
+
+    if metric not in EVAL_METRICS:
+        raise ValueError(f"metric must be one of {EVAL_METRICS}; got {metric!r}")
+    gt = read_annotations(gt_path, class_names)
+    pred = read_coco_results(pred_path, gt)
+    names = gt.class_names
+    numbers, parts, curves = {}, [], None
+    n_det = sum(len(p.label) for p in pred)
+    n_box = sum(len(a.label) for a in gt.annotations)
+    parts.append(
+        f"{len(gt)} images, {n_box} ground-truth boxes, {n_det} detections, {len(names)} classes"
+    )
+    if metric in ("coco", "all"):
+        r = coco_ap(pred, gt.annotations)
+        numbers["coco"] = r.as_dict()
+        parts.append("COCO:\n" + r.summary())
+        curves = r
+    for name, kind in (("voc", "all_point"), ("voc07", "11_point")):
+        if metric in (name, "all"):
+            r = voc_ap(
+                pred,
+                gt.annotations,
+                iou_thresh=iou_thresh,
+                metric=kind,
+                plus_one=plus_one,
+                n_class=len(names),
+            )
+            numbers[name] = {
+                "mAP": r.map,
+                "AP": dict(zip(names, r.ap.tolist())),
+                "iou_thresh": iou_thresh,
+                "plus_one": plus_one,
+            }
+            parts.append(r.summary(names))
+            curves = r if name == "voc" or curves is None else curves
+    if plot is not None:
+        import matplotlib.pyplot as plt
+
+        from bboxcore.eval.plots import plot_pr_curves
+
+        fig, ax = plt.subplots(figsize=(6, 5))
+        plot_pr_curves(curves, names, ax=ax)
+        fig.savefig(plot, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        parts.append(f"PR curves written to {plot}")
+    return numbers, "\n".join(parts)
+
+
+def write_json(numbers: dict, path) -> None:
+    """Write the numbers of :func:`evaluate_files` as JSON (NaN becomes null)."""
+
+    def clean(x):
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        return None if isinstance(x, float) and x != x else x
+
+    Path(path).write_text(json.dumps(clean(numbers), indent=2))

@@ -1,0 +1,150 @@
+"""``bboxcore grade``: students grade their own NMS, IoU, encoding and Soft-NMS code.
+
+Public API: :func:`grade` (one submission -> :class:`Report`), the registry
+:data:`ASSIGNMENTS`, and the renderers :func:`to_junit` and :func:`to_csv`.
+The student's code runs in a separate, limited Python process
+(:mod:`bboxcore.grading.worker`); the reference answers are computed in this
+process and the student's module is never imported here. This isolation keeps
+accidents and sloppy code (patching modules, printing, ``sys.exit``, infinite
+loops, runaway memory) from changing the verdict or crashing the grader; it is
+not a security sandbox for hostile code.
+"""
+
+from __future__ import annotations
+
+from bboxcore.grading.assign_encoding import Bbox2locAssignment, Loc2bboxAssignment
+from bboxcore.grading.assign_iou import IouAssignment
+from bboxcore.grading.assign_nms import NmsAssignment
+from bboxcore.grading.assign_soft_nms import SoftNmsAssignment
+from bboxcore.grading.report import CheckResult, Counterexample, Report, to_csv, to_junit
+from bboxcore.grading.runner import Assignment, grade_with
+
+__all__ = [
+    "ASSIGNMENTS",
+    "Assignment",
+    "CheckResult",
+    "Counterexample",
+    "Report",
+    "grade",
+    "to_csv",
+    "to_junit",
+]
+
+#: name -> assignment, in the order of ``bboxcore grade --help``.
+ASSIGNMENTS: dict[str, Assignment] = {
+    a.name: a
+    for a in (
+        NmsAssignment(),
+        IouAssignment(),
+        Bbox2locAssignment(),
+        Loc2bboxAssignment(),
+        SoftNmsAssignment(),
+    )
+}
+
+
+def grade(
+    assignment: str,
+    path: str,
+    *,
+    function: str | None = None,
+    timeout: float = 10.0,
+    total_timeout: float = 300.0,
+    memory_mb: int = 2048,
+    seed: int = 0,
+    examples: int = 200,
+) -> Report:
+    """Grade the student's file ``path`` on ``assignment``.
+
+    Parameters
+    ----------
+    assignment : {'nms', 'iou', 'bbox2loc', 'loc2bbox', 'soft_nms'}
+        Which contract the file implements (see ``bboxcore grade --help``).
+    path : str
+        The submission, a ``.py`` file.
+    function : str, optional
+        The function's name in the file (default: the assignment's name).
+    timeout : float
+        Seconds allowed per call of the student's function.
+    total_timeout : float
+        Seconds allowed for the whole grade; the remaining checks are skipped after.
+    memory_mb : int
+        Address-space limit of the process running the student's code, in MiB.
+    seed : int
+        Seed of the random cases and of the hypothesis search: the same seed
+        gives the same report.
+    examples : int
+        Examples of the hypothesis search (its call budget, shrinking included,
+        is a fixed multiple of this).
+
+    Returns
+    -------
+    Report
+        ``report.passed`` is True when every check passed; ``report.to_text()``
+        is the terminal report.
+
+    Raises
+    ------
+    ValueError
+        If ``assignment`` is unknown or a limit is not positive.
+    FileNotFoundError
+        If ``path`` does not exist.
+    RuntimeError
+        On Windows: the worker needs POSIX process groups and resource limits
+        (use WSL).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "mine.py"
+    >>> _ = path.write_text('''
+    ... import numpy as np
+    ... def nms(boxes, scores, iou_thresh):
+    ...     order, keep = list(np.argsort(-np.asarray(scores), kind="stable")), []
+    ...     while order:
+    ...         i = order.pop(0)
+    ...         keep.append(int(i))
+    ...         x1 = np.maximum(boxes[i, 0], boxes[order, 0])
+    ...         y1 = np.maximum(boxes[i, 1], boxes[order, 1])
+    ...         x2 = np.minimum(boxes[i, 2], boxes[order, 2])
+    ...         y2 = np.minimum(boxes[i, 3], boxes[order, 3])
+    ...         inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    ...         area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    ...         union = area(boxes[i]) + area(boxes[order]) - inter
+    ...         with np.errstate(invalid="ignore"):
+    ...             iou = inter / union
+    ...         order = [j for j, v in zip(order, iou) if not v > iou_thresh]
+    ...     return keep
+    ... ''')
+    >>> report = grade("nms", str(path), examples=20)
+    >>> report.passed, report.score
+    (True, 16)
+    """
+    if assignment not in ASSIGNMENTS:
+        raise ValueError(f"assignment must be one of {', '.join(ASSIGNMENTS)}; got {assignment!r}")
+    for name, value in (
+        ("timeout", timeout),
+        ("total_timeout", total_timeout),
+        ("memory_mb", memory_mb),
+    ):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive; got {value!r}")
+    if examples < 1:
+        raise ValueError(f"examples must be at least 1; got {examples!r}")
+    import os
+    import sys
+
+    if sys.platform == "win32":
+        raise RuntimeError("bboxcore grade needs Linux or macOS (on Windows, use WSL)")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    return grade_with(
+        ASSIGNMENTS[assignment],
+        path,
+        function=function,
+        timeout=timeout,
+        total_timeout=total_timeout,
+        memory_mb=memory_mb,
+        seed=seed,
+        examples=examples,
+    )

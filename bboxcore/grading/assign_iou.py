@@ -1,0 +1,136 @@
+"""The pairwise IoU assignment, graded against :func:`bboxcore.box_iou`.
+
+Contract: :data:`bboxcore.grading.contracts.CONTRACTS` ``['iou']``. Two
+zero-area boxes have an undefined IoU (0 / 0): 0 and NaN are both accepted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bboxcore.boxes import box_area
+from bboxcore.grading.assign_arrays import ArrayAssignment, grid_boxes
+from bboxcore.grading.contracts import CONTRACTS, SIGNATURES
+from bboxcore.grading.nms_bugs import buggy_iou
+from bboxcore.grading.runner import Case, Check
+from bboxcore.iou import box_iou
+
+__all__ = ["IouAssignment"]
+
+
+def _case(boxes1, boxes2, what: str = "") -> Case:
+    a = np.asarray(boxes1, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes2, dtype=np.float64).reshape(-1, 4)
+    return Case((a, b), f"{len(a)} x {len(b)} boxes" + (f" ({what})" if what else ""))
+
+
+def _edge_identical(rng):
+    boxes = [[0, 0, 4, 3], [1, 1, 2, 5], [10, 10, 30, 12]]
+    yield _case(boxes, boxes, "identical boxes: IoU 1 on the diagonal")
+
+
+def _edge_disjoint(rng):
+    # touching at an edge or a corner, or apart: intersection 0 either way
+    others = [
+        [2, 0, 4, 2],
+        [0, 2, 2, 4],
+        [2, 2, 4, 4],
+        [5, 5, 6, 6],
+        [3, 3, 4, 4],
+        [-3, -3, -1, -1],
+    ]
+    yield _case([[0, 0, 2, 2]], others, "touching or disjoint boxes")
+
+
+def _edge_contained(rng):
+    # inner box inside the outer one: IoU = 2 * 2 / (4 * 4) = 0.25 (not 1: that is I / min area)
+    yield _case([[0, 0, 4, 4]], [[1, 1, 3, 3], [0, 0, 4, 2]], "a box inside another")
+
+
+def _edge_zero_area(rng):
+    yield _case([[1, 1, 1, 3], [2, 2, 2, 2]], [[0, 0, 4, 4], [1, 1, 1, 3]], "zero-area boxes")
+
+
+def _edge_worked(rng):
+    # 50 / (100 + 100 - 50) = 1/3; (5 * 3) / (8 * 8 + 7 * 7 - 5 * 3) = 15 / 98
+    yield _case([[0, 0, 10, 10]], [[5, 0, 15, 10], [20, 20, 30, 30]], "IoU 1/3 and 0")
+    yield _case([[0, 0, 8, 8]], [[3, 5, 10, 12]], "IoU 15/98")
+
+
+class IouAssignment(ArrayAssignment):
+    """Pairwise IoU of two sets of boxes."""
+
+    name = "iou"
+    function = "iou"
+    signature = SIGNATURES["iou"]
+    contract = CONTRACTS["iou"]
+    aligned = False
+    large = ("300 x 300 boxes within the time limit", 300)
+    bugs = {
+        name: (lambda a, b, bug=name: buggy_iou(a, b, bug), hint)
+        for name, hint in {
+            "plus_one": "you add 1 to widths and heights (the old pixel convention); here "
+            "width = x_max - x_min, so touching boxes have IoU 0.",
+            "no_clip": "clip the intersection's width and height at 0 (max(0, ...)): two "
+            "boxes apart in both x and y get a positive 'intersection' otherwise.",
+            "union_no_minus_inter": "the union is area1 + area2 - intersection: you forgot "
+            "to subtract the intersection.",
+            "iou_over_min": "you divide by the smaller area (intersection over minimum); "
+            "IoU divides by the union.",
+            "xywh": "the boxes are (x_min, y_min, x_max, y_max): you read the last two "
+            "columns as width and height.",
+        }.items()
+    }
+
+    def reference(self, boxes1, boxes2) -> np.ndarray:
+        return box_iou(boxes1, boxes2)
+
+    def nan_ok(self, boxes1, boxes2) -> np.ndarray:
+        return (box_area(boxes1) == 0)[:, None] & (box_area(boxes2) == 0)[None, :]
+
+    def entry_name(self, idx: tuple) -> str:
+        return f"IoU(boxes1[{idx[0]}], boxes2[{idx[1]}])"
+
+    def edge_checks(self) -> list[Check]:
+        return [
+            Check("identical_boxes", "a box has IoU 1 with itself", _edge_identical),
+            Check(
+                "touching_edges",
+                "touching or disjoint boxes have IoU 0 (no +1, clipped)",
+                _edge_disjoint,
+            ),
+            Check(
+                "contained_box",
+                "a box inside another: IoU is over the union, not the smaller area",
+                _edge_contained,
+            ),
+            Check(
+                "zero_area_boxes",
+                "a zero-area box has IoU 0 with a box of positive area",
+                _edge_zero_area,
+            ),
+            Check("worked_values", "the textbook numbers: 1/3, 0 and 15/98", _edge_worked),
+        ]
+
+    def empty_cases(self):
+        box = [[0, 0, 2, 2], [1, 1, 3, 3], [5, 5, 6, 8]]
+        yield _case(np.zeros((0, 4)), box, "boxes1 empty: shape (0, 3)")
+        yield _case(box, np.zeros((0, 4)), "boxes2 empty: shape (3, 0)")
+        yield _case(np.zeros((0, 4)), np.zeros((0, 4)), "both empty: shape (0, 0)")
+
+    def random_case(self, rng: np.random.Generator, n: int) -> Case:
+        m = max(1, (2 * n) // 3)
+        side = 8.0 * np.sqrt(max(n, 1))
+        return _case(grid_boxes(rng, n, side=side), grid_boxes(rng, m, side=side), "random")
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        row = st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(1, 6), st.integers(1, 6))
+        rows = st.lists(row, min_size=1, max_size=3)
+
+        def boxes(r):
+            r = np.array(r, dtype=np.float64)
+            return np.concatenate([r[:, :2], r[:, :2] + r[:, 2:]], axis=1)
+
+        return st.builds(lambda a, b: _case(boxes(a), boxes(b)), rows, rows)

@@ -1,0 +1,387 @@
+r"""The Soft-NMS assignment (seed 002, A*; Bodla et al. 2017), graded against
+:func:`bboxcore.nms_variants.soft_nms`.
+
+The judge replays the student's answer: at each step the box they took must
+have the highest *current* score (within :data:`PICK_TOL`, so exact and
+float32 near-ties may go either way), the score they report for it must be its
+decayed score at that moment (within ``SCORE_RTOL``), and the other scores are
+then decayed by :math:`f(\mathrm{IoU})` exactly as the reference does
+(``bboxcore.nms_variants._decay``: the formula lives there only). At the end no
+box whose score is still above ``score_thresh`` may be missing. Checks use
+boxes of positive area and no pair whose IoU is within ``IOU_TOL`` of
+``iou_thresh`` unless it is exactly at it in every float arithmetic (then it
+is not decayed: the decay applies when IoU > ``iou_thresh``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bboxcore.grading.assign_nms import INDEX_MAX, _short, nms_decisions
+from bboxcore.grading.contracts import CONTRACTS, SIGNATURES
+from bboxcore.grading.runner import Assignment, Case, Check, Failure, failure_hint
+from bboxcore.grading.soft_nms_bugs import SOFT_NMS_BUGS, buggy_soft_nms
+from bboxcore.grading.worker import Opaque
+from bboxcore.iou import box_iou
+from bboxcore.nms_variants import _decay, soft_nms
+
+__all__ = ["SoftNmsAssignment", "as_pair", "soft_nms_failure"]
+
+#: Relative tolerance of the current-score comparison that picks the next box.
+PICK_TOL = 1e-6
+#: Tolerance of a reported score, and of a score against score_thresh.
+SCORE_RTOL, SCORE_ATOL = 1e-5, 1e-7
+
+
+def as_pair(value) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """The student's ``(keep, kept_scores)``, or ``(None, None, what is wrong)``.
+
+    Examples
+    --------
+    >>> as_pair(np.array([[1., 0.], [0.9, 0.5]]))  # ([1, 0], [0.9, 0.5]) arrives as (2, K)
+    (array([1, 0]), array([0.9, 0.5]), '')
+    >>> as_pair(np.array([1, 0]))[2]
+    'returned an array of shape (2,); expected a pair (keep, kept_scores)'
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0] == 2:
+        parts = [value[0], value[1]]  # two equal-length sequences arrive as one (2, K) array
+    elif isinstance(value, Opaque) and len(value.items) == 2:
+        parts = list(value.items)
+    else:
+        what = (
+            f"{value!r}"
+            if not isinstance(value, np.ndarray)
+            else f"an array of shape {value.shape}"
+        )
+        return None, None, f"returned {what}; expected a pair (keep, kept_scores)"
+    keep, kept = (np.asarray(p) if isinstance(p, np.ndarray) else None for p in parts)
+    if keep is None or kept is None or keep.ndim != 1 or kept.ndim != 1:
+        return None, None, "keep and kept_scores must both be 1-D lists or arrays"
+    if len(keep) != len(kept):
+        return None, None, f"keep has {len(keep)} entries but kept_scores {len(kept)}"
+    integral = (np.abs(keep) < INDEX_MAX).all() and (keep == np.round(keep)).all()
+    if keep.size and keep.dtype.kind not in "iu" and not integral:
+        return None, None, f"keep holds non-integer values {_short(keep)}"
+    return keep.astype(np.int64), kept.astype(np.float64), ""
+
+
+def _tol(v: float) -> float:
+    return SCORE_ATOL + SCORE_RTOL * abs(v)
+
+
+def soft_nms_failure(boxes, scores, iou_thresh, sigma, score_thresh, method, keep, kept):
+    """None if ``(keep, kept)`` is an acceptable Soft-NMS answer, else the first thing wrong.
+
+    Parameters
+    ----------
+    boxes : ndarray, shape (N, 4)
+    scores : ndarray, shape (N,)
+    iou_thresh, sigma, score_thresh : float
+    method : {'linear', 'gaussian'}
+    keep : ndarray, shape (K,), int
+        The student's indices, in the order taken.
+    kept : ndarray, shape (K,), float
+        The scores they report for them.
+
+    Returns
+    -------
+    Failure or None
+
+    Examples
+    --------
+    >>> boxes = np.array([[0., 0., 10., 10.], [5., 0., 15., 10.]])  # IoU 1/3
+    >>> args = (boxes, np.array([0.9, 0.8]), 0.3, 0.5, 0.001, "linear")
+    >>> soft_nms_failure(*args, np.array([0, 1]), np.array([0.9, 0.8 * 2 / 3])) is None
+    True
+    >>> print(soft_nms_failure(*args, np.array([0, 1]), np.array([0.9, 0.8])).message)
+    box 1's score when taken is 0.533333; you returned 0.8
+    """
+    n = len(scores)
+    bad = keep[(keep < 0) | (keep >= n)]
+    if bad.size:
+        return Failure(f"index {int(bad[0])} is out of range for {n} boxes", "type")
+    uniq, counts = np.unique(keep, return_counts=True)
+    if (counts > 1).any():
+        return Failure(f"box {int(uniq[counts > 1][0])} is taken more than once", "type")
+    iou = box_iou(boxes, boxes)
+    s = np.asarray(scores, dtype=np.float64).copy()
+    st = float(score_thresh)
+    alive = s > st + _tol(st)  # certainly still in the race
+    optional = np.abs(s - st) <= _tol(st)  # at score_thresh within rounding: may go either way
+    for p, k in enumerate(keep.tolist()):
+        if not (alive[k] or optional[k]):
+            return Failure(
+                f"box {k} is kept, but its score had fallen to {s[k]:.6g} <= score_thresh = {st:g}",
+                details={"box": k},
+            )
+        if alive.any():
+            top = int(np.flatnonzero(alive)[np.argmax(s[alive])])
+            if s[k] < s[top] - PICK_TOL * abs(s[top]):
+                return Failure(
+                    f"step {p + 1} took box {k} (current score {s[k]:.6g}) while box {top} had "
+                    f"a higher current score {s[top]:.6g}",
+                    details={"pair": (top, k)},
+                )
+        if abs(kept[p] - s[k]) > _tol(s[k]):
+            return Failure(
+                f"box {k}'s score when taken is {s[k]:.6g}; you returned {kept[p]:.6g}",
+                details={"box": k},
+            )
+        alive[k] = optional[k] = False
+        live = alive | optional
+        s[live] *= _decay(iou[k, live], method, iou_thresh, sigma)  # s_i <- s_i f(IoU(M, b_i))
+        optional = live & (np.abs(s - st) <= _tol(st))
+        alive = live & (s > st + _tol(st))
+    if alive.any():
+        j = int(np.flatnonzero(alive)[np.argmax(s[alive])])
+        return Failure(
+            f"box {j} is missing: its score is still {s[j]:.6g} > score_thresh = {st:g}",
+            details={"box": j},
+        )
+    return None
+
+
+def _unambiguous(boxes: np.ndarray, iou_thresh: float) -> bool:
+    """No pair of distinct boxes whose decay could go either way at iou_thresh."""
+    either = nms_decisions(boxes, iou_thresh)[2]
+    np.fill_diagonal(either, False)
+    return not either.any()
+
+
+def _case(boxes, scores, t=0.3, sigma=0.5, st=0.001, method="linear", what="") -> Case:
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    s = np.asarray(scores, dtype=np.float64)
+    note = f"{len(s)} boxes, {method}, iou_thresh={t:g}, sigma={sigma:g}, score_thresh={st:g}"
+    return Case(
+        (b, s, float(t), float(sigma), float(st), method), note + (f" ({what})" if what else "")
+    )
+
+
+# IoU(0, 1) = 50 / 150 = 1/3: the bboxcore docstring's example
+_WORKED = ([[0, 0, 10, 10], [5, 0, 15, 10], [30, 30, 40, 40]], [0.9, 0.8, 0.7])
+
+
+def _cases_basic(rng):
+    yield _case(*_WORKED, what="box 1 decays below box 2")
+
+
+def _cases_empty(rng):
+    yield _case(np.zeros((0, 4)), np.zeros(0), what="no boxes")
+
+
+def _cases_single(rng):
+    yield _case([[0, 0, 2, 2]], [0.5])
+    yield _case([[0, 0, 2, 2]], [0.0005], what="initial score below score_thresh")
+
+
+def _cases_disjoint(rng):
+    boxes = [[0, 0, 2, 2], [2, 0, 4, 2], [10, 10, 12, 12], [0, 2, 2, 4]]
+    for method in ("linear", "gaussian"):
+        yield _case(boxes, [0.2, 0.9, 0.5, 0.7], method=method, what="touching or apart: no decay")
+
+
+def _cases_linear(rng):
+    yield _case(*_WORKED, t=0.3, method="linear", what="0.8 * (1 - 1/3)")
+    yield _case(*_WORKED, t=0.5, method="linear", what="IoU 1/3 <= 0.5: no decay")
+
+
+def _cases_gaussian(rng):
+    yield _case(*_WORKED, sigma=0.5, method="gaussian", what="0.8 * exp(-(1/3)^2 / 0.5)")
+    yield _case(*_WORKED, sigma=0.1, method="gaussian")
+
+
+def _cases_exact(rng):
+    # IoU = 2/4 = 0.5 exactly: not decayed (decay when IoU > iou_thresh); 3/5 is decayed
+    yield _case([[0, 0, 3, 1], [1, 0, 4, 1]], [0.9, 0.8], t=0.5, what="IoU = 2/4 exactly")
+    yield _case([[0, 0, 4, 1], [1, 0, 5, 1]], [0.9, 0.8], t=0.5, what="IoU = 3/5")
+
+
+def _cases_drop(rng):
+    same = [[0, 0, 4, 4], [0, 0, 4, 4], [1, 0, 5, 4]]
+    yield _case(same, [0.9, 0.8, 0.7], t=0.3, what="identical: 1 - IoU = 0")
+    yield _case(same, [0.9, 0.8, 0.7], st=0.5, method="gaussian", what="decayed below 0.5")
+
+
+def random_soft_case(rng: np.random.Generator, n: int, method: str, t: float) -> Case:
+    """n random positive boxes whose IoUs are all clear of ``t`` (or exactly at it)."""
+    side = 10.0 * np.sqrt(max(n, 1))
+    while True:
+        xy = rng.integers(0, int(4 * side), size=(n, 2)) / 4.0
+        wh = rng.integers(4, 64, size=(n, 2)) / 4.0
+        boxes = np.concatenate([xy, xy + wh], axis=1)
+        if _unambiguous(boxes, t):
+            return _case(boxes, rng.integers(1, 100, size=n) / 100.0, t=t, method=method)
+
+
+def _cases_random(rng):
+    for k, n in enumerate((2, 3, 5, 8, 13, 21, 34, 55, 89)):
+        yield random_soft_case(rng, n, ("linear", "gaussian")[k % 2], (0.3, 0.5)[k // 2 % 2])
+
+
+def _cases_large(rng):
+    yield random_soft_case(rng, 300, "gaussian", 0.3)
+
+
+class SoftNmsAssignment(Assignment):
+    """Soft-NMS, linear and Gaussian."""
+
+    name = "soft_nms"
+    function = "soft_nms"
+    signature = SIGNATURES["soft_nms"]
+    contract = CONTRACTS["soft_nms"]
+
+    def checks(self) -> list[Check]:
+        return [
+            Check(
+                "returns_pair",
+                "returns (keep, kept_scores): indices and their scores",
+                _cases_basic,
+                self.judge_pair,
+            ),
+            Check(
+                "inputs_unchanged",
+                "boxes and scores are not modified in place",
+                _cases_basic,
+                self.judge_inputs,
+            ),
+            Check("empty_input", "no boxes gives two empty sequences", _cases_empty),
+            Check(
+                "single_box",
+                "one box is kept with its score, unless it is at or below score_thresh",
+                _cases_single,
+            ),
+            Check(
+                "no_overlap",
+                "boxes that do not overlap keep their scores, in decreasing order",
+                _cases_disjoint,
+            ),
+            Check(
+                "linear_decay",
+                "linear: s * (1 - IoU) when IoU > iou_thresh; re-ranked by the new scores",
+                _cases_linear,
+            ),
+            Check(
+                "gaussian_decay",
+                "gaussian: s * exp(-IoU^2 / sigma) for every overlap",
+                _cases_gaussian,
+            ),
+            Check(
+                "exact_threshold",
+                "linear: an IoU exactly equal to iou_thresh does not decay",
+                _cases_exact,
+            ),
+            Check(
+                "score_thresh",
+                "a box whose score falls to score_thresh or below is dropped",
+                _cases_drop,
+            ),
+            Check(
+                "random_cases",
+                "seeded random cases of 2 to 89 boxes against the reference",
+                _cases_random,
+            ),
+            Check("search", "hypothesis search over cases of 1 to 5 boxes", search=True),
+            Check("large_input", "300 boxes within the time limit", _cases_large),
+        ]
+
+    def judge_value(self, case: Case, value) -> Failure | None:
+        keep, kept, problem = as_pair(value)
+        if keep is None:
+            return Failure(problem, "type")
+        return soft_nms_failure(*case.args, keep, kept)
+
+    def judge_pair(self, case: Case, out) -> Failure | None:
+        if out.status != "ok":
+            return self.judge(case, out)
+        problem = as_pair(out.value)[2]
+        return Failure(problem, "type") if problem else None
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        box = st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(1, 6), st.integers(1, 6))
+        rows = st.lists(
+            st.tuples(box, st.integers(1, 9)), min_size=1, max_size=5, unique_by=lambda r: r[1]
+        )
+
+        def build(r, method, t, st_):
+            g = np.array([b for b, _ in r], dtype=np.float64)
+            boxes = np.concatenate([g[:, :2], g[:, :2] + g[:, 2:]], axis=1)
+            return _case(boxes, np.array([s for _, s in r]) / 10.0, t=t, st=st_, method=method)
+
+        cases = st.builds(
+            build,
+            rows,
+            st.sampled_from(["linear", "gaussian"]),
+            st.sampled_from([0.3, 0.5]),
+            st.sampled_from([0.001, 0.3]),
+        )
+        return cases.filter(lambda c: _unambiguous(c.args[0], c.args[2]))
+
+    def smaller(self, case: Case):
+        boxes, scores, *params = case.args
+        for i in range(len(scores)):
+            rest = np.delete(np.arange(len(scores)), i)
+            yield Case((boxes[rest], scores[rest], *params), f"{len(rest)} boxes")
+
+    def describe(self, case: Case, value, failure: Failure):
+        boxes, scores, t, sigma, st, method = case.args
+        lines = ["boxes (x_min, y_min, x_max, y_max) and scores:"]
+        lines += [
+            f"  {i}: [{', '.join(f'{v:g}' for v in boxes[i])}]  score {scores[i]:g}"
+            for i in range(len(scores))
+        ] or ["  (no boxes: shape (0, 4))"]
+        lines.append(f"method={method!r}, iou_thresh={t:g}, sigma={sigma:g}, score_thresh={st:g}")
+        keep_ref, kept_ref = soft_nms(boxes, scores, t, sigma, st, method)
+        keep, kept, _ = as_pair(value) if failure.kind in ("wrong", "type") else (None, None, "")
+        if keep is not None:
+            got = _pair_text(keep, kept)
+        else:
+            got = failure.message if failure.kind != "type" else repr(value)
+        lines += [
+            f"your answer: {got}",
+            f"expected:    {_pair_text(keep_ref, kept_ref)}",
+            f"why: {failure.message}",
+        ]
+        data = {
+            "boxes": boxes.tolist(),
+            "scores": scores.tolist(),
+            "iou_thresh": t,
+            "sigma": sigma,
+            "score_thresh": st,
+            "method": method,
+            "got": [keep.tolist(), kept.tolist()] if keep is not None else got,
+            "expected": [keep_ref.tolist(), kept_ref.tolist()],
+            "why": failure.message,
+        }
+        return lines, data
+
+    def hint(self, failures) -> str:
+        case, out, failure = failures[0]
+        if failure.kind == "type":
+            return (
+                "return a pair (keep, kept_scores): the indices in the order they were taken "
+                "and each one's score at that moment, e.g. `return keep, kept_scores`."
+            )
+        if failure.kind != "wrong":
+            return failure_hint(case, out, failure, self.signature)
+        small = [
+            (c, as_pair(o.value))
+            for c, o, f in failures
+            if f.kind == "wrong" and len(c.args[1]) <= 64
+        ]
+        for bug, hint in SOFT_NMS_BUGS.items():
+            if small and all(_replays(bug, c, keep, kept) for c, (keep, kept, _) in small):
+                return hint
+        return "no usual bug matches: replay the counterexample by hand, one step at a time."
+
+
+def _pair_text(keep, kept) -> str:
+    return f"keep {_short(keep, 32)}, scores {np.array2string(np.asarray(kept), precision=6)}"
+
+
+def _replays(bug: str, case: Case, keep, kept) -> bool:
+    want_keep, want_kept = buggy_soft_nms(*case.args, bug)
+    return list(want_keep) == keep.tolist() and np.allclose(
+        want_kept, kept, rtol=SCORE_RTOL, atol=1e-6
+    )

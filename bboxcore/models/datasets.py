@@ -1,0 +1,240 @@
+r"""The data sets the trainer knows, as ``--dataset`` names them, and batching.
+
+* ``mnist-det`` — :class:`bboxcore.data.MnistDetection`, 128-px scenes of 1-5
+  real MNIST digits, 4000 train / 1000 test;
+* ``neon-trees`` — :class:`bboxcore.data.NeonTreeCrowns`, 320-px tiles of the
+  four NEON airborne images at their native 10 cm resolution, split spatially;
+* ``voc:PATH`` / ``coco:PATH`` — a folder (or COCO JSON) read by
+  :func:`bboxcore.data.read_annotations`, through :class:`FolderDetection`:
+  every image resized so its longer side is 512 px and zero-padded to a
+  square, split 80/20 with a fixed seed.
+
+A batch is N images of the same size stacked into (N, H, W, 3), their boxes
+and labels; :func:`load_batch` flips each with probability 1/2 (drawn from
+the run's generator), :func:`epoch_order` shuffles the images of an epoch as
+a function of (seed, stage, epoch) only, so a resumed run sees the same order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bboxcore.boxes import xyxy_to_yxyx
+from bboxcore.data import transforms
+from bboxcore.data.sample import Annotation, AnnotationSet, Sample
+
+__all__ = [
+    "DATASETS",
+    "FLIP_PROB",
+    "FOLDER_IMAGE_SIZE",
+    "NEON_TILE",
+    "FolderDetection",
+    "build_dataset",
+    "epoch_order",
+    "load_batch",
+]
+
+#: The built-in data sets and the folder formats, as ``--dataset`` spells them.
+DATASETS = ("mnist-det", "neon-trees", "voc:PATH", "coco:PATH")
+#: NEON tiles: side in pixels at the native 10 cm resolution (crowns ~10-60 px).
+NEON_TILE = 320
+#: Probability of a horizontal flip of a training image.
+FLIP_PROB = 0.5
+#: VOC/COCO folders: images are resized and padded to this square side.
+FOLDER_IMAGE_SIZE = 512
+
+
+def build_dataset(name: str, split: str, *, n_images: int | None = None):
+    """The ``split`` (``'train'`` or ``'test'``) of the data set named ``name``.
+
+    Parameters
+    ----------
+    name : str
+        ``'mnist-det'``, ``'neon-trees'``, ``'voc:PATH'`` or ``'coco:PATH'``.
+    split : {'train', 'test'}
+    n_images : int, optional
+        Keep only the first ``n_images`` (MNIST: generate that many scenes).
+
+    Returns
+    -------
+    dataset
+        ``len(ds)``, ``ds[i]`` -> :class:`~bboxcore.data.Sample`, ``ds.annotation(i)``,
+        ``ds.class_names``; every image of a split has the same size.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :data:`DATASETS`.
+    FileNotFoundError
+        If the folder of ``voc:``/``coco:`` does not exist.
+    """
+    from bboxcore.data import MnistDetection, NeonTreeCrowns, read_annotations
+
+    if name == "mnist-det":
+        return MnistDetection(split, n_images=n_images)
+    if name == "neon-trees":
+        ds = NeonTreeCrowns(split, tile_size=NEON_TILE)
+    elif name.startswith(("voc:", "coco:")):
+        fmt, path = name.split(":", 1)
+        if not Path(path).exists():
+            raise FileNotFoundError(f"--dataset {name}: {path} does not exist")
+        aset = read_annotations(path, fmt=fmt)
+        ds = FolderDetection(aset, split, image_size=FOLDER_IMAGE_SIZE)
+    else:
+        raise ValueError(f"dataset must be one of {DATASETS}; got {name!r}")
+    return ds if n_images is None else _Subset(ds, n_images)
+
+
+class _Subset:
+    """The first ``n`` items of a data set."""
+
+    def __init__(self, ds, n: int) -> None:
+        self.ds, self.n, self.class_names = ds, min(int(n), len(ds)), ds.class_names
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int):
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return self.ds[i]
+
+    def annotation(self, i: int):
+        return self.ds.annotation(i)
+
+
+def load_batch(
+    dataset,
+    index,
+    rng: np.random.Generator,
+    flip: bool,
+    vflip: bool = False,
+    transpose: bool = False,
+):
+    """The images, boxes and labels of ``dataset[i]`` for ``i`` in ``index``.
+
+    Parameters
+    ----------
+    dataset
+        Items with ``image`` (H, W, 3), ``bbox`` (R, 4), ``label`` (R,); same H, W.
+    index : sequence of int
+    rng : numpy.random.Generator
+        Draws one flip decision per image (only when ``flip``).
+    flip : bool
+        Mirror each image left-right with probability :data:`FLIP_PROB`.
+    vflip : bool
+        Also mirror it upside down with probability :data:`FLIP_PROB`.
+    transpose : bool
+        Also swap its x and y axes with probability :data:`FLIP_PROB` (square
+        images only; the boxes become :func:`bboxcore.boxes.xyxy_to_yxyx` of themselves).
+
+    Returns
+    -------
+    images : ndarray, shape (N, H, W, 3), float32
+    bboxes : list of ndarray, shape (R_i, 4), float32
+    labels : list of ndarray, shape (R_i,), int64
+    """
+    images, bboxes, labels = [], [], []
+    for i in index:
+        s = dataset[int(i)]
+        image, bbox = s.image, s.bbox
+        if flip and rng.random() < FLIP_PROB:
+            image, bbox = transforms.hflip(image, bbox)
+        if vflip and rng.random() < FLIP_PROB:
+            image, bbox = transforms.vflip(image, bbox)
+        if transpose and rng.random() < FLIP_PROB and image.shape[0] == image.shape[1]:
+            image, bbox = image.transpose(1, 0, 2).copy(), xyxy_to_yxyx(bbox)
+        images.append(image)
+        bboxes.append(np.asarray(bbox, np.float32))
+        labels.append(s.label)
+    return np.stack(images), bboxes, labels
+
+
+def epoch_order(n: int, seed: int, stage: int, epoch: int) -> np.ndarray:
+    """The shuffled image order of one epoch: a function of (seed, stage, epoch) only."""
+    return np.random.default_rng([seed, stage, epoch]).permutation(n)
+
+
+class FolderDetection:
+    """Images of an :class:`~bboxcore.data.sample.AnnotationSet`, resized and padded to a square.
+
+    Parameters
+    ----------
+    annotations : AnnotationSet
+        From :func:`bboxcore.data.read_annotations` (VOC folder, COCO JSON).
+    split : {'train', 'test'}
+    image_size : int
+        Side of the square canvas in pixels.
+    test_fraction : float
+        Share of the images in the test split.
+    seed : int
+        Seed of the split.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> Image.new("RGB", (40, 20)).save(d / "a.png")
+    >>> aset = AnnotationSet([Annotation([[0, 0, 20, 10]], [0], img_size=(20, 40))], ("cat",),
+    ...                      [d / "a.png"])
+    >>> s = FolderDetection(aset, "train", image_size=80, test_fraction=0.0)[0]
+    >>> s.image.shape, s.bbox  # scaled by 2, padded below
+    ((80, 80, 3), array([[ 0.,  0., 40., 20.]], dtype=float32))
+    """
+
+    def __init__(
+        self,
+        annotations: AnnotationSet,
+        split: str = "train",
+        image_size: int = 512,
+        *,
+        test_fraction: float = 0.2,
+        seed: int = 0,
+    ) -> None:
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+        if len(annotations) == 0:
+            raise ValueError("the annotation set holds no images")
+        self.source = annotations
+        self.class_names = tuple(annotations.class_names)
+        self.image_size = int(image_size)
+        order = np.random.default_rng(seed).permutation(len(annotations))
+        n_test = int(round(test_fraction * len(order)))
+        chosen = order[:n_test] if split == "test" else order[n_test:]
+        self.index = np.sort(chosen)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _size(self, img_size) -> tuple[int, int]:
+        """(H', W') with the longer side ``image_size`` and the aspect ratio kept."""
+        h, w = img_size
+        s = self.image_size / max(h, w)
+        return max(1, round(h * s)), max(1, round(w * s))
+
+    def __getitem__(self, i: int) -> Sample:
+        sample = self.source.load_sample(int(self.index[i]))
+        image, bbox = transforms.resize(
+            sample.image, sample.bbox, self._size(sample.image.shape[:2])
+        )
+        window = (0, 0, self.image_size, self.image_size)
+        image, bbox, keep = transforms.crop(np.clip(image, 0, 1), bbox, window, min_visible=0.0)
+        return Sample(image, bbox, sample.label[keep], sample.difficult[keep], sample.image_id)
+
+    def annotation(self, i: int) -> Annotation:
+        """The ground truth of image ``i`` in the resized frame, without reading pixels."""
+        ann = self.source[int(self.index[i])]
+        if ann.img_size is None:  # the size is only in the image file
+            return self[i].annotation()
+        (h, w), (new_h, new_w) = ann.img_size, self._size(ann.img_size)
+        scale = np.array([new_w / w, new_h / h, new_w / w, new_h / h], np.float32)
+        return Annotation(
+            ann.bbox * scale,
+            ann.label,
+            ann.difficult,
+            image_id=ann.image_id,
+            img_size=(self.image_size, self.image_size),
+        )

@@ -1,0 +1,314 @@
+r"""From the head's raw output to detections, and from image files to pictures and JSON.
+
+The last box of the paper's figure [1]_: every RoI carries K + 1 class
+probabilities and K + 1 class-specific offsets. :func:`suppress` turns them
+into the final detections of one image,
+
+1. **decode** each class's offsets against its RoI with :func:`~bboxcore.encoding.loc2bbox`
+   after undoing the normalisation (std (0.1, 0.1, 0.2, 0.2), seed 004),
+2. **clip** to the image,
+3. **score threshold**: keep (RoI, class) pairs whose probability exceeds ``score_thresh``,
+4. **per-class NMS** (:func:`~bboxcore.nms.batched_nms`),
+5. **top-k**: the ``max_detections`` highest scores.
+
+:func:`load_detector` rebuilds a trained model from a checkpoint and
+:func:`detect_images` runs it on image files, writing a PNG with the boxes
+drawn and one COCO-style results JSON (``bboxcore detect``).
+
+References
+----------
+.. [1] S. Ren, K. He, R. Girshick, J. Sun. "Faster R-CNN: Towards Real-Time
+   Object Detection with Region Proposal Networks." NeurIPS 2015,
+   arXiv:1506.01497.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bboxcore.boxes import clip_boxes
+from bboxcore.encoding import loc2bbox
+from bboxcore.nms import batched_nms
+
+__all__ = ["detect_images", "draw_detections", "evaluate", "load_detector", "suppress"]
+
+
+def suppress(
+    roi: np.ndarray,
+    roi_cls_loc: np.ndarray,
+    prob: np.ndarray,
+    img_size: tuple[int, int],
+    *,
+    loc_normalize_mean: Sequence[float],
+    loc_normalize_std: Sequence[float],
+    nms_thresh: float = 0.3,
+    score_thresh: float = 0.05,
+    max_detections: int = 100,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Decode, clip, threshold, per-class NMS and top-k: the detections of one image.
+
+    Notation: R RoIs, K object classes (the head has K + 1 outputs, 0 =
+    background), D detections.
+
+    Parameters
+    ----------
+    roi : ndarray, shape (R, 4)
+        Proposals ``(x_min, y_min, x_max, y_max)`` in image pixels.
+    roi_cls_loc : ndarray, shape (R, 4(K+1))
+        Normalised class-specific offsets ``(t_x, t_y, t_w, t_h)`` per class.
+    prob : ndarray, shape (R, K+1)
+        Softmax class probabilities, column 0 the background.
+    img_size : (H, W)
+        Image height and width in pixels.
+    loc_normalize_mean, loc_normalize_std : sequence of 4 floats
+        The normalisation the head was trained with.
+    nms_thresh : float
+        IoU above which a lower-scored box of the same class is removed.
+    score_thresh : float
+        Pairs with probability ``<= score_thresh`` are dropped.
+    max_detections : int
+        At most this many detections.
+
+    Returns
+    -------
+    bbox : ndarray, shape (D, 4), float32
+        Boxes in pixels, by decreasing score.
+    label : ndarray, shape (D,), int64
+        Classes in ``0 .. K-1`` (the head's class minus one).
+    score : ndarray, shape (D,), float32
+        The class probabilities.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match (R, 4), (R, 4(K+1)), (R, K+1).
+
+    Notes
+    -----
+    Each RoI yields up to K detections, one per class, each decoded with its
+    own offsets :math:`t^k` ([1]_ Eq. 2; Fast R-CNN's class-specific regression).
+    Background (class 0) is never output.
+
+    Examples
+    --------
+    >>> roi = np.array([[10., 10., 30., 30.], [11., 10., 31., 30.]])
+    >>> prob = np.array([[0.1, 0.9], [0.2, 0.8]])
+    >>> bbox, label, score = suppress(roi, np.zeros((2, 8)), prob, (64, 64),
+    ...     loc_normalize_mean=(0, 0, 0, 0), loc_normalize_std=(0.1, 0.1, 0.2, 0.2))
+    >>> bbox, label, score  # the second box overlaps the first (IoU 0.9) and goes
+    (array([[10., 10., 30., 30.]], dtype=float32), array([0]), array([0.9], dtype=float32))
+    """
+    n_roi = roi.shape[0]
+    if roi.ndim != 2 or roi.shape[1] != 4:
+        raise ValueError(f"roi must have shape (R, 4); got {roi.shape}")
+    if prob.ndim != 2 or prob.shape[0] != n_roi or prob.shape[1] < 2:
+        raise ValueError(f"prob must have shape (R, K+1) = ({n_roi}, >= 2); got {prob.shape}")
+    n_class = prob.shape[1]  # K + 1
+    if roi_cls_loc.shape != (n_roi, 4 * n_class):
+        raise ValueError(
+            f"roi_cls_loc must have shape (R, 4(K+1)) = ({n_roi}, {4 * n_class}); "
+            f"got {roi_cls_loc.shape}"
+        )
+    empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32))
+    if n_roi == 0:
+        return empty
+    cls_bbox = loc2bbox(roi, roi_cls_loc, mean=loc_normalize_mean, std=loc_normalize_std)
+    cls_bbox = cls_bbox.reshape(n_roi, n_class, 4)[:, 1:]  # (R, K, 4): drop the background
+    bbox = clip_boxes(cls_bbox.reshape(-1, 4), img_size)  # (R K, 4)
+    score = prob[:, 1:].reshape(-1)  # (R K,), row-major like bbox
+    label = np.tile(np.arange(n_class - 1), n_roi)  # (R K,): 0 .. K-1 for every RoI
+    candidate = np.flatnonzero(score > score_thresh)
+    if candidate.size == 0:
+        return empty
+    bbox, score, label = bbox[candidate], score[candidate], label[candidate]
+    keep = batched_nms(bbox, score, label, nms_thresh, max_output=max_detections)
+    return (
+        bbox[keep].astype(np.float32),
+        label[keep].astype(np.int64),
+        score[keep].astype(np.float32),
+    )
+
+
+def evaluate(model, dataset, *, n_images: int | None = None, progress: bool = False) -> dict:
+    """VOC AP50 (all-point) and COCO AP of ``model`` on the first ``n_images`` of ``dataset``.
+
+    Parameters
+    ----------
+    model : FasterRCNN
+    dataset
+        ``ds[i].image`` and ``ds.annotation(i)`` (see :mod:`bboxcore.models.datasets`).
+    n_images : int, optional
+        Evaluate on the first ``n_images`` only (all when None).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        ``ap50`` — VOC mAP at IoU 0.5, all-point (:func:`bboxcore.eval.voc_ap`);
+        ``coco_ap`` and ``coco_ap50`` — COCO AP over IoU 0.5:0.95 and at 0.5
+        (:func:`bboxcore.eval.coco_ap`); ``ap50_per_class`` (list of K);
+        ``n_images``; ``seconds``; ``predictions`` (list of
+        :class:`~bboxcore.data.Detection`).
+    """
+    from tqdm.auto import tqdm
+
+    from bboxcore.data.sample import Detection
+    from bboxcore.eval import coco_ap, voc_ap
+
+    n = len(dataset) if n_images is None else min(n_images, len(dataset))
+    t0 = time.perf_counter()
+    pred, gt = [], []
+    for i in tqdm(range(n), desc="evaluate", disable=not progress, leave=False):
+        bbox, label, score = model.predict(dataset[i].image)[0]
+        pred.append(Detection(bbox, label, score, image_id=i))
+        gt.append(dataset.annotation(i))
+    voc = voc_ap(pred, gt, n_class=model.config.n_class)
+    coco = coco_ap(pred, gt).as_dict()
+    return {
+        "ap50": float(voc.map),
+        "coco_ap": float(coco["AP"]),
+        "coco_ap50": float(coco["AP50"]),
+        "ap50_per_class": [float(a) for a in voc.ap],
+        "n_images": n,
+        "seconds": time.perf_counter() - t0,
+        "predictions": pred,
+    }
+
+
+def load_detector(checkpoint: str | Path):
+    """Rebuild a trained :class:`~bboxcore.models.faster_rcnn.FasterRCNN` from a checkpoint.
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        A ``checkpoint.npz`` written by the trainer, or the run folder holding it.
+
+    Returns
+    -------
+    FasterRCNN
+        In evaluation mode, with the config and weights of the checkpoint.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is not a bboxcore training checkpoint.
+    """
+    from bboxcore.models.config import model_config_from_dict
+    from bboxcore.models.faster_rcnn import FasterRCNN
+    from bboxcore.nn.serialization import load
+
+    path = Path(checkpoint)
+    if path.is_dir():
+        path = path / "checkpoint.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        state = load(path)
+    except Exception as err:  # numpy's errors for a file that is not an .npz archive
+        raise ValueError(f"{path} is not a bboxcore checkpoint (.npz): {err}") from None
+    if "model_config" not in state or "model" not in state:
+        raise ValueError(f"{path} is not a bboxcore training checkpoint (no model/model_config)")
+    config = model_config_from_dict(json.loads(str(state["model_config"])))
+    model = FasterRCNN(config, np.random.default_rng(0))
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def draw_detections(ax, image, bbox, label, score=None, *, class_names=(), gt_bbox=None) -> None:
+    """Draw predicted boxes (and optionally the ground truth) on a matplotlib axis.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    image : ndarray, shape (H, W, 3), values in [0, 1]
+    bbox : ndarray, shape (D, 4)
+        Predicted boxes in pixels, drawn in orange with ``class score``.
+    label : ndarray, shape (D,)
+    score : ndarray, shape (D,), optional
+    class_names : sequence of str
+    gt_bbox : ndarray, shape (G, 4), optional
+        Ground-truth boxes, drawn dashed in green.
+    """
+    from matplotlib.patches import Rectangle
+
+    ax.imshow(np.clip(image, 0, 1))
+    ax.set_axis_off()
+    for b in np.zeros((0, 4)) if gt_bbox is None else gt_bbox:
+        ax.add_patch(
+            Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, ec="lime", lw=1, ls="--")
+        )
+    for k, b in enumerate(bbox):
+        ax.add_patch(Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, ec="orange", lw=1.2))
+        name = class_names[int(label[k])] if len(class_names) else str(int(label[k]))
+        text = name if score is None else f"{name} {float(score[k]):.2f}"
+        ax.text(
+            b[0],
+            b[1],
+            text,
+            color="black",
+            fontsize=6,
+            va="bottom",
+            bbox={"facecolor": "orange", "alpha": 0.7, "pad": 0.5, "lw": 0},
+        )
+
+
+def detect_images(model, paths: Sequence[str | Path], out: str | Path) -> list[dict]:
+    """Run ``model`` on image files; write one PNG per image and ``detections.json``.
+
+    Parameters
+    ----------
+    model : FasterRCNN
+    paths : sequence of str or Path
+        Image files (PNG, JPEG...), run at their own size.
+    out : str or Path
+        Output folder (created): ``<stem>_detections.png`` per image and
+        ``detections.json``, a COCO-style results list.
+
+    Returns
+    -------
+    list of dict
+        The COCO-style records ``{"image_id": file name, "category_id": label + 1,
+        "category_name", "bbox": [x, y, w, h], "score"}`` (COCO category ids start at 1).
+
+    Raises
+    ------
+    FileNotFoundError
+        If an image does not exist.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bboxcore.data.sample import load_image
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = model.config.class_names or tuple(str(k) for k in range(model.config.n_class))
+    records = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"image {path} does not exist")
+        image = load_image(path)
+        bbox, label, score = model.predict(image)[0]
+        for b, k, s in zip(bbox.tolist(), label.tolist(), score.tolist()):
+            records.append({
+                "image_id": path.name, "category_id": k + 1, "category_name": names[k],
+                "bbox": [round(v, 2) for v in (b[0], b[1], b[2] - b[0], b[3] - b[1])],
+                "score": round(s, 5),
+            })  # fmt: skip
+        h, w = image.shape[:2]
+        fig, ax = plt.subplots(figsize=(6, 6 * h / w))
+        draw_detections(ax, image, bbox, label, score, class_names=names)
+        fig.savefig(out / f"{path.stem}_detections.png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+    (out / "detections.json").write_text(json.dumps(records, indent=1))
+    return records

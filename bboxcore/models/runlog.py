@@ -1,0 +1,160 @@
+"""The paperwork of a training run: the loss log, the history file, the checkpoint, the pictures.
+
+A run folder ``runs/NAME/`` holds
+
+* ``log.csv`` — one row per optimiser step: stage, epoch, iteration, learning
+  rate, the four losses and their sum, images per second;
+* ``history.json`` — the configs, one entry per epoch (mean losses, validation
+  AP50 and COCO AP, wall time) and the final test metrics;
+* ``checkpoint.npz`` — written atomically (:func:`bboxcore.nn.serialization.save`)
+  after every epoch and on Ctrl-C: model, optimiser, schedule, position
+  (stage, epoch, step), the random generator's state and both configs, so that
+  ``--resume`` continues with exactly the losses of an uninterrupted run;
+* ``loss_curves.png`` — the four losses against the iteration (matplotlib).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bboxcore.models.faster_rcnn import LOSS_NAMES
+
+__all__ = ["LOG_COLUMNS", "RunLog", "plot_loss_curves", "write_json_atomic"]
+
+#: Columns of ``log.csv``.
+LOG_COLUMNS = ("stage", "epoch", "iteration", "lr", *LOSS_NAMES, "total", "img_per_s")
+
+
+def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
+    """Write ``data`` as indented JSON through a temporary file and an atomic rename.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    data : dict
+        JSON-serialisable (NaN is written as ``NaN``).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+class RunLog:
+    """Append-only ``log.csv`` of every step plus the ``history.json`` of every epoch.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder (created).
+    resume_iteration : int or None
+        When resuming, drop the rows logged after this iteration (a run killed
+        between two checkpoints logged steps that will be run again).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> log = RunLog(tempfile.mkdtemp())
+    >>> log.step({"stage": "joint", "epoch": 0, "iteration": 1, "lr": 0.1, "rpn_cls": 0.7,
+    ...           "rpn_loc": 0.1, "roi_cls": 2.3, "roi_loc": 0.2, "total": 3.3, "img_per_s": 9.0})
+    >>> len(log.rows())
+    1
+    """
+
+    def __init__(self, out: str | Path, resume_iteration: int | None = None) -> None:
+        self.out = Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.csv_path = self.out / "log.csv"
+        self.history_path = self.out / "history.json"
+        self.history: dict = {"epochs": []}
+        if resume_iteration is None:
+            with open(self.csv_path, "w", newline="") as f:
+                csv.writer(f).writerow(LOG_COLUMNS)
+        else:
+            kept = [r for r in self.rows() if int(r["iteration"]) <= resume_iteration]
+            with open(self.csv_path, "w", newline="") as f:
+                writer = csv.DictWriter(f, LOG_COLUMNS)
+                writer.writeheader()
+                writer.writerows(kept)
+            if self.history_path.exists():
+                self.history = json.loads(self.history_path.read_text())
+                self.history["epochs"] = [
+                    e for e in self.history.get("epochs", []) if e["iteration"] <= resume_iteration
+                ]
+
+    def step(self, row: dict) -> None:
+        """Append one step's row (keys :data:`LOG_COLUMNS`)."""
+        with open(self.csv_path, "a", newline="") as f:
+            csv.DictWriter(f, LOG_COLUMNS).writerow({k: _fmt(row[k]) for k in LOG_COLUMNS})
+
+    def rows(self) -> list[dict]:
+        """Every logged step, as dicts of strings."""
+        if not self.csv_path.exists():
+            return []
+        with open(self.csv_path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    def epoch(self, entry: dict) -> None:
+        """Record one epoch's summary and rewrite ``history.json``."""
+        self.history["epochs"].append(entry)
+        self.save()
+
+    def save(self) -> None:
+        """Rewrite ``history.json`` atomically."""
+        write_json_atomic(self.history_path, self.history)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def plot_loss_curves(csv_path: str | Path, png_path: str | Path, smooth: int = 20) -> None:
+    """Plot the four losses of ``log.csv`` against the iteration into ``png_path``.
+
+    Parameters
+    ----------
+    csv_path : str or Path
+        A ``log.csv`` written by :class:`RunLog`.
+    png_path : str or Path
+        Output picture.
+    smooth : int
+        Width of the moving average drawn over the raw (faint) curve.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    fig, axes = plt.subplots(1, len(LOSS_NAMES), figsize=(4 * len(LOSS_NAMES), 3.2))
+    it = np.array([int(r["iteration"]) for r in rows])
+    for ax, name in zip(axes, LOSS_NAMES):
+        y = np.array([float(r[name]) if r[name] not in ("", "nan") else np.nan for r in rows])
+        ok = np.isfinite(y)
+        ax.plot(it[ok], y[ok], color="tab:blue", alpha=0.25, lw=0.8)
+        if ok.sum() >= smooth:
+            kernel = np.ones(smooth) / smooth
+            ax.plot(
+                it[ok][smooth - 1 :], np.convolve(y[ok], kernel, mode="valid"), color="tab:blue"
+            )
+        ax.set_title(name)
+        ax.set_xlabel("iteration")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,204 @@
+r"""The two layers that behave differently in training and evaluation: batch norm, dropout.
+
+Batch normalisation [1]_ standardises each channel with the statistics of the
+current mini-batch while training, and with running averages of them when
+evaluating. Dropout [2]_ zeroes a random fraction p of the activations while
+training and scales the rest by 1 / (1 - p), so that evaluation (no dropout)
+sees the same expected value.
+
+References
+----------
+.. [1] S. Ioffe, C. Szegedy. "Batch Normalization: Accelerating Deep Network
+   Training by Reducing Internal Covariate Shift." ICML 2015, arXiv:1502.03167.
+.. [2] N. Srivastava, G. Hinton, A. Krizhevsky, I. Sutskever, R. Salakhutdinov.
+   "Dropout: A Simple Way to Prevent Neural Networks from Overfitting." JMLR 2014.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bboxcore.nn.tensor import Tensor
+
+__all__ = ["BN_EPS", "BN_MOMENTUM", "batch_norm", "dropout"]
+
+BN_EPS = 1e-5  # added to the variance so a constant channel does not divide by zero
+BN_MOMENTUM = 0.1  # weight of the new batch in the running averages (PyTorch's default)
+
+
+def _channel_vector(v, name: str, c: int):
+    if v is None:
+        return None
+    if v.shape != (c,):
+        raise ValueError(f"{name} must have shape ({c},) to match x; got {v.shape}")
+    return v
+
+
+def batch_norm(
+    x,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    *,
+    training: bool,
+    momentum: float = BN_MOMENTUM,
+    eps: float = BN_EPS,
+) -> Tensor:
+    r"""Normalise each channel, then scale by ``weight`` (gamma) and shift by ``bias`` (beta).
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C) or (N, C, H, W)
+    running_mean, running_var : ndarray, shape (C,), or None
+        Running statistics. Updated **in place** when ``training``; used instead of
+        the batch statistics when not. None in both means "always use the batch".
+    weight, bias : Tensor, shape (C,), optional
+        The affine parameters gamma and beta (1 and 0 when None).
+    training : bool
+        Batch statistics (True) or running statistics (False).
+    momentum : float
+        :math:`\hat\mu \leftarrow (1 - m)\hat\mu + m\,\mu_B` (likewise for the variance).
+    eps : float
+        Added to the variance.
+
+    Returns
+    -------
+    Tensor, same shape as ``x``
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 2-D or 4-D, a per-channel vector has the wrong shape, only
+        one of the running statistics is given, or training sees one value per
+        channel.
+
+    Notes
+    -----
+    Training, with :math:`m` values per channel (N, or N H W) [1]_ (Alg. 1):
+
+    .. math::
+        \mu = \frac{1}{m}\sum x,\quad \sigma^2 = \frac{1}{m}\sum (x - \mu)^2,\quad
+        \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}},\quad y = \gamma \hat x + \beta
+
+    and, because :math:`\mu` and :math:`\sigma^2` depend on every x of the channel,
+
+    .. math::
+        \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\sigma^2 + \epsilon}}
+        \Big(g - \overline{g} - \hat x\, \overline{g \hat x}\Big),\qquad
+        g = \gamma\,\frac{\partial L}{\partial y}
+
+    (bars are channel means). The running variance stores the unbiased
+    :math:`\frac{m}{m-1}\sigma^2`, as PyTorch does. In evaluation :math:`\mu, \sigma^2`
+    are constants and :math:`\partial L / \partial x = g / \sqrt{\sigma^2 + \epsilon}`.
+
+    Examples
+    --------
+    >>> x = Tensor([[1.0], [3.0]])
+    >>> rm, rv = np.zeros(1, np.float32), np.ones(1, np.float32)
+    >>> batch_norm(x, rm, rv, training=True).data.round(3).ravel()  # mean 2, var 1
+    array([-1.,  1.], dtype=float32)
+    >>> rm, rv  # 0.9 * 0 + 0.1 * 2, 0.9 * 1 + 0.1 * 2 (unbiased var of 1 and 3)
+    (array([0.2], dtype=float32), array([1.1], dtype=float32))
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"x must have shape (N, C) or (N, C, H, W); got {x.shape}")
+    c = x.shape[1]
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)  # (1, C) or (1, C, 1, 1), broadcasts against x
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("give both running_mean and running_var, or neither")
+    running_mean = _channel_vector(running_mean, "running_mean", c)
+    running_var = _channel_vector(running_var, "running_var", c)
+    weight, bias = _channel_vector(weight, "weight", c), _channel_vector(bias, "bias", c)
+    use_batch = training or running_mean is None
+    if use_batch:
+        count = int(np.prod([x.shape[k] for k in axes]))  # m values per channel
+        if training and count < 2:
+            raise ValueError(
+                f"batch_norm needs more than 1 value per channel to train; got {x.shape}"
+            )
+        mean, var = x.data.mean(axis=axes), x.data.var(axis=axes)
+        if training and running_mean is not None:
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+            running_var *= 1 - momentum
+            running_var += momentum * var * count / (count - 1)
+    else:
+        mean, var = running_mean, running_var
+    inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype).reshape(per_channel)
+    xhat = (x.data - mean.astype(x.dtype).reshape(per_channel)) * inv_std
+    gamma = 1 if weight is None else weight.data.reshape(per_channel)
+    out = xhat * gamma if weight is not None else xhat
+    out = out + bias.data.reshape(per_channel) if bias is not None else out
+
+    def backward(dout):
+        dgamma = (dout * xhat).sum(axis=axes) if weight is not None else None
+        dbeta = dout.sum(axis=axes) if bias is not None else None
+        g = dout * gamma  # dL/dxhat
+        if use_batch:
+            # x -> (mu, var) -> xhat: the two extra paths give the mean terms
+            g_mean = g.mean(axis=axes, keepdims=True)
+            gx_mean = (g * xhat).mean(axis=axes, keepdims=True)
+            dx = inv_std * (g - g_mean - xhat * gx_mean)
+        else:
+            dx = inv_std * g
+        grads = (
+            (dx,)
+            + ((dgamma,) if weight is not None else ())
+            + ((dbeta,) if bias is not None else ())
+        )
+        return grads
+
+    parents = (
+        (x,) + ((weight,) if weight is not None else ()) + ((bias,) if bias is not None else ())
+    )
+    return Tensor.from_op(out, parents, backward, "batch_norm")
+
+
+def dropout(x, p: float = 0.5, *, rng: np.random.Generator, training: bool = True) -> Tensor:
+    r"""Zero each element with probability ``p`` and scale the others by 1 / (1 - p).
+
+    Parameters
+    ----------
+    x : Tensor
+    p : float
+        Probability of dropping, in [0, 1].
+    rng : numpy.random.Generator
+        Draws the mask.
+    training : bool
+        When False (evaluation), return ``x`` unchanged.
+
+    Returns
+    -------
+    Tensor, same shape as ``x``
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is outside [0, 1].
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
+
+    Notes
+    -----
+    :math:`y = x \odot m / (1 - p)` with :math:`m_i \sim \mathrm{Bernoulli}(1 - p)`, so
+    :math:`E[y] = x` and :math:`\partial y / \partial x = m / (1 - p)`. p = 1 gives zeros.
+
+    Examples
+    --------
+    >>> y = dropout(Tensor(np.ones(8)), 0.5, rng=np.random.default_rng(0))
+    >>> sorted(set(y.data.tolist()))  # dropped or doubled
+    [0.0, 2.0]
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be in [0, 1]; got {p}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if not training or p == 0.0:
+        return x
+    keep = rng.random(x.shape) >= p
+    mask = (keep * (1.0 / (1.0 - p) if p < 1.0 else 0.0)).astype(x.dtype)  # 0 or 1 / (1 - p)
+    return Tensor.from_op(x.data * mask, (x,), lambda d: (d * mask,), "dropout")

@@ -1,0 +1,78 @@
+"""``bboxcore grade`` for the array assignments: iou, bbox2loc, loc2bbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bboxcore.grading import ASSIGNMENTS, grade
+from bboxcore.grading.runner import Case
+
+SUBMISSIONS = Path(__file__).parent / "submissions"
+EXAMPLES = 20
+
+
+@pytest.mark.parametrize(
+    "assignment, name",
+    [
+        ("iou", "iou_correct_loop"),
+        ("iou", "iou_correct_broadcast"),  # float32, NaN for two zero-area boxes
+        ("bbox2loc", "bbox2loc_correct"),
+        ("loc2bbox", "loc2bbox_correct"),
+    ],
+)
+def test_grade_passes_correct_array_assignments(assignment, name):
+    report = grade(assignment, str(SUBMISSIONS / f"{name}.py"), examples=EXAMPLES)
+    assert report.passed, report.to_text()
+
+
+@pytest.mark.parametrize(
+    "assignment, name, hint, check",
+    [
+        ("iou", "iou_bug_plus_one", "add 1 to widths", "touching_edges"),
+        ("iou", "iou_bug_transposed", "transposed", "returns_array"),
+        ("bbox2loc", "bbox2loc_bug_yx", "x first", "worked_values"),
+        ("loc2bbox", "loc2bbox_bug_no_exp", "the exp is missing", "inverts_bbox2loc"),
+    ],
+)
+def test_grade_fails_buggy_array_assignments(assignment, name, hint, check):
+    report = grade(assignment, str(SUBMISSIONS / f"{name}.py"), examples=EXAMPLES)
+    text = report.to_text()
+    assert not report.passed
+    assert {c.name: c.status for c in report.checks}[check] == "FAIL", text
+    assert hint in report.hint, text
+    assert report.counterexample is not None and "expected:" in text
+
+
+@pytest.mark.parametrize("name", ["iou", "bbox2loc", "loc2bbox"])
+def test_array_judge_accepts_the_reference_in_float32(name):
+    a = ASSIGNMENTS[name]
+    rng = np.random.default_rng(1)
+    for n in (0, 1, 7, 40):
+        case = a.random_case(rng, n)
+        ref32 = a.reference(*(x.astype(np.float32) for x in case.args))
+        assert a.judge_value(case, ref32) is None
+
+
+@pytest.mark.parametrize("name", ["iou", "bbox2loc", "loc2bbox"])
+def test_array_bug_variants_are_wrong_and_recognised(name):
+    a = ASSIGNMENTS[name]
+    case = a.random_case(np.random.default_rng(2), 6)
+    for bug, (variant, hint) in a.bugs.items():
+        with np.errstate(all="ignore"):
+            got = np.asarray(variant(*case.args), dtype=np.float64)
+        assert a.judge_value(case, got) is not None, bug
+        failures = [(case, type("Out", (), {"value": got})(), a.judge_value(case, got))]
+        assert a.hint(failures) == hint, bug
+
+
+def test_iou_judge_accepts_nan_only_for_two_zero_area_boxes():
+    a = ASSIGNMENTS["iou"]
+    boxes = np.array([[1.0, 1.0, 1.0, 3.0], [0.0, 0.0, 4.0, 4.0]])
+    case = Case((boxes, boxes), "")
+    got = np.array([[np.nan, 0.0], [0.0, 1.0]])
+    assert a.judge_value(case, got) is None
+    got[0, 1] = np.nan
+    assert "IoU(boxes1[0], boxes2[1])" in a.judge_value(case, got).message

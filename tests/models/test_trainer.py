@@ -1,0 +1,160 @@
+"""The Trainer: determinism, checkpoint/resume, Ctrl-C, the NaN guard, both schemes.
+
+Runs of a few optimiser steps on the toy scenes of :mod:`tests.models.toy`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from bboxcore.models.config import TrainConfig
+from bboxcore.models.runlog import LOG_COLUMNS
+from bboxcore.models.trainer import CHECKPOINT, Trainer, TrainingDiverged
+from bboxcore.nn import serialization
+from tests.models.toy import ToyScenes, tiny_config
+
+N_IMAGES = 6  # 3 batches of 2 per epoch
+
+
+def _config(out, **kw) -> TrainConfig:
+    base = dict(
+        out=str(out), epochs=2, batch_size=2, lr=0.01, warmup_iters=2, progress=False,
+        eval_every=0, flip=True, seed=3,
+    )  # fmt: skip
+    return TrainConfig(**{**base, **kw})
+
+
+def _losses(out) -> list[tuple]:
+    with open(os.path.join(out, "log.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [tuple(r[c] for c in LOG_COLUMNS if c != "img_per_s") for r in rows]
+
+
+def _train(out, val=None, **kw) -> Trainer:
+    trainer = Trainer(tiny_config(), _config(out, **kw), ToyScenes(N_IMAGES), val)
+    trainer.fit()
+    return trainer
+
+
+def test_two_runs_with_one_seed_give_identical_losses(tmp_path):
+    _train(tmp_path / "a")
+    _train(tmp_path / "b")
+    a, b = _losses(tmp_path / "a"), _losses(tmp_path / "b")
+    assert len(a) == 2 * 3
+    assert a == b
+    _train(tmp_path / "c", seed=4)
+    assert _losses(tmp_path / "c") != a  # the seed matters
+
+
+def test_checkpoint_holds_model_optimizer_schedule_position_rng_and_config(tmp_path):
+    trainer = _train(tmp_path / "run", val=ToyScenes(2, seed=9), eval_every=1)
+    state = serialization.load(tmp_path / "run" / CHECKPOINT)
+    assert set(state) >= {
+        "model",
+        "optimizer",
+        "schedule",
+        "position",
+        "rng",
+        "model_config",
+        "train_config",
+    }
+    assert int(state["position"]["iteration"]) == 6 and int(state["position"]["stage"]) == 1
+    assert json.loads(str(state["rng"]))["bit_generator"] == "PCG64"
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [0, 1]
+    assert all("val_ap50" in e for e in history["epochs"])  # validation mAP per epoch
+    np.testing.assert_array_equal(
+        state["model"]["head.fc1.weight"], trainer.model.head.fc1.weight.data
+    )
+
+
+@pytest.mark.parametrize("stop_at", [2, 3, 4])  # mid-epoch, at the epoch's end, next epoch
+def test_a_stopped_run_resumed_from_its_checkpoint_repeats_the_uninterrupted_losses(
+    tmp_path, stop_at
+):
+    _train(tmp_path / "full")
+    stopped = _train(tmp_path / "part", max_iters=stop_at)
+    assert stopped.iteration == stop_at
+    resumed = Trainer.resume(tmp_path / "part", train_set=ToyScenes(N_IMAGES), max_iters=None)
+    assert resumed.iteration == stop_at
+    assert resumed.fit()
+    assert _losses(tmp_path / "part") == _losses(tmp_path / "full")
+
+
+class _InterruptAt(ToyScenes):
+    """Sends SIGINT to this process while loading item number ``at`` (like Ctrl-C)."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__(N_IMAGES)
+        self.at = at
+
+    def __getitem__(self, i):
+        if self.calls == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().__getitem__(i)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues_identically(tmp_path):
+    _train(tmp_path / "full")
+    trainer = Trainer(tiny_config(), _config(tmp_path / "part"), _InterruptAt(3), None)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    state = serialization.load(tmp_path / "part" / CHECKPOINT)
+    assert int(state["position"]["iteration"]) == 2  # the step in progress finished, then saved
+    resumed = Trainer.resume(tmp_path / "part", train_set=ToyScenes(N_IMAGES))
+    assert resumed.fit()
+    assert _losses(tmp_path / "part") == _losses(tmp_path / "full")
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_checkpoint(tmp_path):
+    trainer = Trainer(tiny_config(), _config(tmp_path / "run", epochs=3), ToyScenes(N_IMAGES), None)
+    trainer.cfg.max_iters = 3  # one epoch and a bit: an epoch checkpoint exists
+    trainer.fit()
+    before = (tmp_path / "run" / CHECKPOINT).read_bytes()
+    trainer.cfg.max_iters = None
+    trainer.model.head.cls_score.weight.data[0, 0] = np.nan
+    with pytest.raises(
+        TrainingDiverged, match=r"loss is nan at stage joint, epoch 2.*last good checkpoint"
+    ):
+        trainer.fit()
+    assert (tmp_path / "run" / CHECKPOINT).read_bytes() == before
+
+
+def test_resume_refuses_what_would_change_the_losses(tmp_path):
+    _train(tmp_path / "run", max_iters=1)
+    with pytest.raises(ValueError, match="cannot change"):
+        Trainer.resume(tmp_path / "run", train_set=ToyScenes(N_IMAGES), lr=0.5)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        Trainer.resume(tmp_path / "nothing", train_set=ToyScenes(N_IMAGES))
+
+
+def test_alternating_training_runs_the_four_steps_of_the_paper(tmp_path):
+    trainer = Trainer(
+        tiny_config(), _config(tmp_path / "alt", epochs=1, scheme="alternating"), ToyScenes(4), None
+    )
+    trainer.cfg.max_iters = 4  # steps 1 and 2
+    trainer.fit()
+    assert trainer.stage_name == "3-rpn-finetune"  # step 3 starts from the step-1 RPN layers
+    for k, v in trainer.rpn_net.rpn.state_dict().items():
+        np.testing.assert_array_equal(trainer.model.rpn.state_dict()[k], v)
+    backbone = {k: v.copy() for k, v in trainer.model.backbone.state_dict().items()}
+    head = trainer.model.head.fc1.weight.data.copy()
+    trainer.cfg.max_iters = None
+    assert trainer.fit()
+    stages = [r[0] for r in _losses(tmp_path / "alt")]
+    assert (
+        stages
+        == ["1-rpn"] * 2 + ["2-fast-rcnn"] * 2 + ["3-rpn-finetune"] * 2 + ["4-head-finetune"] * 2
+    )
+    for k, v in trainer.model.backbone.state_dict().items():  # steps 3 and 4: shared convs fixed
+        np.testing.assert_array_equal(v, backbone[k])
+    assert not np.array_equal(trainer.model.head.fc1.weight.data, head)  # step 4 tunes the head
+    rows = list(csv.DictReader(open(tmp_path / "alt" / "log.csv")))
+    assert rows[0]["roi_cls"] == "nan" and rows[2]["rpn_cls"] == "nan"  # each step its own losses

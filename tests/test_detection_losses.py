@@ -1,0 +1,359 @@
+"""The Faster R-CNN multi-task losses (seed 001) and the box losses (seed 002, N): values
+against the equations, gradients against central finite differences and the slides."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from bboxcore.box_losses import giou_loss, giou_loss_backward, iou_loss, iou_loss_backward
+from bboxcore.detection_losses import (
+    roi_head_loss,
+    roi_head_loss_backward,
+    rpn_loss,
+    rpn_loss_backward,
+)
+from bboxcore.iou import box_iou_aligned, generalized_box_iou_aligned
+from tests.finite_diff import assert_grad_close
+from tests.strategies import anything_boxes, box_pairs
+
+SMOOTH_L1_SIGMA_RPN, SMOOTH_L1_SIGMA_HEAD = 3.0, 1.0
+
+
+def _smooth_l1(x, sigma):
+    # seed 002, C2.2.1
+    return 0.5 * (sigma * x) ** 2 if abs(x) < 1 / sigma**2 else abs(x) - 0.5 / sigma**2
+
+
+def _away_from_kink(x, sigma, gap=1e-3):
+    s = 1 / sigma**2
+    return np.where(np.abs(np.abs(x) - s) < gap, x + 3 * gap, x)
+
+
+# --------------------------------------------------------------------------- RPN
+@st.composite
+def rpn_batches(draw, max_anchors=12, binary=None):
+    s = draw(st.integers(0, max_anchors))
+    loc = draw(hnp.arrays(np.float64, (s, 4), elements=st.floats(-2, 2)))
+    gt = draw(hnp.arrays(np.float64, (s, 4), elements=st.floats(-2, 2)))
+    label = draw(hnp.arrays(np.int64, (s,), elements=st.integers(-1, 1)))
+    binary = draw(st.booleans()) if binary is None else binary
+    shape = (s,) if binary else (s, 2)
+    score = draw(hnp.arrays(np.float64, shape, elements=st.floats(-4, 4)))
+    return loc, score, gt, label
+
+
+def _rpn_loss_loop(loc, score, gt, label, sigma):
+    """seed 001: (1/N) sum L_cls + (1/N) sum p* L_reg, N = number of non-ignored anchors."""
+    n = max(int((label != -1).sum()), 1)
+    cls, reg = 0.0, 0.0
+    for i, u in enumerate(label.tolist()):
+        if u == -1:
+            continue
+        if score.ndim == 2:  # softmax: -log p_u
+            cls -= score[i, u] - math.log(math.exp(score[i, 0]) + math.exp(score[i, 1]))
+        else:  # binary: -[p* log p + (1 - p*) log(1 - p)]
+            p = 1 / (1 + math.exp(-score[i]))
+            cls -= math.log(p) if u == 1 else math.log(1 - p)
+        if u == 1:
+            reg += sum(_smooth_l1(loc[i, m] - gt[i, m], sigma) for m in range(4))
+    return reg / n, cls / n
+
+
+@given(rpn_batches())
+def test_rpn_loss_is_the_seed001_multitask_loss(batch):
+    loc_loss, cls_loss = rpn_loss(*batch)
+    expected = _rpn_loss_loop(*batch, SMOOTH_L1_SIGMA_RPN)
+    assert loc_loss == pytest.approx(expected[0], rel=1e-10, abs=1e-12)
+    assert cls_loss == pytest.approx(expected[1], rel=1e-10, abs=1e-12)
+
+
+@given(rpn_batches(), st.floats(-2, 2), st.floats(-2, 2))
+def test_rpn_loss_grad_matches_finite_difference(batch, dloc_up, dcls_up):
+    loc, score, gt, label = batch
+    loc = gt + _away_from_kink(loc - gt, SMOOTH_L1_SIGMA_RPN)
+    dloc, dscore = rpn_loss_backward(dloc_up, dcls_up, loc, score, gt, label)
+
+    def total(loc_, score_):
+        a, b = rpn_loss(loc_, score_, gt, label)
+        return dloc_up * a + dcls_up * b
+
+    assert_grad_close(lambda x: total(x, score), loc, dloc)
+    assert_grad_close(lambda z: total(loc, z), score, dscore)
+
+
+@given(rpn_batches())
+def test_rpn_loss_ignored_anchors_contribute_nothing(batch):
+    loc, score, gt, label = batch
+    ignored = label == -1
+    loc2, score2 = loc.copy(), score.copy()
+    loc2[ignored] += 100.0
+    score2[ignored] = -score2[ignored] + 7.0
+    assert rpn_loss(loc2, score2, gt, label) == pytest.approx(rpn_loss(loc, score, gt, label))
+    dloc, dscore = rpn_loss_backward(1.0, 1.0, loc2, score2, gt, label)
+    assert (dloc[ignored] == 0).all() and (dscore[ignored] == 0).all()
+    assert (dloc[label == 0] == 0).all()  # negatives: classification only
+
+
+def test_rpn_loss_without_positives_has_zero_localisation_loss():
+    rng = np.random.default_rng(0)
+    loc, gt = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
+    label = np.array([0, 0, -1, 0, -1, 0])
+    loc_loss, cls_loss = rpn_loss(loc, np.zeros((6, 2)), gt, label)
+    assert loc_loss == 0 and cls_loss == pytest.approx(math.log(2))
+    assert (rpn_loss_backward(1.0, 1.0, loc, np.zeros((6, 2)), gt, label)[0] == 0).all()
+    all_ignored = rpn_loss(loc, np.zeros(6), gt, np.full(6, -1))
+    assert all_ignored == (0.0, 0.0)
+
+
+def test_rpn_loss_normalisation_balances_like_the_paper():
+    # seed 001: N_cls = 256, N_reg ~ 2400, lambda = 10 -> lambda / N_reg = 1/240 ~ 1/N_cls;
+    # bboxcore divides both sums by N = 256 non-ignored anchors with lambda = 1.
+    label = np.full(2000, -1)
+    label[:128], label[128:256] = 1, 0
+    loc = np.zeros((2000, 4))
+    loc[:128, 0] = 1.0  # each positive: smooth-L1_sigma=3 of 1.0 = 1 - 0.5/9
+    loc_loss, _ = rpn_loss(loc, np.zeros((2000, 2)), np.zeros((2000, 4)), label)
+    reg_sum = 128 * (1 - 0.5 / 9)
+    assert loc_loss == pytest.approx(reg_sum / 256)
+    paper = 10 / 2400 * reg_sum
+    assert loc_loss / paper == pytest.approx(2400 / (10 * 256))  # 0.94: the same balance
+
+
+def test_rpn_loss_float32_and_validation():
+    loc = np.zeros((2, 4), np.float32)
+    loc_loss, cls_loss = rpn_loss(loc, np.zeros((2, 2), np.float32), loc, np.array([1, 0]))
+    assert loc_loss.dtype == np.float32 and cls_loss.dtype == np.float32
+    dloc, dscore = rpn_loss_backward(
+        1.0, 1.0, loc, np.zeros((2, 2), np.float32), loc, np.array([1, 0])
+    )
+    assert dloc.dtype == dscore.dtype == np.float32
+    with pytest.raises(ValueError, match=r"rpn_loc must have shape \(R, 4\); got \(2, 3\)"):
+        rpn_loss(np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((2, 4)), np.zeros(2, int))
+    with pytest.raises(ValueError, match=r"gt_loc must have shape \(2, 4\); got \(3, 4\)"):
+        rpn_loss(np.zeros((2, 4)), np.zeros((2, 2)), np.zeros((3, 4)), np.zeros(2, int))
+    with pytest.raises(
+        ValueError, match=r"rpn_score must have shape \(2, 2\) \(softmax\) or \(2,\)"
+    ):
+        rpn_loss(np.zeros((2, 4)), np.zeros((2, 3)), np.zeros((2, 4)), np.zeros(2, int))
+    with pytest.raises(ValueError, match=r"gt_label must be in \[-1, 1\]; got 2 at index 1"):
+        rpn_loss(np.zeros((2, 4)), np.zeros((2, 2)), np.zeros((2, 4)), np.array([0, 2]))
+    with pytest.raises(TypeError, match="gt_label must be an integer array"):
+        rpn_loss(np.zeros((2, 4)), np.zeros((2, 2)), np.zeros((2, 4)), np.zeros(2))
+    with pytest.raises(ValueError, match=r"gt_label must have shape \(2,\)"):
+        rpn_loss(np.zeros((2, 4)), np.zeros((2, 2)), np.zeros((2, 4)), np.zeros(3, int))
+    with pytest.raises(ValueError, match="rpn_score must be finite"):
+        rpn_loss(np.zeros((2, 4)), np.full((2, 2), np.nan), np.zeros((2, 4)), np.zeros(2, int))
+    with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
+        rpn_loss(np.zeros((2, 4)), np.zeros((2, 2)), np.zeros((2, 4)), np.zeros(2, int), sigma=-3)
+    with pytest.raises(ValueError, match="dloc_loss must be a finite scalar"):
+        rpn_loss_backward(
+            np.ones(2), 1.0, np.zeros((2, 4)), np.zeros((2, 2)), np.zeros((2, 4)), np.zeros(2, int)
+        )
+    with pytest.raises(ValueError, match="dcls_loss must be a finite scalar"):
+        rpn_loss_backward(
+            1.0, np.nan, np.zeros((2, 4)), np.zeros((2, 2)), np.zeros((2, 4)), np.zeros(2, int)
+        )
+
+
+# --------------------------------------------------------------------------- Fast R-CNN head
+@st.composite
+def head_batches(draw, max_rois=8, max_class=3):
+    r, k = draw(st.integers(0, max_rois)), draw(st.integers(1, max_class))
+    cls_loc = draw(hnp.arrays(np.float64, (r, 4 * (k + 1)), elements=st.floats(-2, 2)))
+    score = draw(hnp.arrays(np.float64, (r, k + 1), elements=st.floats(-4, 4)))
+    gt = draw(hnp.arrays(np.float64, (r, 4), elements=st.floats(-2, 2)))
+    label = draw(hnp.arrays(np.int64, (r,), elements=st.integers(0, k)))
+    return cls_loc, score, gt, label
+
+
+@given(head_batches())
+def test_roi_head_loss_is_the_fast_rcnn_multitask_loss(batch):
+    cls_loc, score, gt, label = batch
+    n = max(len(label), 1)
+    # seed 001: L_cls(p, u) = -log p_u; [u >= 1] L_loc(t^u, v) on the true class's offsets
+    cls = sum(-(score[i, u] - math.log(np.exp(score[i]).sum())) for i, u in enumerate(label))
+    loc = sum(
+        _smooth_l1(cls_loc[i, 4 * u + m] - gt[i, m], SMOOTH_L1_SIGMA_HEAD)
+        for i, u in enumerate(label)
+        if u >= 1
+        for m in range(4)
+    )
+    loc_loss, cls_loss = roi_head_loss(*batch)
+    assert loc_loss == pytest.approx(loc / n, rel=1e-10, abs=1e-12)
+    assert cls_loss == pytest.approx(cls / n, rel=1e-10, abs=1e-12)
+
+
+@given(head_batches(), st.floats(-2, 2), st.floats(-2, 2))
+def test_roi_head_loss_grad_matches_finite_difference(batch, dloc_up, dcls_up):
+    cls_loc, score, gt, label = batch
+    diff = cls_loc.reshape(len(label), score.shape[1], 4) - gt[:, None, :]
+    cls_loc = (gt[:, None, :] + _away_from_kink(diff, SMOOTH_L1_SIGMA_HEAD)).reshape(cls_loc.shape)
+    dloc, dscore = roi_head_loss_backward(dloc_up, dcls_up, cls_loc, score, gt, label)
+
+    def total(loc_, score_):
+        a, b = roi_head_loss(loc_, score_, gt, label)
+        return dloc_up * a + dcls_up * b
+
+    assert_grad_close(lambda x: total(x, score), cls_loc, dloc)
+    assert_grad_close(lambda z: total(cls_loc, z), score, dscore)
+
+
+@given(head_batches())
+def test_roi_head_loss_uses_only_the_true_class_offsets(batch):
+    cls_loc, score, gt, label = batch
+    per_class = cls_loc.reshape(len(label), score.shape[1], 4).copy()
+    mask = np.ones(per_class.shape[:2], bool)
+    mask[np.arange(len(label)), label] = False
+    mask[label == 0] = True  # background RoIs: no offset counts
+    per_class[mask] += 50.0
+    other = per_class.reshape(cls_loc.shape)
+    assert roi_head_loss(other, score, gt, label)[0] == pytest.approx(roi_head_loss(*batch)[0])
+    dloc, _ = roi_head_loss_backward(1.0, 0.0, other, score, gt, label)
+    assert (dloc.reshape(per_class.shape)[mask] == 0).all()
+
+
+def test_roi_head_loss_all_background_and_validation():
+    cls_loc = np.ones((3, 8))
+    loc_loss, _ = roi_head_loss(cls_loc, np.zeros((3, 2)), np.zeros((3, 4)), np.zeros(3, int))
+    assert loc_loss == 0
+    with pytest.raises(ValueError, match=r"roi_cls_loc must have shape \(3, 8\); got \(3, 12\)"):
+        roi_head_loss(np.ones((3, 12)), np.zeros((3, 2)), np.zeros((3, 4)), np.zeros(3, int))
+    with pytest.raises(ValueError, match=r"roi_score must have shape \(R, K \+ 1\)"):
+        roi_head_loss(cls_loc, np.zeros(3), np.zeros((3, 4)), np.zeros(3, int))
+    with pytest.raises(ValueError, match=r"gt_roi_label must be in \[-1, 1\]; got 2"):
+        roi_head_loss(cls_loc, np.zeros((3, 2)), np.zeros((3, 4)), np.array([0, 2, 1]))
+    with pytest.raises(ValueError, match=r"gt_roi_loc must have shape \(3, 4\)"):
+        roi_head_loss(cls_loc, np.zeros((3, 2)), np.zeros((2, 4)), np.zeros(3, int))
+
+
+# --------------------------------------------------------------------------- IoU loss (UnitBox)
+ltrb = hnp.arrays(np.float64, (6, 4), elements=st.floats(0.5, 50))
+
+
+@given(ltrb, ltrb, st.floats(-100, 100), st.floats(-100, 100))
+def test_iou_loss_is_minus_log_iou_of_the_decoded_boxes(pred, target, px, py):
+    def decode(d):  # the boxes around the shared point (px, py)
+        return np.stack([px - d[:, 0], py - d[:, 1], px + d[:, 2], py + d[:, 3]], axis=1)
+
+    expected = -np.log(box_iou_aligned(decode(pred), decode(target)))
+    got = iou_loss(pred, target, reduction="none")
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+@given(ltrb, ltrb, st.floats(0.01, 100))
+def test_iou_loss_is_scale_invariant(pred, target, k):
+    scaled = iou_loss(k * pred, k * target)
+    np.testing.assert_allclose(scaled, iou_loss(pred, target), rtol=1e-9, atol=1e-12)
+
+
+@given(ltrb, ltrb)
+def test_iou_loss_grad_is_the_slide_formula(pred, target):
+    # seed 002, N: dX/dx_t = x_l + x_r, dX/dx_l = x_t + x_b; dI/dx_t = I_w if x_t < x~_t else 0,
+    # dI/dx_l = I_h if x_l < x~_l else 0; dL/dx = (1/U) dX/dx - (U + I)/(U I) dI/dx.
+    grad = iou_loss_backward(np.ones(6), pred, target, reduction="none")
+    for k in range(6):
+        (l, t, r, b), (tl, tt, tr, tb) = pred[k], target[k]
+        x_area = (t + b) * (l + r)
+        i_h, i_w = min(t, tt) + min(b, tb), min(l, tl) + min(r, tr)
+        inter = i_h * i_w
+        union = x_area + (tt + tb) * (tl + tr) - inter
+        d_x = {"l": t + b, "t": l + r, "r": t + b, "b": l + r}
+        d_i = {"l": i_h * (l < tl), "t": i_w * (t < tt), "r": i_h * (r < tr), "b": i_w * (b < tb)}
+        expected = [d_x[s] / union - (union + inter) / (union * inter) * d_i[s] for s in "ltrb"]
+        np.testing.assert_allclose(grad[k], expected, rtol=1e-12)
+
+
+@given(ltrb, ltrb, st.sampled_from(["none", "mean", "sum"]))
+def test_iou_loss_grad_matches_finite_difference(pred, target, reduction):
+    pred = np.where(np.abs(pred - target) < 1e-3, pred + 1e-2, pred)  # away from the min() kinks
+    dloss = np.ones(6) if reduction == "none" else 1.0
+    grad = iou_loss_backward(dloss, pred, target, reduction=reduction)
+    assert_grad_close(lambda x: np.sum(iou_loss(x, target, reduction=reduction)), pred, grad)
+
+
+def test_iou_loss_perfect_prediction_and_clamp():
+    t = np.array([[1.0, 2.0, 3.0, 4.0]])
+    assert iou_loss(t, t) == 0.0
+    empty = np.array([[0.0, 2.0, 0.0, 4.0]])  # zero width: I = 0
+    assert iou_loss(empty, t) == pytest.approx(-math.log(1e-6))
+    np.testing.assert_array_equal(iou_loss_backward(1.0, empty, t), 0)
+    with pytest.raises(ValueError, match="pred_ltrb must hold distances >= 0"):
+        iou_loss(-t, t)
+    with pytest.raises(ValueError, match=r"target_ltrb must have shape \(R, 4\) of \(l, t, r, b\)"):
+        iou_loss(t, t[:, :3])
+    with pytest.raises(ValueError, match="must have the same shape"):
+        iou_loss(t, np.ones((2, 4)))
+
+
+# --------------------------------------------------------------------------- GIoU loss
+@given(box_pairs(max_size=8))
+def test_giou_loss_is_one_minus_giou(pair):
+    a, b = pair
+    np.testing.assert_allclose(
+        giou_loss(a, b, reduction="none"), 1 - generalized_box_iou_aligned(a, b)
+    )
+
+
+@given(box_pairs(max_size=6, allow_degenerate=False), st.sampled_from(["none", "mean", "sum"]))
+def test_giou_loss_grad_matches_finite_difference(pair, reduction):
+    a, b = pair
+    a = a / 100.0 + 0.01 * np.arange(a.size).reshape(a.shape)  # modest scale: FD stays accurate
+    b = b / 100.0
+    gaps = np.abs(a[:, :, None] - b[:, None, :])  # every side vs every target side: no ties
+    assume(len(a) == 0 or gaps.min() > 1e-3)
+    dloss = np.ones(len(a)) if reduction == "none" else 1.0
+    grad = giou_loss_backward(dloss, a, b, reduction=reduction)
+    assert_grad_close(lambda x: np.sum(giou_loss(x, b, reduction=reduction)), a, grad, rtol=1e-4)
+
+
+def test_giou_loss_has_a_gradient_without_overlap_and_validation():
+    a, b = np.array([[0.0, 0, 1, 1]]), np.array([[3.0, 0, 4, 1]])
+    grad = giou_loss_backward(1.0, a, b)
+    assert grad[0, 2] < 0  # moving the right side towards the target lowers the loss
+    assert giou_loss(b, b) == 0.0
+    with pytest.raises(ValueError, match="pred_boxes has an inverted box"):
+        giou_loss([[1, 0, 0, 1]], b)
+    with pytest.raises(ValueError, match="pred_boxes and target_boxes must have the same shape"):
+        giou_loss(np.zeros((2, 4)), b)
+
+
+# --------------------------------------------------------------------------- fuzz
+def _rows(a):
+    return np.shape(a)[0] if np.ndim(a) else 0
+
+
+DETECTION_FNS = [
+    lambda a: rpn_loss(a, np.zeros((_rows(a), 2)), np.zeros((_rows(a), 4)), np.ones(_rows(a), int)),
+    lambda a: rpn_loss_backward(
+        1.0, 1.0, a, np.zeros(_rows(a)), np.zeros((_rows(a), 4)), np.ones(_rows(a), int)
+    )[0],
+    lambda a: roi_head_loss(
+        np.zeros((_rows(a), 8)),
+        a[:, :2] if np.ndim(a) == 2 else a,
+        np.zeros((_rows(a), 4)),
+        np.ones(_rows(a), int),
+    ),
+    lambda a: roi_head_loss_backward(
+        1.0, 1.0, np.zeros((_rows(a), 8)), np.zeros((_rows(a), 2)), a, np.ones(_rows(a), int)
+    )[0],
+    lambda a: iou_loss(a, np.ones((_rows(a), 4))),
+    lambda a: iou_loss_backward(1.0, np.ones((_rows(a), 4)), a),
+    lambda a: giou_loss(a, np.array([[0.0, 0.0, 1.0, 1.0]] * _rows(a))),
+    lambda a: giou_loss_backward(1.0, a, np.array([[0.0, 0.0, 1.0, 1.0]] * _rows(a))),
+]
+
+
+@pytest.mark.parametrize("k", range(len(DETECTION_FNS)))
+@given(a=anything_boxes())
+def test_detection_losses_fuzz_return_documented_result_or_raise(k, a):
+    try:
+        out = DETECTION_FNS[k](a)
+    except (ValueError, TypeError):
+        return
+    assert not np.isnan(np.asarray(out, dtype=np.float64)).any()  # finite, or inf on overflow

@@ -1,0 +1,410 @@
+"""Tests of bboxcore.nms: greedy NMS against its definition, its reference, and a per-class loop.
+
+The definition (seed 002, A3.b): sort by score; take the top box; remove the
+boxes whose IoU with it is above the threshold; repeat. bboxcore makes it
+exact: "above" is strictly greater, equal scores rank the lower index first,
+and the IoU is box_iou's arithmetic in the boxes' dtype.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bboxcore.bench import clustered_boxes as bench_clustered_boxes
+from bboxcore.bench import random_boxes
+from bboxcore.iou import _iou_terms, box_iou, pairwise_iou_unchecked
+from bboxcore.nms import batched_nms, nms, nms_reference
+from tests.strategies import anything_boxes, box_pair_with_iou, boxes, nms_problems
+
+nms_module = sys.modules["bboxcore.nms"]  # NOTE: `bboxcore.nms` is the re-exported function
+
+
+def rank_of(scores, keep):
+    """Position of each index of ``keep`` in the ranking (decreasing score, then index)."""
+    order = np.lexsort((np.arange(len(scores)), -np.asarray(scores, float)))
+    rank = np.empty(len(scores), np.int64)
+    rank[order] = np.arange(len(scores))
+    return rank[keep]
+
+
+def per_class_loop(boxes_, scores, labels, t):
+    """The obviously correct class-aware NMS: one NMS per label, merged by score then index."""
+    keep = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        keep.extend(idx[nms_reference(boxes_[idx], scores[idx], t)].tolist())
+    keep = np.array(keep, dtype=np.int64)
+    return keep[np.lexsort((keep, -np.asarray(scores, float)[keep]))]
+
+
+# --------------------------------------------------------------------------- worked numbers
+def test_nms_slide_example():
+    # seed 002, A3.b: sort by score, take the top one, remove those with higher IoU, repeat.
+    b = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30], [21, 20, 31, 30]], float)
+    s = np.array([0.9, 0.8, 0.7, 0.95])
+    iou = (9 * 10) / (100 + 100 - 9 * 10)  # = 9/11 for both overlapping pairs
+    assert box_iou(b[:1], b[1:2])[0, 0] == pytest.approx(iou)
+    np.testing.assert_array_equal(nms(b, s, 0.8), [3, 0])  # 9/11 > 0.8: both pairs collapse
+    np.testing.assert_array_equal(nms(b, s, 0.85), [3, 0, 1, 2])  # 9/11 <= 0.85: all stay
+    np.testing.assert_array_equal(nms(b, s, iou), [3, 0, 1, 2])  # IoU == t is not "above"
+
+
+def test_nms_empty_input_gives_empty_int64():
+    for dtype in (np.float32, np.float64):
+        keep = nms(np.zeros((0, 4), dtype), np.zeros(0), 0.5)
+        assert keep.shape == (0,) and keep.dtype == np.int64
+    assert nms_reference(np.zeros((0, 4)), [], 0.5).dtype == np.int64
+    assert batched_nms(np.zeros((0, 4)), [], np.zeros(0, int), 0.5).shape == (0,)
+
+
+def test_nms_zero_area_boxes_never_suppress_nor_are_suppressed():
+    b = np.array([[5, 5, 5, 9], [5, 5, 5, 9], [0, 0, 10, 10], [2, 2, 2, 2]], np.float32)
+    np.testing.assert_array_equal(nms(b, [4, 3, 2, 1], 0.0), [0, 1, 2, 3])
+
+
+def test_nms_ties_rank_lower_index_first():
+    b = np.tile([[0.0, 0.0, 4.0, 4.0]], (4, 1))
+    np.testing.assert_array_equal(nms(b, [0.5, 0.7, 0.7, 0.7], 0.5), [1])
+    np.testing.assert_array_equal(nms(b, [-0.0, 0.0, -0.0, 0.0], 1.0), [0, 1, 2, 3])
+
+
+def test_nms_compares_float32_iou_with_exact_threshold():
+    # The float32 IoU v is compared with the float64 threshold as it is: a threshold one float64
+    # step below v suppresses, even though it rounds to v in float32.
+    a, b, _ = _pair(0.7)
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    v = float(box_iou(a, b)[0, 0])
+    below = float(np.nextafter(v, 0.0))
+    assert np.float32(below) == np.float32(v)
+    both = np.concatenate([a, b])
+    np.testing.assert_array_equal(nms(both, [2, 1], v), [0, 1])
+    np.testing.assert_array_equal(nms(both, [2, 1], below), [0])
+    np.testing.assert_array_equal(nms_reference(both, [2, 1], below), [0])
+
+
+def _pair(iou):
+    w, h = 37.0, 11.0
+    d = w * (1 - iou) / (1 + iou)
+    a = np.array([[3.0, 5.0, 3.0 + w, 5.0 + h]])
+    return a, a + [[d, 0.0, d, 0.0]], iou
+
+
+def test_nms_score_thresh_and_max_output():
+    rng = np.random.default_rng(0)
+    b, s = random_boxes(rng, 300, side=(20, 200)), rng.random(300)
+    full = nms(b, s, 0.5)
+    np.testing.assert_array_equal(nms(b, s, 0.5, score_thresh=0.4), full[s[full] > 0.4])
+    np.testing.assert_array_equal(nms(b, s, 0.5, max_output=7), full[:7])
+    assert nms(b, s, 0.5, max_output=0).shape == (0,)
+    np.testing.assert_array_equal(nms(b, s, 0.5, max_output=10**6), full)
+
+
+def test_nms_does_not_modify_its_inputs():
+    rng = np.random.default_rng(1)
+    b, s = random_boxes(rng, 50), rng.random(50)
+    b0, s0 = b.copy(), s.copy()
+    nms(b, s, 0.3)
+    batched_nms(b, s, np.arange(50) % 3, 0.3)
+    np.testing.assert_array_equal(b, b0)
+    np.testing.assert_array_equal(s, s0)
+
+
+def test_iou_paths_are_bit_identical():
+    # The fast path's aligned IoU and the reference's pairwise IoU must be the same arithmetic.
+    rng = np.random.default_rng(2)
+    for dtype in (np.float32, np.float64):
+        a, b = random_boxes(rng, 500, dtype=dtype), random_boxes(rng, 500, dtype=dtype)
+        pairwise = pairwise_iou_unchecked(a, b)
+        i, j = rng.integers(0, 500, 2000), rng.integers(0, 500, 2000)
+        np.testing.assert_array_equal(_iou_terms(a[i], b[j])[0], pairwise[i, j])
+
+
+# --------------------------------------------------------------------------- properties
+@given(nms_problems())
+def test_nms_keep_is_a_subset_of_the_input(problem):
+    b, s, t = problem
+    keep = nms(b, s, t)
+    assert keep.dtype == np.int64 and keep.ndim == 1
+    assert len(np.unique(keep)) == len(keep)
+    assert ((keep >= 0) & (keep < len(b))).all()
+
+
+@given(nms_problems())
+def test_nms_keep_sorted_by_decreasing_score(problem):
+    b, s, t = problem
+    keep = nms(b, s, t)
+    assert (np.diff(rank_of(s, keep)) > 0).all()  # decreasing score, ties by increasing index
+
+
+@given(nms_problems())
+def test_nms_keeps_no_pair_above_thresh(problem):
+    b, s, t = problem
+    keep = nms(b, s, t)
+    iou = box_iou(b[keep], b[keep])
+    np.fill_diagonal(iou, 0)
+    assert not (iou > np.float64(t)).any()
+
+
+@given(nms_problems())
+def test_nms_every_dropped_box_overlaps_a_higher_ranked_kept_box(problem):
+    b, s, t = problem
+    keep = nms(b, s, t)
+    dropped = np.setdiff1d(np.arange(len(b)), keep)
+    iou = box_iou(b[dropped], b[keep])  # (D, K)
+    higher = rank_of(s, keep)[None, :] < rank_of(s, dropped)[:, None]  # (D, K)
+    assert ((iou > np.float64(t)) & higher).any(axis=1).all()
+
+
+@given(nms_problems())
+def test_nms_is_idempotent(problem):
+    b, s, t = problem
+    keep = nms(b, s, t)
+    np.testing.assert_array_equal(nms(b[keep], s[keep], t), np.arange(len(keep)))
+
+
+@given(nms_problems())
+def test_nms_thresh_one_keeps_every_box(problem):
+    b, s, _ = problem
+    np.testing.assert_array_equal(nms(b, s, 1.0), np.lexsort((np.arange(len(s)), -s)))
+
+
+@given(nms_problems())
+def test_nms_thresh_zero_keeps_pairwise_non_overlapping_boxes(problem):
+    b, s, _ = problem
+    keep = nms(b, s, 0.0)
+    iou = box_iou(b[keep], b[keep])
+    np.fill_diagonal(iou, 0)
+    assert (iou == 0).all()
+
+
+@given(nms_problems(), st.randoms(use_true_random=False))
+def test_nms_permutation_of_input_permutes_indices(problem, random):
+    b, _, t = problem
+    s = np.arange(len(b), dtype=float)[::-1] / max(1, len(b))  # distinct scores
+    perm = np.array(random.sample(range(len(b)), len(b)), dtype=np.int64)
+    keep_perm = nms(b[perm], s[perm], t)
+    np.testing.assert_array_equal(perm[keep_perm], nms(b, s, t))
+
+
+@given(nms_problems(max_size=40), st.sampled_from([1, 2, 3, 8, 128]))
+def test_nms_fast_path_equals_reference(problem, block):
+    b, s, t = problem
+    saved = nms_module.NMS_BLOCK
+    nms_module.NMS_BLOCK = block  # small blocks: many block boundaries on small inputs
+    try:
+        keep = nms(b, s, t)
+    finally:
+        nms_module.NMS_BLOCK = saved
+    np.testing.assert_array_equal(keep, nms_reference(b, s, t))
+
+
+@given(box_pair_with_iou(), st.sampled_from([np.float32, np.float64]), st.integers(-1, 1))
+def test_nms_fast_path_equals_reference_at_the_threshold(pair, dtype, step):
+    # A pair built with IoU exactly t in exact arithmetic: rounding decides, in both paths alike.
+    a, b, iou = pair
+    both = np.concatenate([a, b, b, a]).astype(dtype)
+    t = float(np.nextafter(iou, [0.0, iou, 1.0][step + 1])) if step else iou
+    if 0 <= t <= 1:
+        s = np.array([0.5, 0.9, 0.9, 0.5])
+        np.testing.assert_array_equal(nms(both, s, t), nms_reference(both, s, t))
+
+
+@pytest.mark.parametrize("kind", ["uniform", "clustered"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nms_fast_path_equals_reference_on_proposal_sized_inputs(kind, dtype):
+    # The bench's inputs, 1500 boxes: many rows of the spatial index and many blocks.
+    rng = np.random.default_rng(3)
+    for t in (0.0, 0.3, 0.7, 0.95):
+        if kind == "uniform":
+            b = random_boxes(rng, 1500, dtype=dtype)
+        else:
+            b = bench_clustered_boxes(rng, 1500, dtype=dtype)
+        s = rng.random(1500).astype(dtype)
+        np.testing.assert_array_equal(nms(b, s, t), nms_reference(b, s, t))
+
+
+@pytest.mark.parametrize("block", [2, 128])
+def test_nms_fast_path_equals_reference_with_thresholds_on_computed_ious(block, monkeypatch):
+    # Thresholds equal to a computed IoU of the input, or one float step away: the spatial
+    # index must widen its windows by the IoU's rounding error, or it misses such pairs
+    # (small blocks send most pairs through the index rather than the in-block IoU matrix).
+    monkeypatch.setattr(nms_module, "NMS_BLOCK", block)
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        dtype = (np.float32, np.float64)[trial % 2]
+        n = int(rng.integers(50, 300))
+        if trial % 3 == 0:  # small integer grid: many equal IoUs like 1/3, 2/3
+            xy = rng.integers(0, 8, (n, 2))
+            b = np.concatenate([xy, xy + rng.integers(0, 5, (n, 2))], axis=1)
+        elif trial % 3 == 1:
+            b = bench_clustered_boxes(rng, n, n_centres=5, img_size=(100, 100))
+        else:
+            b = random_boxes(rng, n, img_size=(100, 100), side=(1, 30))
+        b = b.astype(dtype)
+        s = rng.integers(0, 4, n) / 3  # ties too
+        iou = box_iou(b, b)[np.triu_indices(n, 1)]
+        v = float(rng.choice(iou[(iou > 0) & (iou < 1)]))
+        for t in (v, np.nextafter(v, 0), np.nextafter(v, 1), np.nextafter(np.float32(v), 0)):
+            np.testing.assert_array_equal(nms(b, s, float(t)), nms_reference(b, s, float(t)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nms_fast_path_equals_reference_on_the_tightest_pairs(dtype, monkeypatch):
+    # Box j inside box i, flush with one side and sharing the other extent: IoU = w_j / w_i is
+    # exactly the bound IoU <= iw / w that the spatial index relies on, so x_min(j) - x_min(i)
+    # sits exactly on the edge of the index's window. With one box per block, every pair
+    # goes through the index; the threshold is the computed IoU or one float step below.
+    monkeypatch.setattr(nms_module, "NMS_BLOCK", 1)
+    for w_i in range(2, 9):
+        for w_j in range(1, w_i):
+            for big, small in (
+                ([0, 0, w_i, 1], [w_i - w_j, 0, w_i, 1]),  # flush right
+                ([0, 0, 1, w_i], [0, w_i - w_j, 1, w_i]),  # flush bottom
+                ([5, 0, 5 + w_i, 1], [5, 0, 5 + w_j, 1]),  # flush left
+            ):
+                for b in (np.array([big, small], dtype), np.array([small, big], dtype)):
+                    v = float(box_iou(b[:1], b[1:])[0, 0])
+                    for t in (v, float(np.nextafter(v, 0))):
+                        assert np.array_equal(nms(b, [1, 0], t), nms_reference(b, [1, 0], t))
+
+
+def test_nms_fast_path_equals_reference_when_a_tight_pair_straddles_a_cell_edge(monkeypatch):
+    # The index cuts y_min into rows and log-area into bands, starting at the smallest value
+    # of the input; a third, far-away "ruler" box moves that start, so that some position puts
+    # the edge of a row (or band) right between the two boxes of a tight pair (IoU = t + 1 ulp).
+    monkeypatch.setattr(nms_module, "NMS_BLOCK", 1)
+    big, small = [0.0, 10.0, 4.0, 17.0], [0.0, 12.0, 4.0, 17.0]  # flush bottom: IoU = 5 / 7
+    # Steps of 1/2000 of a row (about 2 px) or 1/3000 of a band (log(7/5) in log-area): finer
+    # than the index's safety margin of 1/1000, which this test is here to guard.
+    rulers = [[50.0, 10.0 - d, 50.5, 10.5 - d] for d in np.linspace(0.0, 2.1, 4200)]
+    rulers += [[50.0, 0.0, 50.0 + a, 1.0] for a in np.exp(np.linspace(-5.0, -4.65, 3500))]
+    t = float(np.nextafter(box_iou([big], [small])[0, 0], 0))
+    for ruler in rulers:
+        b = np.array([big, small, ruler], np.float32)
+        assert np.array_equal(nms(b, [2, 1, 0], t), nms_reference(b, [2, 1, 0], t)), ruler
+
+
+def test_nms_fast_path_equals_reference_on_degenerate_layouts():
+    n = 300
+    w = np.geomspace(1, 1e4, n)
+    layouts = {
+        "identical": np.tile([[0.0, 0.0, 10.0, 10.0]], (n, 1)),
+        "nested at a corner": np.stack([0 * w, 0 * w, w, w], 1),
+        "chain": np.stack([np.arange(n), 0 * w, np.arange(n) + 10.0, 0 * w + 10], 1),
+        "tiny": np.stack(
+            [np.arange(n) * 1e-30, 0 * w, (np.arange(n) + 3) * 1e-30, 0 * w + 1e-30], 1
+        ),
+        "subnormal areas": np.stack([np.arange(n), 0 * w, np.arange(n) + 3, 0 * w + 2], 1) * 3e-18,
+        "huge and far": np.stack([w * 1e200, 0 * w, w * 1e200 + 1, 0 * w + 1], 1),
+        "all zero": np.zeros((n, 4)),
+    }
+    rng = np.random.default_rng(4)
+    for name, b in layouts.items():
+        for dtype in (np.float32, np.float64):
+            with np.errstate(over="ignore"):
+                bb = b.astype(dtype)  # "huge and far" overflows float32: skipped below
+            if not np.isfinite(bb).all():
+                continue
+            for t in (0.0, 1e-7, 0.5, 0.999):
+                s = rng.random(n)
+                assert np.array_equal(nms(bb, s, t), nms_reference(bb, s, t)), (name, dtype, t)
+
+
+# --------------------------------------------------------------------------- batched
+@given(nms_problems(), st.integers(1, 3), st.data())
+def test_batched_nms_equals_per_class_loop(problem, n_label, data):
+    b, s, t = problem
+    labels = data.draw(st.lists(st.integers(0, n_label), min_size=len(b), max_size=len(b)))
+    labels = np.array(labels, dtype=np.int64)
+    np.testing.assert_array_equal(batched_nms(b, s, labels, t), per_class_loop(b, s, labels, t))
+
+
+@given(nms_problems())
+def test_batched_nms_with_one_label_is_nms(problem):
+    b, s, t = problem
+    np.testing.assert_array_equal(batched_nms(b, s, np.zeros(len(b), np.uint8), t), nms(b, s, t))
+
+
+@given(boxes(0, 25), st.data())
+def test_batched_nms_equals_offset_trick_when_offsets_are_exact(b, data):
+    # Integer float64 coordinates: shifting by label * (max + 1) is exact, so the one-call trick
+    # (shift, then plain NMS) and batched_nms agree.
+    b = np.round(b)
+    labels = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(b), max_size=len(b))))
+    s = np.linspace(1, 0, len(b))
+    shifted = b + (labels * (np.abs(b).max(initial=0) * 2 + 1))[:, None]
+    np.testing.assert_array_equal(batched_nms(b, s, labels, 0.4), nms(shifted, s, 0.4))
+
+
+def test_offset_trick_changes_float32_iou():
+    # Why batched_nms does not shift boxes: in float32 the shift rounds the coordinates.
+    a = np.array([[0.1, 0.2, 10.3, 10.7]], np.float32)
+    b = np.array([[1.7, 0.3, 11.9, 10.6]], np.float32)
+    offset = np.float32(12345.0)
+    assert box_iou(a + offset, b + offset)[0, 0] != box_iou(a, b)[0, 0]
+
+
+# --------------------------------------------------------------------------- errors
+def test_nms_rejects_bad_thresholds():
+    b, s = np.array([[0, 0, 1, 1]]), [1.0]
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="iou_thresh must be in"):
+            nms(b, s, bad)
+        with pytest.raises(ValueError, match="iou_thresh must be in"):
+            nms_reference(b, s, bad)
+    with pytest.raises(TypeError, match="iou_thresh must be a real number"):
+        nms(b, s, "0.5")
+    with pytest.raises(ValueError, match="score_thresh must not be NaN"):
+        nms(b, s, 0.5, score_thresh=float("nan"))
+    with pytest.raises(TypeError, match="score_thresh must be a real number"):
+        nms(b, s, 0.5, score_thresh=[0.1])
+    with pytest.raises(ValueError, match="max_output must be a non-negative integer"):
+        nms(b, s, 0.5, max_output=-1)
+    with pytest.raises(TypeError, match="max_output must be a non-negative integer"):
+        nms(b, s, 0.5, max_output=2.0)
+
+
+def test_nms_rejects_bad_boxes_and_scores():
+    with pytest.raises(ValueError, match="scores must not be NaN; got NaN at index 1"):
+        nms([[0, 0, 1, 1], [0, 0, 2, 2]], [0.5, np.nan], 0.5)
+    with pytest.raises(ValueError, match=r"scores must have shape \(R,\) = \(2,\)"):
+        nms([[0, 0, 1, 1], [0, 0, 2, 2]], [0.5], 0.5)
+    with pytest.raises(TypeError, match="scores must be a real numeric array"):
+        nms([[0, 0, 1, 1]], ["a"], 0.5)
+    with pytest.raises(ValueError, match=r"boxes must have shape \(R, 4\)"):
+        nms([[0, 0, 1]], [0.5], 0.5)
+    with pytest.raises(ValueError, match="boxes has an inverted box"):
+        nms([[2, 0, 1, 1]], [0.5], 0.5)
+    with pytest.raises(ValueError, match="boxes must be finite"):
+        nms([[0, 0, np.inf, 1]], [0.5], 0.5)
+    with pytest.raises(ValueError, match="the union of two such boxes overflows float32"):
+        nms(np.array([[0, 0, 2e19, 1e19]], np.float32), [0.5], 0.5)
+
+
+def test_batched_nms_rejects_bad_labels():
+    b, s = np.array([[0, 0, 1, 1], [0, 0, 2, 2]]), [0.5, 0.4]
+    with pytest.raises(ValueError, match=r"labels must have shape \(R,\) = \(2,\)"):
+        batched_nms(b, s, [1], 0.5)
+    with pytest.raises(TypeError, match="labels must be an integer array"):
+        batched_nms(b, s, [1.0, 2.0], 0.5)
+
+
+@given(
+    anything_boxes(),
+    st.lists(st.floats(allow_nan=True), max_size=7),
+    st.floats(-0.5, 1.5) | st.just(float("nan")),
+    st.sampled_from([nms, nms_reference]),
+)
+def test_nms_fuzz_returns_documented_result_or_raises(b, s, t, fn):
+    try:
+        keep = fn(b, s, t)
+    except (ValueError, TypeError):
+        return
+    assert keep.dtype == np.int64 and keep.ndim == 1
+    assert 0 <= t <= 1 and len(s) == len(b) and not np.isnan(s).any()
+    np.testing.assert_array_equal(keep, nms_reference(b, s, t))
