@@ -45,14 +45,69 @@ def _bilinear(fmap: np.ndarray, y: float, x: float) -> np.ndarray:
 def roi_align_reference(
     features, rois, output_size, spatial_scale, sampling_ratio=-1, aligned=True
 ):
-    """RoI Align by loops over RoIs, bins and sample points (see :func:`bboxcore.roi.roi_align`).
+    r"""RoI Align by loops over RoIs, bins and sample points (see :func:`bboxcore.roi.roi_align`).
+
+    Bin (i, j) of RoI r is the mean of a ``g_h x g_w`` grid of sample points,
+    each read by bilinear interpolation of its four neighbouring cells [1]_:
+
+    .. math::
+        y_{r,c,i,j} = \frac{1}{g_h g_w}\sum_{k,l} \sum_{y,x}
+            \max(0, 1 - |p^y_{ik} - y|)\,\max(0, 1 - |p^x_{jl} - x|)\,F_{n_r,c,y,x}
+
+    Parameters
+    ----------
+    features : ndarray, shape (N, C, H, W), float
+        Feature maps (must be an ndarray: its dtype is the output's).
+    rois : array_like, shape (R, 5)
+        ``(batch_index, x_min, y_min, x_max, y_max)``, boxes in image pixels.
+    output_size : (int, int)
+        ``(ph, pw)``, the number of bins along y and x (a pair: an int is not
+        accepted here).
+    spatial_scale : float
+        Feature cells per image pixel, 1 / stride (e.g. 1/16).
+    sampling_ratio : int, default -1
+        Samples per bin along each axis; ``<= 0``: :math:`\lceil` RoI size in
+        cells / bins :math:`\rceil` per RoI and axis.
+    aligned : bool, default True
+        Shift the scaled box by -0.5 cell (cell centres at ``x + 0.5``); False
+        is the original Mask R-CNN op, which also stretches RoIs to at least
+        1 x 1 cell.
+
+    Returns
+    -------
+    output : ndarray, shape (R, C, ph, pw)
+        Same dtype as ``features``.
+
+    Raises
+    ------
+    IndexError
+        If a batch index is N or more. Nothing is validated: the inputs are
+        assumed valid (a negative batch index counts from the end, as in
+        NumPy); :func:`bboxcore.roi.roi_align` is the checked op.
+
+    Notes
+    -----
+    The border rules are those of the reference kernel: a sample more than one
+    cell outside the map reads 0, one in the last half cell reads the border
+    cell. Loops in Python over RoIs, bins and samples, vectorised only over
+    channels: hundreds of times slower than :func:`bboxcore.roi.roi_align`.
+
+    References
+    ----------
+    .. [1] K. He, G. Gkioxari, P. Dollár, R. Girshick. "Mask R-CNN." ICCV 2017,
+       arXiv:1703.06870.
 
     Examples
     --------
-    >>> f = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> f = np.arange(16.0).reshape(1, 1, 4, 4)  # value 4y + x at cell centre (x + .5, y + .5)
     >>> roi_align_reference(f, np.array([[0, 0, 0, 4, 4]]), (2, 2), 1.0)
     array([[[[ 2.5,  4.5],
              [10.5, 12.5]]]])
+    >>> from bboxcore.roi import roi_align
+    >>> f = np.random.default_rng(0).normal(size=(1, 3, 6, 7))
+    >>> rois = np.array([[0, 0.5, 1.0, 9.0, 7.5], [0, 3.0, 2.0, 4.0, 11.0]])
+    >>> np.allclose(roi_align_reference(f, rois, (2, 3), 0.5), roi_align(f, rois, (2, 3), 0.5))
+    True
     """
     ph, pw = output_size
     out = np.zeros((len(rois), features.shape[1], ph, pw))
@@ -85,14 +140,65 @@ def _round_c(v: float) -> int:
 
 
 def roi_pool_reference(features, rois, output_size, spatial_scale):
-    """RoI Pool (output, argmax) by loops over RoIs, bins, cells; see :func:`bboxcore.roi.roi_pool`.
+    r"""RoI Pool by loops over RoIs, bins and cells; see :func:`bboxcore.roi.roi_pool`.
+
+    The RoI is rounded to whole cells, cut into ``ph x pw`` bins whose edges
+    are rounded again, and each bin keeps its maximum [1]_:
+
+    .. math::
+        x_0 = \mathrm{round}(s\,x_{min}),\ L_x = \max(\mathrm{round}(s\,x_{max}) - x_0 + 1, 1),
+        \quad \text{bin } j = \left[x_0 + \left\lfloor \tfrac{j L_x}{pw} \right\rfloor,\
+            x_0 + \left\lceil \tfrac{(j + 1) L_x}{pw} \right\rceil\right)
+
+    (likewise in y), clipped to the map.
+
+    Parameters
+    ----------
+    features : ndarray, shape (N, C, H, W), float
+        Feature maps (must be an ndarray: its dtype is the output's).
+    rois : array_like, shape (R, 5)
+        ``(batch_index, x_min, y_min, x_max, y_max)``, boxes in image pixels.
+    output_size : (int, int)
+        ``(ph, pw)``, the number of bins along y and x (a pair: an int is not
+        accepted here).
+    spatial_scale : float
+        Feature cells per image pixel, 1 / stride (e.g. 1/16).
+
+    Returns
+    -------
+    output : ndarray, shape (R, C, ph, pw)
+        The maxima, same dtype as ``features``; 0 for an empty bin.
+    argmax : ndarray, shape (R, C, ph, pw), int64
+        Flat index ``y * W + x`` of each maximum in its channel map; -1 for an
+        empty bin.
+
+    Raises
+    ------
+    IndexError
+        If a batch index is N or more. Nothing is validated: the inputs are
+        assumed valid (a negative batch index counts from the end, as in
+        NumPy); :func:`bboxcore.roi.roi_pool` is the checked op.
+
+    Notes
+    -----
+    Rounding is C's (halves away from zero); bin edges use exact integer
+    arithmetic; ties keep the first maximum in row-major order. Loops in
+    Python over RoIs, bins, channels and cells.
+
+    References
+    ----------
+    .. [1] R. Girshick. "Fast R-CNN." ICCV 2015, arXiv:1504.08083.
 
     Examples
     --------
-    >>> f = np.arange(64.0).reshape(1, 1, 8, 8)
-    >>> roi_pool_reference(f, np.array([[0, 0, 3, 6, 7]]), (2, 2), 1.0)[0]
+    >>> f = np.arange(64.0).reshape(1, 1, 8, 8)  # value 8y + x
+    >>> out, argmax = roi_pool_reference(f, np.array([[0, 0, 3, 6, 7]]), (2, 2), 1.0)
+    >>> out  # cells x 0..6, y 3..7; bins x [0, 4) | [3, 7), y [3, 6) | [5, 8)
     array([[[[43., 46.],
              [59., 62.]]]])
+    >>> argmax  # 8y + x of each maximum, here equal to the value
+    array([[[[43, 46],
+             [59, 62]]]])
     """
     ph, pw = output_size
     _, c, h, w = features.shape
@@ -132,13 +238,63 @@ def _hat_integral(a: float, b: float, i: int) -> float:
 
 
 def prroi_pool_reference(features, rois, output_size, spatial_scale):
-    """PrRoI Pooling by loops over RoIs, bins and cells; see :func:`bboxcore.prroi.prroi_pool`.
+    r"""PrRoI Pooling by loops over RoIs, bins and cells; see :func:`bboxcore.prroi.prroi_pool`.
+
+    Each bin is the exact mean of the bilinearly interpolated map over its
+    area, IoU-Net [1]_ (Eq. 2-3):
+
+    .. math::
+        \mathrm{PrPool}(\text{bin}, F) = \frac{\int_{y_1}^{y_2}\int_{x_1}^{x_2} f(x, y)\,dx\,dy}
+            {(x_2 - x_1)(y_2 - y_1)},\quad
+        f(x, y) = \sum_{i,j} \max(0, 1 - |x - i|)\,\max(0, 1 - |y - j|)\,w_{ij}
+
+    with cell (y, x) at the integer point (x, y) of the scaled box (no
+    half-cell shift, as in the reference implementation).
+
+    Parameters
+    ----------
+    features : ndarray, shape (N, C, H, W), float
+        Feature maps (must be an ndarray: its dtype is the output's).
+    rois : array_like, shape (R, 5)
+        ``(batch_index, x_min, y_min, x_max, y_max)``, boxes in image pixels.
+    output_size : (int, int)
+        ``(ph, pw)``, the number of bins along y and x (a pair: an int is not
+        accepted here).
+    spatial_scale : float
+        Feature cells per image pixel, 1 / stride (e.g. 1/16).
+
+    Returns
+    -------
+    output : ndarray, shape (R, C, ph, pw)
+        Same dtype as ``features``; 0 for every bin of an RoI of zero width or
+        height.
+
+    Raises
+    ------
+    IndexError
+        If a batch index is N or more. Nothing is validated: the inputs are
+        assumed valid (a negative batch index counts from the end, as in
+        NumPy); :func:`bboxcore.prroi.prroi_pool` is the checked op.
+
+    Notes
+    -----
+    The double integral is computed as the product of one integral of the hat
+    per axis, each summed over every cell of the map and integrated piece by
+    linear piece (exact); loops in Python over RoIs, bins and cells.
+
+    References
+    ----------
+    .. [1] B. Jiang, R. Luo, J. Mao, T. Xiao, Y. Jiang. "Acquisition of
+       Localization Confidence for Accurate Object Detection." ECCV 2018,
+       arXiv:1807.11590.
 
     Examples
     --------
-    >>> f = np.array([[[[0.0, 1.0], [2.0, 3.0]]]])
-    >>> prroi_pool_reference(f, np.array([[0, 0, 0, 1, 1]]), (1, 1), 1.0)
+    >>> f = np.array([[[[0.0, 1.0], [2.0, 3.0]]]])  # f(x, y) = x + 2y between the cells
+    >>> prroi_pool_reference(f, np.array([[0, 0, 0, 1, 1]]), (1, 1), 1.0)  # mean over [0, 1]^2
     array([[[[1.5]]]])
+    >>> prroi_pool_reference(f, np.array([[0, 0, 0, 0.5, 1]]), (1, 1), 1.0)  # mean x = 0.25
+    array([[[[1.25]]]])
     """
     ph, pw = output_size
     _, c, h, w = features.shape

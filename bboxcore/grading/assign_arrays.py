@@ -16,13 +16,13 @@ import numpy as np
 from bboxcore.grading.runner import Assignment, Case, Check, Failure, failure_hint
 from bboxcore.grading.worker import Opaque
 
-__all__ = ["ArrayAssignment", "grid_boxes"]
+__all__ = ["ArrayAssignment"]
 
 #: Failing cases bigger than this (in rows) are not replayed through the bug variants.
 HINT_MAX_ROWS = 64
 
 
-def grid_boxes(rng: np.random.Generator, n: int, *, side: float = 64.0, min_size: float = 0.25):
+def _grid_boxes(rng: np.random.Generator, n: int, *, side: float = 64.0, min_size: float = 0.25):
     """n random boxes on the 1/4-pixel grid (exact in float32), sides >= ``min_size``."""
     xy = rng.integers(0, int(4 * side), size=(n, 2)) / 4.0
     wh = rng.integers(int(4 * min_size), int(4 * side / 2), size=(n, 2)) / 4.0

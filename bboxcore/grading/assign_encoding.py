@@ -13,7 +13,7 @@ import numpy as np
 
 from bboxcore.boxes import xyxy_to_cxcywh
 from bboxcore.encoding import bbox2loc, loc2bbox
-from bboxcore.grading.assign_arrays import ArrayAssignment, grid_boxes
+from bboxcore.grading.assign_arrays import ArrayAssignment, _grid_boxes
 from bboxcore.grading.contracts import CONTRACTS, SIGNATURES
 from bboxcore.grading.runner import Case, Check
 
@@ -39,7 +39,7 @@ def _wh(b: np.ndarray) -> np.ndarray:
 
 
 def _positive(rng, n):
-    return grid_boxes(rng, n, side=8.0 * np.sqrt(max(n, 1)), min_size=1.0)
+    return _grid_boxes(rng, n, side=8.0 * np.sqrt(max(n, 1)), min_size=1.0)
 
 
 # --------------------------------------------------------------------------- bbox2loc

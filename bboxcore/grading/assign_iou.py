@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from bboxcore.boxes import box_area
-from bboxcore.grading.assign_arrays import ArrayAssignment, grid_boxes
+from bboxcore.grading.assign_arrays import ArrayAssignment, _grid_boxes
 from bboxcore.grading.contracts import CONTRACTS, SIGNATURES
 from bboxcore.grading.nms_bugs import buggy_iou
 from bboxcore.grading.runner import Case, Check
@@ -121,7 +121,7 @@ class IouAssignment(ArrayAssignment):
     def random_case(self, rng: np.random.Generator, n: int) -> Case:
         m = max(1, (2 * n) // 3)
         side = 8.0 * np.sqrt(max(n, 1))
-        return _case(grid_boxes(rng, n, side=side), grid_boxes(rng, m, side=side), "random")
+        return _case(_grid_boxes(rng, n, side=side), _grid_boxes(rng, m, side=side), "random")
 
     def strategy(self):
         from hypothesis import strategies as st

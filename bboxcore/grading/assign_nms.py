@@ -55,6 +55,24 @@ def as_keep(value) -> tuple[np.ndarray | None, str]:
 
     Integral floats are accepted here (the ``index_type`` check fails them).
 
+    Parameters
+    ----------
+    value : object
+        What the student's ``nms`` returned, as decoded by the worker: an
+        ndarray for anything array-like of numbers (a list of ints arrives as
+        an int64 array), None, or an :class:`~bboxcore.grading.worker.Opaque`
+        for anything else.
+
+    Returns
+    -------
+    keep : ndarray, shape (K,), int64, or None
+        The returned indices, not yet checked for range, duplicates or order;
+        None when ``value`` cannot be read as indices.
+    problem : str
+        ``''`` when ``keep`` is set, else one line for the report saying what
+        was returned instead (None, a boolean mask, boxes, a 2-D array,
+        non-integer values, another type).
+
     Examples
     --------
     >>> as_keep(np.array([2, 0]))
@@ -121,11 +139,21 @@ def _exactly_not_over(a, b, t: float) -> bool:
 def nms_decisions(boxes: np.ndarray, iou_thresh: float):
     """Which pairs must suppress each other, and which may go either way.
 
+    Parameters
+    ----------
+    boxes : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels; converted to float64.
+        Zero-area boxes are allowed.
+    iou_thresh : float
+        The NMS threshold: a pair with IoU strictly above it suppresses.
+
     Returns
     -------
     iou : ndarray, shape (N, N), float64
+        Pairwise IoU, :func:`bboxcore.iou.box_iou` (0 for a zero-area box).
     over : ndarray, shape (N, N), bool
-        IoU > iou_thresh (the reference decision).
+        IoU > iou_thresh (the reference decision); False for a pair that sits
+        exactly at the threshold in every float arithmetic.
     either : ndarray, shape (N, N), bool
         Either decision is accepted: IoU within IOU_TOL of the threshold (unless
         exactly at it in every float arithmetic), or both boxes of zero area.
@@ -246,7 +274,7 @@ class NmsAssignment(Assignment):
     contract = CONTRACTS["nms"]
 
     def checks(self) -> list[Check]:
-        return cases.nms_checks(self)
+        return cases._nms_checks(self)
 
     def judge_value(self, case: Case, value) -> Failure | None:
         keep, problem = as_keep(value)
@@ -283,7 +311,7 @@ class NmsAssignment(Assignment):
         return None
 
     def strategy(self):
-        return cases.nms_search_cases()
+        return cases._nms_search_cases()
 
     def smaller(self, case: Case):
         boxes, scores, t = case.args

@@ -36,6 +36,24 @@ SCORE_RTOL, SCORE_ATOL = 1e-5, 1e-7
 def as_pair(value) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     """The student's ``(keep, kept_scores)``, or ``(None, None, what is wrong)``.
 
+    Parameters
+    ----------
+    value : object
+        What the student's ``soft_nms`` returned, as decoded by the worker: a
+        pair of equal-length sequences of numbers arrives as one ``(2, K)``
+        ndarray, a pair of different lengths as an
+        :class:`~bboxcore.grading.worker.Opaque` holding its two items.
+
+    Returns
+    -------
+    keep : ndarray, shape (K,), int64, or None
+        The kept indices, not yet checked for range or order.
+    kept : ndarray, shape (K,), float64, or None
+        The score reported for each kept box.
+    problem : str
+        ``''`` when the pair could be read, else one line for the report (not a
+        pair, not 1-D, lengths differ, non-integer indices).
+
     Examples
     --------
     >>> as_pair(np.array([[1., 0.], [0.9, 0.5]]))  # ([1, 0], [0.9, 0.5]) arrives as (2, K)
@@ -202,7 +220,7 @@ def _cases_drop(rng):
     yield _case(same, [0.9, 0.8, 0.7], st=0.5, method="gaussian", what="decayed below 0.5")
 
 
-def random_soft_case(rng: np.random.Generator, n: int, method: str, t: float) -> Case:
+def _random_soft_case(rng: np.random.Generator, n: int, method: str, t: float) -> Case:
     """n random positive boxes whose IoUs are all clear of ``t`` (or exactly at it)."""
     side = 10.0 * np.sqrt(max(n, 1))
     while True:
@@ -215,11 +233,11 @@ def random_soft_case(rng: np.random.Generator, n: int, method: str, t: float) ->
 
 def _cases_random(rng):
     for k, n in enumerate((2, 3, 5, 8, 13, 21, 34, 55, 89)):
-        yield random_soft_case(rng, n, ("linear", "gaussian")[k % 2], (0.3, 0.5)[k // 2 % 2])
+        yield _random_soft_case(rng, n, ("linear", "gaussian")[k % 2], (0.3, 0.5)[k // 2 % 2])
 
 
 def _cases_large(rng):
-    yield random_soft_case(rng, 300, "gaussian", 0.3)
+    yield _random_soft_case(rng, 300, "gaussian", 0.3)
 
 
 class SoftNmsAssignment(Assignment):

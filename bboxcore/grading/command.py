@@ -40,7 +40,30 @@ def _epilog() -> str:
 
 
 def declare(p: argparse.ArgumentParser) -> None:
-    """Declare the options of ``bboxcore grade``."""
+    """Declare the options of ``bboxcore grade`` on the sub-command's parser.
+
+    Called by :mod:`bboxcore.cli` for the ``grade`` sub-command; the parsed
+    namespace goes to :func:`run`. Sets the description, the epilog (every
+    assignment's contract and usage examples) and the options: ``assignment``,
+    one or more ``PATH``, ``--function``, ``--json``, ``--junit``, ``--csv``,
+    ``--timeout`` (s, default 10), ``--total-timeout`` (s, default 300),
+    ``--memory`` (MiB, default 2048), ``--seed`` (default 0), ``--examples``
+    (default 100) and ``--no-progress``.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The parser to fill in (modified in place).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> p = argparse.ArgumentParser(prog="bboxcore grade")
+    >>> declare(p)
+    >>> args = p.parse_args(["nms", "mine.py", "--seed", "1"])
+    >>> args.assignment, args.paths, args.seed, args.timeout, args.memory
+    ('nms', ['mine.py'], 1, 10.0, 2048)
+    """
     p.description = _DESCRIPTION
     p.epilog = _epilog()
     p.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -95,7 +118,54 @@ def _write(path: str, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Grade every PATH; print the report (one file) or one line per file (several)."""
+    r"""Grade every PATH; print the report (one file) or one line per file (several).
+
+    Each file is graded by :func:`bboxcore.grading.grade` with the options of
+    ``args``. One file: its full text report is printed. Several files: one
+    ``PASS``/``FAIL`` line each (score and hint) and a summary, with a progress
+    bar on a terminal. ``--json``, ``--junit`` and ``--csv`` also write the
+    reports to files (``'-'``: to stdout; ``--json -`` replaces the text
+    report). The hypothesis cache goes to the temporary folder unless
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` is set, so the student's folder stays clean.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options, parsed by a parser set up with :func:`declare`.
+
+    Returns
+    -------
+    status : int
+        The exit status: 0 when every check of every file passed, else 1.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a PATH does not exist (before anything is graded).
+    ValueError
+        If a limit (``--timeout``, ``--total-timeout``, ``--memory``,
+        ``--examples``) is not positive.
+
+    Examples
+    --------
+    An ``nms`` that keeps nothing fails (``--json`` also writes the report):
+
+    >>> import argparse, contextlib, io, json, pathlib, tempfile
+    >>> from unittest import mock
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "mine.py").write_text("def nms(boxes, scores, iou_thresh):\n    return []\n")
+    >>> p = argparse.ArgumentParser(prog="bboxcore grade")
+    >>> declare(p)
+    >>> argv = ["nms", str(d / "mine.py"), "--examples", "5", "--json", str(d / "r.json")]
+    >>> args = p.parse_args(argv)
+    >>> with contextlib.redirect_stdout(io.StringIO()) as out, mock.patch.dict("os.environ"):
+    ...     status = run(args)
+    >>> report = json.loads((d / "r.json").read_text())
+    >>> status, report["passed"], report["score"], report["total"]
+    (1, False, 5, 16)
+    >>> "Smallest counterexample (check single_box)" in out.getvalue()  # the text report
+    True
+    """
     import os
     import tempfile
 

@@ -49,11 +49,33 @@ NMS_BUGS: dict[str, str] = {
 
 
 def buggy_iou(a: np.ndarray, b: np.ndarray, bug: str = "") -> np.ndarray:
-    """Pairwise IoU of (N, 4) and (M, 4) boxes as the buggy variant ``bug`` computes it.
+    r"""Pairwise IoU of (N, 4) and (M, 4) boxes as the buggy variant ``bug`` computes it.
 
-    ``bug`` is one of ``''`` (no bug), ``'plus_one'``, ``'no_clip'``,
-    ``'union_no_minus_inter'``, ``'iou_over_min'``, ``'xywh'`` (columns 2 and 3
-    read as width and height). 0 / 0 gives NaN, as a student's code would.
+    Parameters
+    ----------
+    a : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels; converted to float64.
+    b : array_like, shape (M, 4)
+        Boxes in the same format.
+    bug : {'', 'plus_one', 'no_clip', 'union_no_minus_inter', 'iou_over_min', 'xywh'}
+        ``''`` is the correct IoU; ``'plus_one'`` adds 1 to every width and
+        height; ``'no_clip'`` lets the intersection's width and height go
+        negative; ``'union_no_minus_inter'`` divides by ``area_a + area_b``;
+        ``'iou_over_min'`` by the smaller area; ``'xywh'`` reads columns 2 and
+        3 as width and height. Any other string acts as ``''``.
+
+    Returns
+    -------
+    iou : ndarray, shape (N, M), float64
+        What a student's code with that bug computes. 0 / 0 (two zero-area
+        boxes) gives NaN, as a student's code would, without a warning.
+
+    Notes
+    -----
+    With ``bug=''`` this is the textbook
+    :math:`\mathrm{IoU} = |A \cap B| / (|A| + |B| - |A \cap B|)`, written
+    here again on purpose so that each bug is one switch away from it; the
+    grader's reference IoU is :func:`bboxcore.iou.box_iou`.
 
     Examples
     --------
@@ -61,6 +83,8 @@ def buggy_iou(a: np.ndarray, b: np.ndarray, bug: str = "") -> np.ndarray:
     >>> b = np.array([[2., 0., 4., 2.]])  # touching: IoU 0
     >>> buggy_iou(a, b, "plus_one")  # (1 * 3) / (9 + 9 - 3)
     array([[0.2]])
+    >>> buggy_iou(a, np.array([[1., 0., 3., 2.]]))  # (1 * 2) / (4 + 4 - 2)
+    array([[0.33333333]])
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)

@@ -165,7 +165,45 @@ class Assignment:
 
 
 def failure_hint(case: Case, out: Outcome, failure: Failure, signature: str) -> str:
-    """The hint for a failure that is not a wrong answer (import error, crash, time-out...)."""
+    """The hint for a failure that is not a wrong answer (import error, crash, time-out...).
+
+    The default of :meth:`Assignment.hint`, and what the assignments fall back
+    on when the counterexample is not a wrong answer: wrong answers get their
+    hint from the assignment's own bug catalogue.
+
+    Parameters
+    ----------
+    case : Case
+        The failing input (its ``note`` and whether an argument is empty are
+        used).
+    out : Outcome
+        What the call did; ``out.error`` (``"Type: message"``) is read.
+    failure : Failure
+        The judge's verdict; ``failure.kind`` selects the hint:
+        ``'not_loaded'``, ``'timeout'``, ``'died'``, ``'raised'`` or
+        ``'mutated'``.
+    signature : str
+        The function as the student writes it, e.g.
+        ``"nms(boxes, scores, iou_thresh)"``; its name goes into the hints.
+
+    Returns
+    -------
+    hint : str
+        One line for the report; ``''`` for the kinds it has nothing to say
+        about (``'wrong'``, ``'type'``).
+
+    Examples
+    --------
+    >>> from bboxcore.grading.worker import Outcome
+    >>> case = Case((np.zeros((0, 4)), np.zeros(0), 0.5), "no boxes")
+    >>> out = Outcome("raised", error="IndexError: index 0 is out of bounds")
+    >>> print(failure_hint(case, out, Failure("raised", "raised"), "nms(boxes, scores, t)"))
+    it raised IndexError on empty input: with nothing to process, return an empty
+    result (test the length first).
+    >>> out = Outcome("not_loaded", error="the file defines no function named 'nms'; ...")
+    >>> failure_hint(Case(()), out, Failure("", "not_loaded"), "nms(boxes, scores, t)")
+    'name your function `nms` (or pass --function NAME).'
+    """
     kind, err = failure.kind, out.error
     function = signature.split("(", 1)[0]
     if kind == "not_loaded":
@@ -286,7 +324,72 @@ def grade_with(
     seed: int = 0,
     examples: int = 200,
 ) -> Report:
-    """Grade the submission ``path`` on assignment ``a``; see :func:`bboxcore.grading.grade`."""
+    """Grade the submission ``path`` on assignment ``a``; see :func:`bboxcore.grading.grade`.
+
+    The engine behind :func:`bboxcore.grading.grade`, which validates the
+    arguments and then calls this with ``ASSIGNMENTS[name]``. Call it directly
+    to grade against an :class:`Assignment` instance of your own.
+
+    Parameters
+    ----------
+    a : Assignment
+        The assignment: its checks, judge, counterexample and hint.
+    path : str
+        The submission, a ``.py`` file; it is imported only in the worker
+        process, never here.
+    function : str, optional
+        The function's name in the file (default: ``a.function``).
+    timeout : float
+        Seconds allowed per call of the student's function.
+    total_timeout : float
+        Seconds allowed for the whole grade; the checks still to run after it
+        are reported as skipped.
+    memory_mb : int
+        Address-space limit of the worker process, in MiB.
+    seed : int
+        Seed of the random cases and of the hypothesis search.
+    examples : int
+        Examples of the hypothesis search (its call budget is
+        :data:`CALLS_PER_EXAMPLE` times this).
+
+    Returns
+    -------
+    Report
+        One :class:`~bboxcore.grading.report.CheckResult` per check, ``'loads'``
+        first; when a check failed, the smallest counterexample and a hint.
+
+    Raises
+    ------
+    OSError
+        If the worker process cannot be started. Nothing that the student's
+        code does raises here: errors, time-outs and crashes become failed
+        checks. Unlike :func:`bboxcore.grading.grade`, the limits are not
+        validated.
+
+    Examples
+    --------
+    An IoU with the old "+1" pixel convention fails, and the hint names the bug:
+
+    >>> import pathlib, tempfile
+    >>> from bboxcore.grading.assign_iou import IouAssignment
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "mine.py"
+    >>> _ = path.write_text('''
+    ... import numpy as np
+    ... def my_iou(boxes1, boxes2):
+    ...     a, b = np.asarray(boxes1, float), np.asarray(boxes2, float)
+    ...     lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    ...     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    ...     inter = np.prod(np.clip(rb - lt + 1, 0, None), axis=2)
+    ...     area = lambda x: (x[:, 2] - x[:, 0] + 1) * (x[:, 3] - x[:, 1] + 1)
+    ...     return inter / (area(a)[:, None] + area(b)[None, :] - inter)
+    ... ''')
+    >>> report = grade_with(IouAssignment(), str(path), function="my_iou", examples=10)
+    >>> report.passed, report.checks[0].name, report.checks[0].passed
+    (False, 'loads', True)
+    >>> print(report.hint)
+    you add 1 to widths and heights (the old pixel convention); here width = x_max -
+    x_min, so touching boxes have IoU 0.
+    """
     function = function or a.function
     report = Report(a.name, path, function, seed)
     start = time.monotonic()

@@ -50,18 +50,56 @@ def _factor(iou: np.ndarray, method: str, t: float, sigma: float, bug: str) -> n
 
 
 def buggy_soft_nms(boxes, scores, iou_thresh, sigma, score_thresh, method, bug):
-    """Soft-NMS with the bug ``bug`` (a key of :data:`SOFT_NMS_BUGS`); ties by lower index.
+    r"""Soft-NMS with the bug ``bug`` (a key of :data:`SOFT_NMS_BUGS`); ties by lower index.
+
+    Parameters
+    ----------
+    boxes : array_like, shape (N, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels; converted to float64.
+    scores : array_like, shape (N,)
+        Initial scores (not modified).
+    iou_thresh : float
+        Linear method: the decay applies when IoU > ``iou_thresh``.
+    sigma : float
+        Gaussian method: the width in :math:`e^{-\mathrm{IoU}^2 / \sigma}`.
+    score_thresh : float
+        A box whose current score is at or below it is dropped.
+    method : {'linear', 'gaussian'}
+        The decay :math:`f(\mathrm{IoU})` (any other string acts as ``'linear'``).
+    bug : str
+        A key of :data:`SOFT_NMS_BUGS`; any other string (e.g. ``''``) runs the
+        loop without a bug.
 
     Returns
     -------
     keep : list of int
+        Indices in the order the boxes are taken.
     kept_scores : list of float
+        The score of each kept box when it was taken (its initial score under
+        the ``'original_scores'`` bug).
+
+    Notes
+    -----
+    Without a bug this is the Soft-NMS loop of Bodla et al. [1]_ (Algorithm 1)
+    with :math:`s_i \leftarrow s_i f(\mathrm{IoU}(M, b_i))`,
+    :math:`f = 1 - \mathrm{IoU}` above ``iou_thresh`` (linear) or
+    :math:`e^{-\mathrm{IoU}^2 / \sigma}` (Gaussian). It is a slow copy kept
+    only to name a student's bug; the reference is
+    :func:`bboxcore.nms_variants.soft_nms`.
+
+    References
+    ----------
+    .. [1] N. Bodla, B. Singh, R. Chellappa, L. S. Davis. "Soft-NMS -- Improving
+       Object Detection With One Line of Code." ICCV 2017, arXiv:1704.04503.
 
     Examples
     --------
     >>> boxes = np.array([[0., 0., 10., 10.], [5., 0., 15., 10.]])  # IoU 1/3
     >>> buggy_soft_nms(boxes, np.array([0.9, 0.8]), 0.3, 0.5, 0.001, "linear", "hard")
     ([0], [0.9])
+    >>> keep, kept = buggy_soft_nms(boxes, np.array([0.9, 0.8]), 0.3, 0.5, 0.001, "linear", "")
+    >>> keep, np.round(kept, 6).tolist()  # box 1 decays to 0.8 * (1 - 1/3)
+    ([0, 1], [0.9, 0.533333])
     """
     b = np.asarray(boxes, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64).copy()

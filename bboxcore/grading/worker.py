@@ -33,6 +33,9 @@ import numpy as np
 __all__ = ["OUTPUT_LIMIT", "Outcome", "Worker"]
 
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py")
+#: How long close() waits for the last output of a killed submission, in seconds.
+_DRAIN_JOIN_SECONDS = 5.0
+
 #: Captured student output kept per graded file, in characters.
 OUTPUT_LIMIT = 4000
 #: Largest reply accepted from the worker, in bytes.
@@ -108,7 +111,7 @@ def _safe_loads(data: bytes):
 
 
 def _decode(obj):
-    """Turn the worker's plain-data encoding back into arrays (see ``_child.encode``)."""
+    """Turn the worker's plain-data encoding back into arrays (see ``_child._encode``)."""
     kind = obj[0] if isinstance(obj, tuple) and obj else None
     if kind == "none":
         return None
@@ -186,6 +189,7 @@ class Worker:
         self._out = bytearray()
         self._dropped = 0
         self._lock = threading.Lock()
+        self._drainer: threading.Thread | None = None
         self._cwd = tempfile.mkdtemp(prefix="bboxcore-grade-")
 
     # ------------------------------------------------------------------ life cycle
@@ -214,7 +218,8 @@ class Worker:
         )
         child.close()
         self._conn = parent
-        threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True)
+        self._drainer.start()
         limit = self.timeout + self.startup_seconds
         reply = self._exchange(("load", self.path, self.function), limit)
         if reply.status == "ok":
@@ -239,6 +244,9 @@ class Worker:
                 pass
             self._proc.wait()
             self._proc = None
+            # The child is gone, so its pipe reaches EOF: wait for the drain thread to
+            # store the last bytes, or ``output`` read right after close() could miss them.
+            self._drainer.join(timeout=_DRAIN_JOIN_SECONDS)
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -46,7 +46,23 @@ _grad_enabled = True
 
 
 def is_grad_enabled() -> bool:
-    """Whether new operations record their graph (False inside :func:`no_grad`)."""
+    """Whether new operations record their graph (False inside :func:`no_grad`).
+
+    Returns
+    -------
+    enabled : bool
+        True by default; False inside a :func:`no_grad` block, and True again
+        once the outermost block has exited (blocks may nest).
+
+    Examples
+    --------
+    >>> is_grad_enabled()
+    True
+    >>> with no_grad():
+    ...     inside = is_grad_enabled()
+    >>> inside, is_grad_enabled()
+    (False, True)
+    """
     return _grad_enabled
 
 

@@ -18,7 +18,7 @@ from bboxcore.grading.assign_nms import (
     nms_decisions,
     nms_failure,
 )
-from bboxcore.grading.cases_nms import nms_checks
+from bboxcore.grading.cases_nms import _nms_checks
 from bboxcore.grading.nms_bugs import NMS_BUGS, buggy_nms, classify_nms
 from bboxcore.grading.worker import Opaque
 from bboxcore.iou import box_iou
@@ -139,7 +139,7 @@ def test_as_keep_names_what_was_returned():
 
 # --------------------------------------------------------------------------- hints
 def _fixed_cases():
-    checks = nms_checks(NmsAssignment())
+    checks = _nms_checks(NmsAssignment())
     rng = np.random.default_rng(0)
     for check in checks:
         if check.cases is not None and check.name not in ("large_input", "random_cases"):
