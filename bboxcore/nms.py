@@ -7,7 +7,10 @@ The semantics, shared by every function here and by :mod:`bboxcore.nms_variants`
 * walking down the ranking, a box is **kept** unless its IoU with an already
   kept, higher-ranked box is **strictly greater** than ``iou_thresh``;
 * the IoU is :func:`bboxcore.box_iou`'s arithmetic in the boxes' floating dtype
-  (float32 stays float32), compared with the float64 threshold exactly;
+  (float32 stays float32), and it is compared with the threshold in that dtype,
+  as ``iou > iou_thresh`` does in NumPy (the threshold is rounded to float32
+  first): a pair whose intersection and union are exact in the dtype and whose
+  IoU is exactly ``iou_thresh`` is never suppressed, in float32 as in float64;
 * so a zero-area box has IoU 0 with everything: it is never suppressed and
   suppresses nothing; ``iou_thresh = 1`` keeps every box (a computed IoU never
   exceeds 1, identical boxes included); ``iou_thresh = 0`` keeps a set of
@@ -15,7 +18,8 @@ The semantics, shared by every function here and by :mod:`bboxcore.nms_variants`
 
 :func:`nms_reference` is the slide's algorithm (seed 002, A3.b) written as
 plainly as possible, the oracle of the tests; :func:`nms` returns the same
-indices on every input, fast. Soft-NMS and CenterNet's heatmap peaks are in
+indices on every input, fast (its engine is :mod:`bboxcore.nms_fast`).
+Soft-NMS and CenterNet's heatmap peaks are in
 :mod:`bboxcore.nms_variants` (and importable from here too).
 
 NOTE: the package re-exports the function ``nms``, which hides this module's
@@ -30,29 +34,10 @@ import numbers
 import numpy as np
 
 from bboxcore.boxes import _area_checked, as_boxes, as_float_array
-from bboxcore.iou import _iou_terms, pairwise_iou_unchecked
+from bboxcore.iou import pairwise_iou_unchecked
+from bboxcore.nms_fast import nms_sorted
 
-__all__ = ["NMS_BLOCK", "batched_nms", "nms", "nms_reference"]
-
-#: Candidates resolved together by the fast path (tuned with ``bboxcore bench nms``).
-NMS_BLOCK = 128
-#: At most this many (kept box, candidate) pairs are held in memory at once.
-PAIR_BUDGET = 1 << 20
-# The spatial index of the fast path must never drop a pair whose *computed* IoU exceeds t.
-# When every positive area is a normal number (>= tiny / eps), rounding moves a computed IoU
-# by a relative ~20 eps (float32: ~1e-6), so the index widens its windows as if t were
-# t (1 - _T_SLACK), plus _COORD_SLACK times the largest coordinate for its own float64
-# arithmetic. Below these scales (t < _T_MIN, or tiny areas) it uses the t = 0 windows (any
-# geometric overlap), which are exact in floating point.
-_T_SLACK = 1e-4
-_T_MIN = 1e-6
-_COORD_SLACK = 1e-12
-_COORD_MAX = 1e150  # beyond this the window arithmetic could overflow: one window for all
-_ROW_MARGIN = 1e-3  # rows are this much taller than needed, to absorb rounding
-_ROW_CAP = 4096  # at most this many rows (keeps row numbers small and exact)
-_BAND_CAP = 64  # at most this many area bands
-_NEAR = np.array([[-1], [0], [1]])  # a band or row and its two neighbours
-_SPARSE_COST = 8  # one candidate pair of the index costs about as much as 8 dense IoUs
+__all__ = ["batched_nms", "nms", "nms_reference"]
 
 
 # --------------------------------------------------------------------------- validation
@@ -109,6 +94,15 @@ def _validate(boxes, scores) -> tuple[np.ndarray, np.ndarray]:
     return b, s
 
 
+def _in_dtype(value: float, dtype) -> np.float64:
+    """``value`` rounded to ``dtype`` (float32 or float64), as an exact float64.
+
+    Comparing an array of that dtype with the result is comparing in that dtype.
+    """
+    with np.errstate(over="ignore"):  # 1e300 -> inf in float32: still "above every score"
+        return np.float64(np.asarray(value, dtype=dtype))
+
+
 def _rank(scores: np.ndarray) -> np.ndarray:
     """Indices by decreasing score; equal scores by increasing index."""
     # NOTE: ties. A stable sort of -scores keeps equal scores in input order; -(-0.0) == 0.0
@@ -154,7 +148,7 @@ def nms_reference(boxes, scores, iou_thresh: float) -> np.ndarray:
     array([0, 2])
     """
     b, s = _validate(boxes, scores)
-    thresh = np.float64(_as_unit_float(iou_thresh, "iou_thresh"))
+    thresh = _in_dtype(_as_unit_float(iou_thresh, "iou_thresh"), b.dtype)
     order = _rank(s)  # 1. sort by score
     keep = []
     while order.size > 0:
@@ -165,201 +159,9 @@ def nms_reference(boxes, scores, iou_thresh: float) -> np.ndarray:
     return np.array(keep, dtype=np.int64)
 
 
-# --------------------------------------------------------------------------- fast path
-class _SpatialIndex:
-    """Which boxes *can* have an IoU above ``thresh`` with a given box (a superset).
-
-    Three necessary conditions for IoU(A, B) > t, each a window on a sort key:
-
-    * area: IoU <= min(|A|, |B|) / max(|A|, |B|), so ``|log |A| - log |B|| <
-      -log t``. Boxes go in *bands* of log-area that wide: partners lie in the
-      same band or a neighbouring one.
-    * y: IoU <= ih / h_A (the intersection's height over A's height), so
-      ``|y_min(A) - y_min(B)| < (1 - t) max(h_A, h_B)``. Each band cuts the
-      image in *rows* that tall: partners lie in the same row or a neighbour.
-    * x: likewise ``x_min(B) - x_min(A)`` lies in ``(-(1 - t) w_B, (1 - t)
-      w_A)``: one run ``[lo, hi)`` of ranks of ``x_min``.
-
-    One integer key ``(group, band, row, rank of x_min)`` sorts the boxes; the
-    candidates of a box are 3 bands x 3 rows = 9 runs of that order. ``group``
-    (dense label ids, optional) gives each label its own bands.
-    """
-
-    def __init__(self, b: np.ndarray, thresh: float, group: np.ndarray | None = None):
-        n = self.n = b.shape[0]
-        c = b.astype(np.float64)  # (n, 4); exact for float32 input
-        x1, y1 = self.x1, self.y1 = c[:, 0], c[:, 1]
-        w, h = c[:, 2] - x1, c[:, 3] - y1
-        big = float(np.abs(c).max()) if n else 0.0
-        area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # in b's dtype, as the IoU has it
-        tiny_area = np.finfo(b.dtype).tiny / np.finfo(b.dtype).eps
-        exact = thresh >= _T_MIN and not ((area > 0) & (area < tiny_area)).any()
-        t_low = thresh * (1.0 - _T_SLACK) if exact else 0.0  # windows as wide as for t_low
-        frac, slack = 1.0 - t_low, _COORD_SLACK * big
-        self.group = np.zeros(n, np.int64) if group is None else group
-        n_group = int(self.group.max(initial=0)) + 1
-        self.one_cell = n == 0 or big > _COORD_MAX  # then: one band, one row, one x window
-        flat = ~(area > 0)  # zero-area boxes: never candidates, their band does not matter
-        band = np.zeros(n, np.int64)
-        max_band = 2**62 // (n_group * (_ROW_CAP + 3) * max(n, 1)) - 3  # keys fit in int64
-        if not self.one_cell and t_low > 0 and not flat.all() and max_band > 1:
-            # NOTE: the areas as the IoU computes them (IoU <= min / max of those, to 4 eps)
-            log_area = np.log(np.where(flat, 1.0, area).astype(np.float64))  # (n,)
-            width = -np.log(t_low) * (1.0 + _ROW_MARGIN)
-            width = max(width, np.ptp(log_area) / min(_BAND_CAP, max_band))
-            band = np.floor((log_area - log_area.min()) / width).astype(np.int64)
-        # Bands live in slots 1 .. n_band of n_band + 2, so that band +- 1 is always a slot.
-        self.slot = band + 1
-        self.n_slot = int(band.max(initial=0)) + 3
-        near_band = _NEAR if self.n_slot > 3 else _NEAR[1:2]  # one band: no neighbours
-        w_slot, h_slot = np.zeros(self.n_slot), np.zeros(self.n_slot)  # widest, tallest
-        np.maximum.at(w_slot, self.slot, np.where(flat, 0.0, w))
-        np.maximum.at(h_slot, self.slot, np.where(flat, 0.0, h))
-        h_near = np.maximum(np.maximum(h_slot[:-2], h_slot[1:-1]), h_slot[2:])  # slot +- 1
-        self.row_h = np.full(self.n_slot, np.inf)  # the two empty slots: a single row
-        self.row_h[1:-1] = np.maximum((frac * h_near + slack) * (1 + _ROW_MARGIN), 1e-300)
-        if not self.one_cell:
-            self.row_h[1:-1] = np.maximum(self.row_h[1:-1], np.ptp(y1) / _ROW_CAP)
-        self.y_min = float(y1.min()) if n else 0.0
-        self.lo_reach = frac * w_slot + slack  # B left of A: x1_A - x1_B < frac w_B
-        self.hi_reach = frac * w + slack  # B right of A: x1_B - x1_A < frac w_A
-        if self.one_cell:
-            self.lo_reach[:], self.hi_reach[:] = np.inf, np.inf
-        by_x = np.argsort(x1, kind="stable")
-        x_sorted = x1[by_x]
-        x_rank = np.empty(n, np.int64)
-        x_rank[by_x] = np.arange(n)
-        key = self._cell(self.group, self.slot, self._row(self.slot)) * n + x_rank  # (n,)
-        self.order = np.argsort(key)  # box of each key, by key
-        self.keys = key[self.order]
-        # The key runs of each box's candidates: [first, last) in 3 x 3 (or 3) cells.
-        slot = self.slot + near_band  # (3, n): band +- 1 (or (1, n))
-        lo = np.searchsorted(x_sorted, x1 - self.lo_reach[slot], side="left")  # (3, n)
-        hi = np.searchsorted(x_sorted, x1 + self.hi_reach, side="right")  # (n,)
-        row = self._row(slot)[:, None, :] + _NEAR  # (3, 3, n): row +- 1 in each band
-        base = self._cell(self.group, slot[:, None, :], row) * n  # (3, 3, n)
-        self.first = (base + lo[:, None, :]).reshape(base.shape[0] * 3, n)  # (9, n)
-        self.last = (base + hi).reshape(base.shape[0] * 3, n)  # (9, n)
-
-    def _row(self, slot: np.ndarray) -> np.ndarray:
-        """Row (from 1, below _ROW_CAP + 2) of every box among the rows of band ``slot``."""
-        if self.one_cell:
-            return np.ones(slot.shape, np.int64)
-        return np.floor((self.y1 - self.y_min) / self.row_h[slot]).astype(np.int64) + 1
-
-    def _cell(self, group, slot, row):
-        """One integer per (group, band slot, row); rows 0 and _ROW_CAP + 2 stay empty."""
-        return (group * self.n_slot + slot) * (_ROW_CAP + 3) + row
-
-    def drop(self, gone: np.ndarray) -> None:
-        """Forget the boxes where the mask ``gone`` (n,) is True; the keys stay sorted."""
-        sel = ~gone[self.order]
-        self.order, self.keys = self.order[sel], self.keys[sel]
-
-    def windows(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Runs ``order[starts : starts + counts]`` of candidates: both (9 or 3, |idx|)."""
-        starts = np.searchsorted(self.keys, self.first[:, idx])
-        return starts, np.searchsorted(self.keys, self.last[:, idx]) - starts
-
-
-def _ragged_arange(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])`` without a loop."""
-    first = np.cumsum(counts) - counts
-    return np.arange(int(counts.sum())) + np.repeat(starts - first, counts)
-
-
-def _gather(rows: np.ndarray, idx: np.ndarray, dtype) -> np.ndarray:
-    """Boxes ``idx`` as a (P, 4) array with contiguous columns (fast column arithmetic)."""
-    return np.ascontiguousarray(rows[idx].view(dtype).reshape(-1, 4).T).T
-
-
-def _greedy_block(iou: np.ndarray, thresh: np.float64, same: np.ndarray | None) -> np.ndarray:
-    """Greedy NMS inside one block of candidates in rank order: the kept mask."""
-    m = np.triu(iou > thresh, k=1)  # m[i, j]: i ranks above j and suppresses it if kept
-    if same is not None:
-        m &= same
-    keep = np.ones(m.shape[0], dtype=bool)
-    # The fixed point of keep[j] = not any_i (keep[i] and m[i, j]) is unique (keep[j] depends
-    # on higher ranks only); the iteration reaches it in at most |block| rounds, usually 2-4.
-    while True:
-        new = ~(m & keep[:, None]).any(axis=0)  # (B, B) -> (B,)
-        if np.array_equal(new, keep):
-            return keep
-        keep = new
-
-
-def _nms_sorted(b: np.ndarray, thresh: float, labels: np.ndarray | None, limit: int) -> np.ndarray:
-    """Greedy NMS of boxes ``b`` in rank order (box i has rank i): the kept ranks.
-
-    Takes the next :data:`NMS_BLOCK` candidates still alive, resolves them
-    among themselves (:func:`_greedy_block`), then lets the block's kept boxes
-    suppress every later box in one vectorised step, looking only at the
-    candidates of the spatial index. Stops after ``limit`` kept boxes.
-    """
-    n = b.shape[0]
-    t = np.float64(thresh)
-    flat = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) == 0  # NOTE: IoU 0 with every box
-    group = None if labels is None else np.unique(labels, return_inverse=True)[1].ravel()
-    index = _SpatialIndex(b, thresh, group)
-    index.drop(flat)  # a zero-area box can neither be suppressed nor suppress
-    rows = np.ascontiguousarray(b).view(np.dtype((np.void, 4 * b.itemsize))).ravel()  # (n,)
-    alive = np.ones(n, dtype=bool)
-    kept: list[np.ndarray] = []
-    n_kept, start = 0, 0
-    while start < n and n_kept < limit:
-        blk = np.flatnonzero(alive[start:])[:NMS_BLOCK] + start  # next alive candidates
-        if blk.size == 0:
-            break
-        same = None if labels is None else labels[blk][:, None] == labels[blk][None, :]
-        keep = _greedy_block(pairwise_iou_unchecked(b[blk], b[blk]), t, same)
-        alive[blk[~keep]] = False
-        kept.append(blk[keep])
-        n_kept += kept[-1].size
-        start = blk[-1] + 1
-        if start >= n:
-            break
-        done = ~alive
-        done[:start] = True
-        index.drop(done)  # the index now holds the later, alive boxes only
-        k = blk[keep & ~flat[blk]]
-        starts, counts = index.windows(k)  # (9 or 3, |k|)
-        if _SPARSE_COST * int(counts.sum()) < k.size * index.order.size:
-            _suppress_sparse(rows, b.dtype, k, index.order, starts, counts, t, alive)
-        else:  # the windows hold most boxes (e.g. nested boxes): one dense IoU is cheaper
-            _suppress_dense(b, k, index.order, t, labels, alive)
-    out = np.concatenate(kept) if kept else np.zeros(0, np.int64)
-    return out[:limit]
-
-
-def _suppress_sparse(rows, dtype, k, order, starts, counts, t, alive) -> None:
-    """Mark dead the candidates (runs of ``order``) that a box of ``k`` overlaps by more than t."""
-    cum = np.cumsum(counts.sum(axis=0))  # (|k|,): candidates of k[: i + 1]
-    lo = 0
-    while lo < k.size:  # chunks of kept boxes with at most PAIR_BUDGET candidates
-        before = cum[lo - 1] if lo else 0
-        hi = int(np.clip(np.searchsorted(cum, before + PAIR_BUDGET, "right"), lo + 1, k.size))
-        c = counts[:, lo:hi].ravel()
-        partner = order[_ragged_arange(starts[:, lo:hi].ravel(), c)]  # (P,)
-        owner = np.repeat(np.tile(k[lo:hi], len(counts)), c)  # (P,); labels match by the key
-        iou = _iou_terms(_gather(rows, owner, dtype), _gather(rows, partner, dtype))[0]  # (P,)
-        alive[partner[iou > t]] = False
-        lo = hi
-
-
-def _suppress_dense(b, k, later, t, labels, alive) -> None:
-    """Mark dead the boxes ``later`` that a box of ``k`` overlaps by more than ``t``."""
-    step = max(1, PAIR_BUDGET // max(1, later.size))
-    for lo in range(0, k.size, step):
-        kk = k[lo : lo + step]
-        hit = pairwise_iou_unchecked(b[kk], b[later]) > t  # (|kk|, |later|)
-        if labels is not None:
-            hit &= labels[kk][:, None] == labels[later][None, :]
-        alive[later[hit.any(axis=0)]] = False
-
-
 def _nms_impl(boxes, scores, iou_thresh, labels, score_thresh, max_output) -> np.ndarray:
     b, s = _validate(boxes, scores)
-    thresh = _as_unit_float(iou_thresh, "iou_thresh")
+    thresh = float(_in_dtype(_as_unit_float(iou_thresh, "iou_thresh"), b.dtype))
     limit = _as_count(max_output, "max_output")
     if labels is not None:
         labels = np.asarray(labels)
@@ -371,10 +173,10 @@ def _nms_impl(boxes, scores, iou_thresh, labels, score_thresh, max_output) -> np
             )
     idx = np.arange(b.shape[0])
     if score_thresh is not None:
-        idx = np.flatnonzero(s > _as_real(score_thresh, "score_thresh"))
+        idx = np.flatnonzero(s > _in_dtype(_as_real(score_thresh, "score_thresh"), s.dtype))
     order = idx[_rank(s[idx])]  # (R',) input indices by rank
     lab = None if labels is None else labels[order]
-    keep = _nms_sorted(b[order], thresh, lab, order.size if limit is None else limit)
+    keep = nms_sorted(b[order], thresh, lab, limit)
     return order[keep].astype(np.int64)
 
 
@@ -398,10 +200,12 @@ def nms(boxes, scores, iou_thresh: float, *, score_thresh=None, max_output=None)
     scores : array_like, shape (R,)
         Their scores; higher is better; ``inf`` allowed, NaN not.
     iou_thresh : float
-        ``t`` in [0, 1]; suppression needs an IoU strictly above it.
+        ``t`` in [0, 1]; suppression needs an IoU strictly above it, compared
+        in the boxes' dtype (``iou > iou_thresh`` as NumPy evaluates it).
     score_thresh : float, optional
-        Only boxes with ``score > score_thresh`` take part (filtering before or
-        after NMS gives the same result, as a low box can only suppress lower ones).
+        Only boxes with ``score > score_thresh`` (in the scores' dtype) take
+        part; filtering before or after NMS gives the same result, as a low box
+        can only suppress lower ones.
     max_output : int, optional
         Return at most this many boxes: the top ones after NMS. The fast path
         stops as soon as it has them.
@@ -425,17 +229,19 @@ def nms(boxes, scores, iou_thresh: float, *, score_thresh=None, max_output=None)
     Notes
     -----
     The result is identical, index for index, to :func:`nms_reference` (the
-    tests check it on random, clustered and adversarial inputs). The fast path
-    ranks the boxes, then repeats: take the next :data:`NMS_BLOCK` boxes not
-    yet suppressed; resolve them among themselves with one (B, B) IoU matrix;
-    let the kept ones suppress all later boxes at once. For that last step a
-    spatial index lists only the boxes that can reach IoU > t with a kept box
-    (their ``x_min`` and ``y_min`` must be within (1 - t) of the larger side:
-    IoU <= the intersection's width over either width). It widens its windows
-    by more than the rounding error of the IoU, so no pair is missed.
+    tests check it on random, clustered and adversarial inputs). The fast
+    path (:mod:`bboxcore.nms_fast`) ranks the boxes, then repeats: take the
+    next :data:`~bboxcore.nms_fast.NMS_BLOCK` boxes not yet suppressed;
+    resolve them among themselves with one (B, B) IoU matrix; let the kept
+    ones suppress all later boxes at once. For that last step a spatial index
+    lists only the boxes that can reach IoU > t with a kept box: IoU <= the
+    ratio of the two areas, and <= the intersection's width (height) over
+    either width (height), so their log-areas, ``x_min`` and ``y_min`` must be
+    close. The index widens its windows by more than the rounding error of
+    the IoU, so that no pair is missed.
 
-    ``bboxcore bench nms`` times it against the reference: on 12 000 float32
-    proposals it takes milliseconds where the reference takes seconds.
+    ``bboxcore bench nms`` times it against the reference: 10-50 ms for
+    12 000 float32 proposals, where the reference takes 0.3-2 s.
 
     References
     ----------

@@ -8,20 +8,17 @@ and the IoU is box_iou's arithmetic in the boxes' dtype.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import bboxcore.nms_fast as nms_fast
 from bboxcore.bench import clustered_boxes as bench_clustered_boxes
 from bboxcore.bench import random_boxes
 from bboxcore.iou import _iou_terms, box_iou, pairwise_iou_unchecked
 from bboxcore.nms import batched_nms, nms, nms_reference
 from tests.strategies import anything_boxes, box_pair_with_iou, boxes, nms_problems
-
-nms_module = sys.modules["bboxcore.nms"]  # NOTE: `bboxcore.nms` is the re-exported function
 
 
 def rank_of(scores, keep):
@@ -30,6 +27,11 @@ def rank_of(scores, keep):
     rank = np.empty(len(scores), np.int64)
     rank[order] = np.arange(len(scores))
     return rank[keep]
+
+
+def above(iou, t):
+    """``iou > t`` compared in the IoU's dtype, as bboxcore.nms compares."""
+    return iou > np.asarray(t, dtype=iou.dtype)
 
 
 def per_class_loop(boxes_, scores, labels, t):
@@ -73,25 +75,18 @@ def test_nms_ties_rank_lower_index_first():
     np.testing.assert_array_equal(nms(b, [-0.0, 0.0, -0.0, 0.0], 1.0), [0, 1, 2, 3])
 
 
-def test_nms_compares_float32_iou_with_exact_threshold():
-    # The float32 IoU v is compared with the float64 threshold as it is: a threshold one float64
-    # step below v suppresses, even though it rounds to v in float32.
-    a, b, _ = _pair(0.7)
-    a, b = a.astype(np.float32), b.astype(np.float32)
-    v = float(box_iou(a, b)[0, 0])
-    below = float(np.nextafter(v, 0.0))
-    assert np.float32(below) == np.float32(v)
-    both = np.concatenate([a, b])
-    np.testing.assert_array_equal(nms(both, [2, 1], v), [0, 1])
-    np.testing.assert_array_equal(nms(both, [2, 1], below), [0])
-    np.testing.assert_array_equal(nms_reference(both, [2, 1], below), [0])
-
-
-def _pair(iou):
-    w, h = 37.0, 11.0
-    d = w * (1 - iou) / (1 + iou)
-    a = np.array([[3.0, 5.0, 3.0 + w, 5.0 + h]])
-    return a, a + [[d, 0.0, d, 0.0]], iou
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("w_inner", [1, 3, 7])
+def test_nms_iou_exactly_at_thresh_is_kept_in_every_dtype(dtype, w_inner):
+    # IoU = w_inner / 10 exactly (intersection and union are exact); the threshold is compared
+    # in the boxes' dtype, so float32(0.3) > 0.3 does not make 0.3 "above" 0.3.
+    b = np.array([[0, 0, 10, 1], [0, 0, w_inner, 1]], dtype)
+    t = w_inner / 10
+    np.testing.assert_array_equal(nms(b, [2, 1], t), [0, 1])
+    np.testing.assert_array_equal(nms_reference(b, [2, 1], t), [0, 1])
+    below = float(np.nextafter(dtype(t), dtype(0)))  # one step below, in the boxes' dtype
+    np.testing.assert_array_equal(nms(b, [2, 1], below), [0])
+    np.testing.assert_array_equal(nms_reference(b, [2, 1], below), [0])
 
 
 def test_nms_score_thresh_and_max_output():
@@ -102,6 +97,10 @@ def test_nms_score_thresh_and_max_output():
     np.testing.assert_array_equal(nms(b, s, 0.5, max_output=7), full[:7])
     assert nms(b, s, 0.5, max_output=0).shape == (0,)
     np.testing.assert_array_equal(nms(b, s, 0.5, max_output=10**6), full)
+    # Compared in the scores' dtype, as `scores > 0.1` is in NumPy: a float32 0.1 is not above.
+    one = np.array([[0, 0, 1, 1]], np.float32), np.array([0.1], np.float32)
+    assert nms(*one, 0.5, score_thresh=0.1).size == 0
+    np.testing.assert_array_equal(nms(*one, 0.5, score_thresh=0.0999999), [0])
 
 
 def test_nms_does_not_modify_its_inputs():
@@ -147,7 +146,7 @@ def test_nms_keeps_no_pair_above_thresh(problem):
     keep = nms(b, s, t)
     iou = box_iou(b[keep], b[keep])
     np.fill_diagonal(iou, 0)
-    assert not (iou > np.float64(t)).any()
+    assert not above(iou, t).any()
 
 
 @given(nms_problems())
@@ -157,7 +156,7 @@ def test_nms_every_dropped_box_overlaps_a_higher_ranked_kept_box(problem):
     dropped = np.setdiff1d(np.arange(len(b)), keep)
     iou = box_iou(b[dropped], b[keep])  # (D, K)
     higher = rank_of(s, keep)[None, :] < rank_of(s, dropped)[:, None]  # (D, K)
-    assert ((iou > np.float64(t)) & higher).any(axis=1).all()
+    assert (above(iou, t) & higher).any(axis=1).all()
 
 
 @given(nms_problems())
@@ -194,12 +193,12 @@ def test_nms_permutation_of_input_permutes_indices(problem, random):
 @given(nms_problems(max_size=40), st.sampled_from([1, 2, 3, 8, 128]))
 def test_nms_fast_path_equals_reference(problem, block):
     b, s, t = problem
-    saved = nms_module.NMS_BLOCK
-    nms_module.NMS_BLOCK = block  # small blocks: many block boundaries on small inputs
+    saved = nms_fast.NMS_BLOCK
+    nms_fast.NMS_BLOCK = block  # small blocks: many block boundaries on small inputs
     try:
         keep = nms(b, s, t)
     finally:
-        nms_module.NMS_BLOCK = saved
+        nms_fast.NMS_BLOCK = saved
     np.testing.assert_array_equal(keep, nms_reference(b, s, t))
 
 
@@ -233,7 +232,7 @@ def test_nms_fast_path_equals_reference_with_thresholds_on_computed_ious(block, 
     # Thresholds equal to a computed IoU of the input, or one float step away: the spatial
     # index must widen its windows by the IoU's rounding error, or it misses such pairs
     # (small blocks send most pairs through the index rather than the in-block IoU matrix).
-    monkeypatch.setattr(nms_module, "NMS_BLOCK", block)
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", block)
     rng = np.random.default_rng(5)
     for trial in range(60):
         dtype = (np.float32, np.float64)[trial % 2]
@@ -259,7 +258,7 @@ def test_nms_fast_path_equals_reference_on_the_tightest_pairs(dtype, monkeypatch
     # exactly the bound IoU <= iw / w that the spatial index relies on, so x_min(j) - x_min(i)
     # sits exactly on the edge of the index's window. With one box per block, every pair
     # goes through the index; the threshold is the computed IoU or one float step below.
-    monkeypatch.setattr(nms_module, "NMS_BLOCK", 1)
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 1)
     for w_i in range(2, 9):
         for w_j in range(1, w_i):
             for big, small in (
@@ -269,24 +268,49 @@ def test_nms_fast_path_equals_reference_on_the_tightest_pairs(dtype, monkeypatch
             ):
                 for b in (np.array([big, small], dtype), np.array([small, big], dtype)):
                     v = float(box_iou(b[:1], b[1:])[0, 0])
-                    for t in (v, float(np.nextafter(v, 0))):
+                    for t in (v, float(np.nextafter(dtype(v), dtype(0)))):
                         assert np.array_equal(nms(b, [1, 0], t), nms_reference(b, [1, 0], t))
+
+
+def test_nms_fast_path_equals_reference_when_rounding_lifts_the_iou_above_thresh(monkeypatch):
+    # Float32 rounding near the threshold: for these flush pairs the computed (float32) IoU is
+    # above t while the exact IoU of the very same coordinates is not. The reference suppresses
+    # (it only knows the computed IoU); the spatial index, which reasons with exact geometry,
+    # must widen its windows enough to see the pair too.
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 1)
+    rng = np.random.default_rng(6)
+    n_lifted = 0
+    for _ in range(300):
+        w, h = rng.uniform(1, 1000), rng.uniform(0.5, 3)
+        x, y = rng.uniform(0, w / 2), rng.uniform(0, 1000)
+        b = np.array([[0, y, w, y + h], [x, y, w, y + h]], np.float32)  # flush right, same rows
+        v = box_iou(b[:1], b[1:])[0, 0]
+        c = b.astype(np.float64)  # the exact IoU: w - x and h are exact in float64
+        exact = (c[0, 2] - c[1, 0]) / (c[0, 2] - c[0, 0])
+        t = float(np.nextafter(v, np.float32(0)))
+        if t >= exact:
+            n_lifted += 1
+            np.testing.assert_array_equal(nms(b, [1, 0], t), [0])
+            np.testing.assert_array_equal(nms_reference(b, [1, 0], t), [0])
+    assert n_lifted > 10
 
 
 def test_nms_fast_path_equals_reference_when_a_tight_pair_straddles_a_cell_edge(monkeypatch):
     # The index cuts y_min into rows and log-area into bands, starting at the smallest value
-    # of the input; a third, far-away "ruler" box moves that start, so that some position puts
-    # the edge of a row (or band) right between the two boxes of a tight pair (IoU = t + 1 ulp).
-    monkeypatch.setattr(nms_module, "NMS_BLOCK", 1)
+    # of the input; a small third "ruler" box, overlapping neither, moves that start, so that
+    # some position puts a cell edge right between the two boxes of a tight pair (IoU = t + ulp).
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 1)
     big, small = [0.0, 10.0, 4.0, 17.0], [0.0, 12.0, 4.0, 17.0]  # flush bottom: IoU = 5 / 7
     # Steps of 1/2000 of a row (about 2 px) or 1/3000 of a band (log(7/5) in log-area): finer
     # than the index's safety margin of 1/1000, which this test is here to guard.
     rulers = [[50.0, 10.0 - d, 50.5, 10.5 - d] for d in np.linspace(0.0, 2.1, 4200)]
-    rulers += [[50.0, 0.0, 50.0 + a, 1.0] for a in np.exp(np.linspace(-5.0, -4.65, 3500))]
-    t = float(np.nextafter(box_iou([big], [small])[0, 0], 0))
+    rulers += [[0.0, 0.0, a, 1.0] for a in np.exp(np.linspace(-5.0, -4.65, 3500))]
+    t = float(np.nextafter(np.float32(5 / 7), np.float32(0)))  # a float32 step below the IoU
+    expected = nms_reference(np.array([big, small, rulers[0]], np.float32), [2, 1, 0], t)
+    np.testing.assert_array_equal(expected, [0, 2])  # small is suppressed, the ruler stays
     for ruler in rulers:
-        b = np.array([big, small, ruler], np.float32)
-        assert np.array_equal(nms(b, [2, 1, 0], t), nms_reference(b, [2, 1, 0], t)), ruler
+        keep = nms(np.array([big, small, ruler], np.float32), [2, 1, 0], t)
+        assert np.array_equal(keep, expected), ruler
 
 
 def test_nms_fast_path_equals_reference_on_degenerate_layouts():
@@ -302,6 +326,7 @@ def test_nms_fast_path_equals_reference_on_degenerate_layouts():
         "subnormal areas": np.stack([np.arange(n), 0 * w, np.arange(n) + 3, 0 * w + 2], 1) * 3e-18,
         "huge and far": np.stack([w * 1e200, 0 * w, w * 1e200 + 1, 0 * w + 1], 1),
         "all zero": np.zeros((n, 4)),
+        "float64 limit": np.stack([0 * w, -8.985e307 + w, 1e-300 + 0 * w, 8.985e307 + w], 1),
     }
     rng = np.random.default_rng(4)
     for name, b in layouts.items():

@@ -25,7 +25,7 @@ TINY_SIGMA = float(np.nextafter(0.0, 1.0))  # sigma -> 0: any IoU^2 / sigma over
 
 def soft_nms_loop(boxes, scores, nt, sigma, score_thresh, method):
     """The seed's pseudo-code, one box at a time, in Python floats and lists."""
-    S = {i: float(v) for i, v in enumerate(scores)}
+    S = {i: float(v) for i, v in enumerate(scores)}  # float64 scores in these tests
     B = [i for i in S if S[i] > score_thresh]
     D, D_scores = [], []
     while B:
@@ -34,13 +34,15 @@ def soft_nms_loop(boxes, scores, nt, sigma, score_thresh, method):
         D_scores.append(S[m])
         B.remove(m)  # B <- B - M
         for i in list(B):
-            iou = float(box_iou(boxes[m : m + 1], boxes[i : i + 1])[0, 0])
+            iou_in_dtype = box_iou(boxes[m : m + 1], boxes[i : i + 1])[0, 0]
+            above = iou_in_dtype > np.asarray(nt, iou_in_dtype.dtype)  # as bboxcore.nms compares
+            iou = float(iou_in_dtype)
             if method == "linear":
-                f = 1.0 - iou if iou > nt else 1.0
+                f = 1.0 - iou if above else 1.0
             elif method == "gaussian":
                 f = float(np.exp(np.array([-(iou * iou) / sigma]))[0])  # numpy's exp, not libm's
             else:
-                f = 0.0 if iou > nt else 1.0
+                f = 0.0 if above else 1.0
             S[i] *= f  # s_i <- s_i f(iou(M, b_i))
             if S[i] <= score_thresh:
                 B.remove(i)
