@@ -6,7 +6,7 @@
    (about 10 minutes of a 2-core CPU, with a progress bar);
 3. evaluate on the held-out tiles and print AP50 (VOC, all-point) and COCO AP;
 4. write into ``demo_out/``: ``test_tiles.png`` (the six test tiles with the
-   most crowns; predicted boxes in orange, ground truth dashed green),
+   most crowns; ground truth solid, detections scoring >= 0.5 dashed),
    ``loss_curves.png``, and the run folder ``run/`` (checkpoint, ``log.csv``,
    ``history.json``).
 
@@ -19,10 +19,12 @@ import json
 import shutil
 from pathlib import Path
 
-__all__ = ["DEMO_TILES", "run_demo"]
+__all__ = ["DEMO_TILES", "SHOWN_SCORE", "run_demo"]
 
 #: Number of test tiles drawn in ``test_tiles.png``.
 DEMO_TILES = 6
+#: Detections drawn in the picture score at least this (the metrics use them all).
+SHOWN_SCORE = 0.5
 
 
 def run_demo(
@@ -54,8 +56,10 @@ def run_demo(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from bboxcore.data import Detection
+    from bboxcore.eval.plots import plot_detections
     from bboxcore.models.datasets import build_dataset
-    from bboxcore.models.predict import draw_detections, load_detector
+    from bboxcore.models.predict import load_detector
     from bboxcore.models.train import main as train_main
 
     out = Path(out)
@@ -81,17 +85,17 @@ def run_demo(
     busiest = sorted(range(len(test)), key=lambda i: -len(test.annotation(i).bbox))[:n]
     for i, ax in zip(busiest, axes.ravel()):
         sample = test[i]
-        bbox, label, score = model.predict(sample.image)[0]
-        keep = score >= 0.5
-        draw_detections(
-            ax, sample.image, bbox[keep], label[keep], score[keep],
-            class_names=model.config.class_names, gt_bbox=sample.bbox,
+        pred = Detection(*model.predict(sample.image)[0])
+        plot_detections(
+            sample.image, gt=sample, pred=pred, class_names=model.config.class_names,
+            score_thresh=SHOWN_SCORE, ax=ax,
         )  # fmt: skip
-        ax.set_title(f"test tile {i}: {int(keep.sum())} found, {len(sample.bbox)} true", fontsize=9)
+        found = int((pred.score >= SHOWN_SCORE).sum())
+        ax.set_title(f"test tile {i}: {found} found, {len(sample.bbox)} true", fontsize=9)
     scores = f"AP50 {final['ap50']:.3f}, COCO AP {final['coco_ap']:.3f}"
     fig.suptitle(
         f"NEON tree crowns, held-out tiles: {scores}\n"
-        "orange: detections with score >= 0.5; dashed green: ground truth",
+        f"dashed: detections with score >= {SHOWN_SCORE}; solid: ground truth",
         fontsize=10,
     )
     fig.tight_layout()

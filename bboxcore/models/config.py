@@ -336,7 +336,7 @@ class TrainConfig:
 
     dataset: str = "mnist-det"
     out: str = "runs/mnist"
-    epochs: int = 6
+    epochs: int = 2
     batch_size: int = 2
     optimizer: str = "sgd"
     lr: float = 0.02

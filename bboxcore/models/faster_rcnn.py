@@ -185,13 +185,18 @@ class FasterRCNN(Module):
         anchor : ndarray, shape (S, 4)
         rois : list of ndarray, shape (R_i, 4)
         """
+        rpn_loc, rpn_score, anchor = self.rpn_forward(features)
+        with self._stage("proposals"):
+            rois = self.rpn.propose(rpn_loc.data, rpn_score.data, anchor, img_size, self.training)
+        return rpn_loc, rpn_score, anchor, rois
+
+    def rpn_forward(self, features: Tensor) -> tuple[Tensor, Tensor, np.ndarray]:
+        """The RPN's offsets (N, S, 4), objectness (N, S, 2) or (N, S), and anchors (S, 4)."""
         with self._stage("rpn"):
             rpn_loc, rpn_score, anchor = self.rpn(features)
             _check_finite(rpn_loc, "rpn_loc")
             _check_finite(rpn_score, "rpn_score")
-        with self._stage("proposals"):
-            rois = self.rpn.propose(rpn_loc.data, rpn_score.data, anchor, img_size, self.training)
-        return rpn_loc, rpn_score, anchor, rois
+        return rpn_loc, rpn_score, anchor
 
     def detect_head(self, features: Tensor, rois: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
         """RoI Align + head on the RoIs of every image; rows in image order.
@@ -269,12 +274,18 @@ class FasterRCNN(Module):
                 f"bboxes and labels must have N = {n} entries; got {len(bboxes)}, {len(labels)}"
             )
         features = self.features(x, frozen=frozen_backbone)
-        rpn_loc, rpn_score, anchor, rois = self.proposals(features, img_size)
-        if proposer is not None:  # alternating step 2: another network's proposals
+        train_rpn, train_head = step in ("joint", "rpn"), step in ("joint", "head")
+        if train_rpn or proposer is None:  # RPN outputs for its loss and/or for proposals
+            with contextlib.nullcontext() if train_rpn else no_grad():
+                rpn_loc, rpn_score, anchor = self.rpn_forward(features)
+        if train_head and proposer is not None:  # alternating step 2: the step-1 RPN proposes
             with no_grad():
                 rois = proposer.proposals(proposer.features(x, frozen=True), img_size)[3]
+        elif train_head:
+            with self._stage("proposals"):
+                rois = self.rpn.propose(rpn_loc.data, rpn_score.data, anchor, img_size, True)
         losses: dict[str, Tensor] = {}
-        if step in ("joint", "rpn"):
+        if train_rpn:
             with self._stage("targets"):
                 targets = [self.anchor_target_creator(b, anchor, img_size, rng) for b in bboxes]
                 gt_rpn_loc = np.concatenate([t[0] for t in targets])  # (N S, 4)
@@ -288,7 +299,7 @@ class FasterRCNN(Module):
                     gt_rpn_label,
                     sigma=self.config.rpn.sigma,
                 )
-        if step in ("joint", "head"):
+        if train_head:
             head = self.config.head
             with self._stage("targets"):
                 samples = [

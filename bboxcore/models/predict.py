@@ -35,7 +35,7 @@ from bboxcore.boxes import clip_boxes
 from bboxcore.encoding import loc2bbox
 from bboxcore.nms import batched_nms
 
-__all__ = ["detect_images", "draw_detections", "evaluate", "load_detector", "suppress"]
+__all__ = ["detect_images", "evaluate", "load_detector", "suppress"]
 
 
 def suppress(
@@ -222,44 +222,6 @@ def load_detector(checkpoint: str | Path):
     return model.eval()
 
 
-def draw_detections(ax, image, bbox, label, score=None, *, class_names=(), gt_bbox=None) -> None:
-    """Draw predicted boxes (and optionally the ground truth) on a matplotlib axis.
-
-    Parameters
-    ----------
-    ax : matplotlib.axes.Axes
-    image : ndarray, shape (H, W, 3), values in [0, 1]
-    bbox : ndarray, shape (D, 4)
-        Predicted boxes in pixels, drawn in orange with ``class score``.
-    label : ndarray, shape (D,)
-    score : ndarray, shape (D,), optional
-    class_names : sequence of str
-    gt_bbox : ndarray, shape (G, 4), optional
-        Ground-truth boxes, drawn dashed in green.
-    """
-    from matplotlib.patches import Rectangle
-
-    ax.imshow(np.clip(image, 0, 1))
-    ax.set_axis_off()
-    for b in np.zeros((0, 4)) if gt_bbox is None else gt_bbox:
-        ax.add_patch(
-            Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, ec="lime", lw=1, ls="--")
-        )
-    for k, b in enumerate(bbox):
-        ax.add_patch(Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, ec="orange", lw=1.2))
-        name = class_names[int(label[k])] if len(class_names) else str(int(label[k]))
-        text = name if score is None else f"{name} {float(score[k]):.2f}"
-        ax.text(
-            b[0],
-            b[1],
-            text,
-            color="black",
-            fontsize=6,
-            va="bottom",
-            bbox={"facecolor": "orange", "alpha": 0.7, "pad": 0.5, "lw": 0},
-        )
-
-
 def detect_images(model, paths: Sequence[str | Path], out: str | Path) -> list[dict]:
     """Run ``model`` on image files; write one PNG per image and ``detections.json``.
 
@@ -288,7 +250,8 @@ def detect_images(model, paths: Sequence[str | Path], out: str | Path) -> list[d
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bboxcore.data.sample import load_image
+    from bboxcore.data.sample import Detection, load_image
+    from bboxcore.eval.plots import plot_detections
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -307,7 +270,7 @@ def detect_images(model, paths: Sequence[str | Path], out: str | Path) -> list[d
             })  # fmt: skip
         h, w = image.shape[:2]
         fig, ax = plt.subplots(figsize=(6, 6 * h / w))
-        draw_detections(ax, image, bbox, label, score, class_names=names)
+        plot_detections(image, pred=Detection(bbox, label, score), class_names=names, ax=ax)
         fig.savefig(out / f"{path.stem}_detections.png", dpi=100, bbox_inches="tight")
         plt.close(fig)
     (out / "detections.json").write_text(json.dumps(records, indent=1))

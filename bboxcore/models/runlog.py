@@ -3,7 +3,8 @@
 A run folder ``runs/NAME/`` holds
 
 * ``log.csv`` — one row per optimiser step: stage, epoch, iteration, learning
-  rate, the four losses and their sum, images per second;
+  rate, the four losses and their sum, the gradient norm (before clipping),
+  images per second;
 * ``history.json`` — the configs, one entry per epoch (mean losses, validation
   AP50 and COCO AP, wall time) and the final test metrics;
 * ``checkpoint.npz`` — written atomically (:func:`bboxcore.nn.serialization.save`)
@@ -27,8 +28,10 @@ from bboxcore.models.faster_rcnn import LOSS_NAMES
 
 __all__ = ["LOG_COLUMNS", "RunLog", "plot_loss_curves", "write_json_atomic"]
 
+#: Permissions of ``history.json``: rw-r--r--, what a plain open() gives under the usual umask.
+JSON_MODE = 0o644
 #: Columns of ``log.csv``.
-LOG_COLUMNS = ("stage", "epoch", "iteration", "lr", *LOSS_NAMES, "total", "img_per_s")
+LOG_COLUMNS = ("stage", "epoch", "iteration", "lr", *LOSS_NAMES, "total", "grad_norm", "img_per_s")
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
@@ -45,6 +48,7 @@ def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2)
+        os.chmod(tmp, JSON_MODE)  # mkstemp makes it owner-only
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -68,7 +72,8 @@ class RunLog:
     >>> import tempfile
     >>> log = RunLog(tempfile.mkdtemp())
     >>> log.step({"stage": "joint", "epoch": 0, "iteration": 1, "lr": 0.1, "rpn_cls": 0.7,
-    ...           "rpn_loc": 0.1, "roi_cls": 2.3, "roi_loc": 0.2, "total": 3.3, "img_per_s": 9.0})
+    ...           "rpn_loc": 0.1, "roi_cls": 2.3, "roi_loc": 0.2, "total": 3.3, "grad_norm": 5.0,
+    ...           "img_per_s": 9.0})
     >>> len(log.rows())
     1
     """

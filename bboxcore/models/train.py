@@ -2,7 +2,7 @@ r"""Train the tiny Faster R-CNN end to end on a CPU.
 
 Run it from the command line::
 
-    bboxcore train --dataset mnist-det --epochs 6 --out runs/mnist       # the teaching run
+    bboxcore train --dataset mnist-det --out runs/mnist                  # the teaching run
     bboxcore train --dataset neon-trees --out runs/neon                  # real tree crowns
     bboxcore train --dataset voc:PATH --out runs/voc                     # a VOC folder
     bboxcore train --dataset mnist-det --scheme alternating --out runs/alt
@@ -49,6 +49,7 @@ from bboxcore.models.runlog import plot_loss_curves
 from bboxcore.models.trainer import Trainer, TrainingDiverged, build_model, train_one_epoch
 
 __all__ = [
+    "ADAM_LR",
     "DEFAULT_EPOCHS",
     "Trainer",
     "TrainingDiverged",
@@ -61,8 +62,10 @@ __all__ = [
     "train_one_epoch",
 ]
 
-#: Default epochs per data set (~10 minutes of a 2-core CPU each).
-DEFAULT_EPOCHS = {"mnist-det": 6, "neon-trees": 30}
+#: Default epochs per data set (~5 and ~13 minutes of an idle 2-core CPU).
+DEFAULT_EPOCHS = {"mnist-det": 2, "neon-trees": 60}
+#: Default learning rate of Adam (SGD's is :attr:`TrainConfig.lr`).
+ADAM_LR = 1e-3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -76,7 +79,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--epochs",
         type=int,
         default=None,
-        help="epochs (per step for --scheme alternating) (default: 6 mnist-det, 30 neon-trees)",
+        help="epochs, per step for --scheme alternating "
+        "(default: 2 mnist-det, 60 neon-trees, 12 folders)",
     )
     p.add_argument(
         "--batch-size",
@@ -87,10 +91,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--optimizer",
         choices=("sgd", "adam"),
-        default=d.optimizer,
-        help=f"(default: {d.optimizer})",
+        default=None,
+        help="SGD with momentum, or Adam (default: adam for neon-trees, sgd otherwise)",
     )
-    p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default: {d.lr})")
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help=f"learning rate (default: {d.lr} for sgd, {ADAM_LR} for adam)",
+    )
     p.add_argument("--momentum", type=float, default=d.momentum, help=f"(default: {d.momentum})")
     p.add_argument(
         "--weight-decay", type=float, default=d.weight_decay, help=f"(default: {d.weight_decay})"
@@ -164,8 +173,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--eval-every",
         type=int,
-        default=d.eval_every,
-        help=f"validate every N epochs, 0 = only at the end (default: {d.eval_every})",
+        default=None,
+        help="validate every N epochs, 0 = only at the end (default: 5 neon-trees, 1 otherwise)",
     )
     p.add_argument(
         "--resume",
@@ -195,16 +204,21 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     ):
         raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}; got {args.dataset!r}")
     _check_positive(args, ("epochs", "batch_size", "n_train", "n_val", "max_iters"))
-    if not args.lr > 0:
+    if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be > 0; got {args.lr}")
+    if args.eval_every is not None and args.eval_every < 0:
+        raise ValueError(f"--eval-every must be >= 0; got {args.eval_every}")
+    neon = args.dataset == "neon-trees"
+    optimizer = args.optimizer or ("adam" if neon else "sgd")
+    lr = args.lr or (ADAM_LR if optimizer == "adam" else TrainConfig.lr)
     name = args.dataset.split(":", 1)[0] if ":" in args.dataset else args.dataset
     train = TrainConfig(
         dataset=args.dataset,
         out=args.out or f"runs/{name}",
         epochs=args.epochs or DEFAULT_EPOCHS.get(args.dataset, 12),
         batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
+        optimizer=optimizer,
+        lr=lr,
         momentum=args.momentum,
         weight_decay=args.weight_decay,
         schedule=args.schedule,
@@ -217,7 +231,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         n_train=args.n_train,
         n_val=args.n_val,
         max_iters=args.max_iters,
-        eval_every=args.eval_every,
+        eval_every=args.eval_every if args.eval_every is not None else (5 if neon else 1),
         progress=not args.no_progress,
     )
     return train

@@ -397,7 +397,7 @@ def train_one_epoch(trainer: Trainer) -> bool:
             row = {name: values.get(name, float("nan")) for name in LOSS_NAMES}
             row.update(
                 stage=trainer.stage_name, epoch=trainer.epoch, iteration=trainer.iteration,
-                lr=lr, total=float(total.item()), img_per_s=speed,
+                lr=lr, total=float(total.item()), grad_norm=norm, img_per_s=speed,
             )  # fmt: skip
             trainer.log.step(row)
             for name, v in {**values, "img/s": speed}.items():
