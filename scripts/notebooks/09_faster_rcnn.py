@@ -35,7 +35,9 @@ from bboxcore.eval import voc_ap
 from bboxcore.models.config import TrainConfig
 from bboxcore.models.datasets import build_dataset
 from bboxcore.models.faster_rcnn import FasterRCNN
-from bboxcore.models.predict import draw_detections, evaluate, load_detector
+from bboxcore.data import Detection
+from bboxcore.eval.plots import plot_detections
+from bboxcore.models.predict import evaluate, load_detector
 from bboxcore.models.presets import mnist_config
 from bboxcore.models.trainer import Trainer
 from bboxcore.nn import no_grad
@@ -159,8 +161,8 @@ print("first and last total loss:", rows[0]["total"], rows[-1]["total"])
 # ## 3. Detections
 #
 # `model.predict(images)` runs the whole figure, decodes the class-specific offsets, clips,
-# applies per-class NMS and the score threshold. Orange: predictions with their class and
-# score; dashed green: ground truth.
+# applies per-class NMS and the score threshold. Green: ground truth; dashed red:
+# predictions with their class and score.
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
@@ -168,14 +170,12 @@ for i, ax in enumerate(axes):
     sample = eval_set[i]
     bbox, label, score = model.predict(sample.image)[0]
     keep = score > 0.3
-    draw_detections(
-        ax,
+    plot_detections(
         sample.image,
-        bbox[keep],
-        label[keep],
-        score[keep],
-        class_names=config.class_names,
-        gt_bbox=sample.bbox,
+        sample,
+        Detection(bbox[keep], label[keep], score[keep]),
+        config.class_names,
+        ax=ax,
     )
     ax.set_title(f"image {i}: {keep.sum()} detections > 0.3")
 fig.tight_layout()
