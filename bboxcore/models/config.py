@@ -294,6 +294,10 @@ class ModelConfig:
 class TrainConfig:
     """How to train: data, optimiser, schedule, augmentation, seed, output.
 
+    The defaults are those of the ``mnist-det`` teaching run; ``bboxcore train``
+    picks per-data-set defaults for the epochs, optimiser, flips and validation
+    (:func:`bboxcore.models.train.config_from_args`).
+
     Parameters
     ----------
     dataset : str
@@ -312,7 +316,8 @@ class TrainConfig:
     milestones : tuple of float
         For ``'step'``: fractions of the run at which the rate is multiplied by ``gamma``.
     flip : bool
-        Random horizontal flips (probability 1/2) of training images.
+        Random horizontal flips (probability 1/2) of training images (off for
+        digits, which are not symmetric).
     vflip : bool
         Random vertical flips too (aerial images have no "up"; digits do).
     transpose : bool
@@ -325,7 +330,8 @@ class TrainConfig:
     n_train, n_val : int or None
         Limit the number of training / validation images (None: all).
     max_iters : int or None
-        Stop after this many optimiser steps in total (tests, quick runs).
+        Stop (and checkpoint) after this many optimiser steps in total, without
+        changing the schedule, which still spans ``epochs`` (tests, quick runs).
     grad_clip : float or None
         Clip the global gradient norm (None: off).
     eval_every : int
@@ -347,7 +353,7 @@ class TrainConfig:
     warmup_factor: float = 0.01
     milestones: tuple[float, ...] = (0.75,)
     gamma: float = 0.1
-    flip: bool = True
+    flip: bool = False
     vflip: bool = False
     transpose: bool = False
     seed: int = 0

@@ -379,7 +379,7 @@ def train_one_epoch(trainer: Trainer) -> bool:
             except FloatingPointError as err:  # NaN/inf inside the network
                 _check_finite(trainer, "loss", float("nan"), {"error": str(err)})
             total = sum(losses.values(), Tensor(np.zeros((), np.float32)))
-            values = {name: float(losses[name].item()) for name in losses}
+            values = {n: float(losses[n].item()) for n in LOSS_NAMES if n in losses}
             _check_finite(trainer, "loss", total.item(), values)
             trainer.optimizer.zero_grad()
             t1 = time.perf_counter()
