@@ -88,8 +88,11 @@ def test_bad_arguments_give_a_one_line_error(argv, message, capsys):
 
 
 def test_detect_reports_a_missing_image(run_dir, tmp_path, capsys):
-    assert main(["detect", str(tmp_path / "none.png"), "--checkpoint", str(run_dir)]) == 2
+    out = tmp_path / "det"
+    argv = ["detect", str(tmp_path / "none.png"), "--checkpoint", str(run_dir), "--out", str(out)]
+    assert main(argv) == 2
     assert "none.png does not exist" in capsys.readouterr().err
+    assert not out.exists()  # nothing written
 
 
 def test_unknown_option_is_a_usage_error(capsys):

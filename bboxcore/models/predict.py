@@ -253,13 +253,14 @@ def detect_images(model, paths: Sequence[str | Path], out: str | Path) -> list[d
     from bboxcore.data.sample import Detection, load_image
     from bboxcore.eval.plots import plot_detections
 
+    missing = [str(p) for p in map(Path, paths) if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"image {missing[0]} does not exist")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     names = model.config.class_names or tuple(str(k) for k in range(model.config.n_class))
     records = []
     for path in map(Path, paths):
-        if not path.exists():
-            raise FileNotFoundError(f"image {path} does not exist")
         image = load_image(path)
         bbox, label, score = model.predict(image)[0]
         for b, k, s in zip(bbox.tolist(), label.tolist(), score.tolist()):
