@@ -42,6 +42,23 @@ PROFILE_SIDES = (16, 48)
 def random_scenes(rng: np.random.Generator, n: int, size: int, n_class: int):
     """``n`` random images (N, size, size, 3) with ``PROFILE_OBJECTS`` random boxes and labels each.
 
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of all randomness.
+    n : int
+        Number of images.
+    size : int
+        Side of the square images, pixels.
+    n_class : int
+        Labels are drawn from ``0..n_class-1``.
+
+    Returns
+    -------
+    images : ndarray, shape (n, size, size, 3), float32
+    bboxes : list of ndarray, shape (PROFILE_OBJECTS, 4), float32
+    labels : list of ndarray, shape (PROFILE_OBJECTS,), int64
+
     Examples
     --------
     >>> images, bboxes, labels = random_scenes(np.random.default_rng(0), 2, 64, 3)

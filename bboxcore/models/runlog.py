@@ -42,6 +42,14 @@ def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
     path : str or PathLike
     data : dict
         JSON-serialisable (NaN is written as ``NaN``).
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "history.json"
+    >>> write_json_atomic(p, {"ap50": 0.5})
+    >>> json.loads(p.read_text())
+    {'ap50': 0.5}
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
