@@ -23,7 +23,7 @@ class CLIError(Exception):
 
 # --------------------------------------------------------------------------- bench
 def _args_bench(p: argparse.ArgumentParser) -> None:
-    from bboxcore.bench import SUITES
+    from bboxcore.tools.bench import SUITES
 
     p.add_argument(
         "suites",
@@ -36,7 +36,7 @@ def _args_bench(p: argparse.ArgumentParser) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from bboxcore.bench import run_bench
+    from bboxcore.tools.bench import run_bench
 
     print(run_bench(args.suites or None, seed=args.seed, progress=not args.no_progress))
     return 0
@@ -52,7 +52,7 @@ def _args_demo(p: argparse.ArgumentParser) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from bboxcore.demo import run_demo
+    from bboxcore.tools.demo import run_demo
 
     return run_demo(out=args.out, epochs=args.epochs, progress=not args.no_progress)
 

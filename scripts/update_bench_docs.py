@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bboxcore.bench import SUITES, time_case
+from bboxcore.tools.bench import SUITES, time_case
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"

@@ -14,10 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import bboxcore.nms_fast as nms_fast
-from bboxcore.bench import clustered_boxes as bench_clustered_boxes
-from bboxcore.bench import random_boxes
 from bboxcore.iou import _iou_terms, box_iou, pairwise_iou_unchecked
 from bboxcore.nms import batched_nms, nms, nms_reference
+from bboxcore.tools.synthetic import clustered_boxes as bench_clustered_boxes
+from bboxcore.tools.synthetic import random_boxes
 from tests.strategies import anything_boxes, box_pair_with_iou, boxes, nms_problems
 
 

@@ -8,7 +8,7 @@ paper's figure, top to bottom) and :mod:`~bboxcore.models.predict` (from the
 head's output to detections); then :mod:`~bboxcore.models.train` (the script:
 ``bboxcore train``), :mod:`~bboxcore.models.trainer`,
 :mod:`~bboxcore.models.datasets`, :mod:`~bboxcore.models.runlog` and
-:mod:`~bboxcore.models.profile` (where the time goes).
+:mod:`~bboxcore.tools.profile` (where the time goes).
 """
 
 from bboxcore.models.config import ModelConfig, TrainConfig

@@ -26,7 +26,7 @@ from bboxcore.data import (
 from bboxcore.eval import coco_ap
 from bboxcore.eval.coco import RECALL_THRESHOLDS, STAT_NAMES
 from bboxcore.eval.coco_match import AREA_RANGES, IOU_THRESHOLDS, MAX_DETS
-from bboxcore.eval.synthetic import random_detection_set
+from bboxcore.tools.synthetic import random_detection_set
 from tests.strategies import detection_problems
 
 
