@@ -12,6 +12,7 @@ head's output to detections); then :mod:`~bboxcore.models.train` (the script:
 """
 
 from bboxcore.models.config import ModelConfig, TrainConfig
+from bboxcore.models.detect import detect_images
 from bboxcore.models.faster_rcnn import FasterRCNN
 from bboxcore.models.predict import evaluate, load_detector, suppress
 from bboxcore.models.presets import dataset_config, mnist_config, neon_config
@@ -24,6 +25,7 @@ __all__ = [
     "Trainer",
     "TrainingDiverged",
     "dataset_config",
+    "detect_images",
     "evaluate",
     "load_detector",
     "mnist_config",
