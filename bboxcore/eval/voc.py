@@ -1,7 +1,8 @@
 r"""Pascal VOC average precision: per-class precision/recall, AP and mAP.
 
-The metric of the VOC challenge [1]_ (seed 002, IV.P "Evaluation: mAP &
-Recall"), as its devkit (``VOCevaldet.m``) computes it, for one class:
+The metric of the VOC challenge [1]_ (course deck *Detection – 3 stages*,
+§IV.P "Evaluation: mAP & Recall"), as its devkit (``VOCevaldet.m``) computes
+it, for one class:
 
 1. Take every detection of the class over all images, sorted by decreasing
    score. **Ties** keep the input order: image order first, then the order
