@@ -15,7 +15,11 @@ y_max)``. Labels are ``0 .. K-1`` in the order of increasing category id
 
 Every malformed file raises :class:`~bboxcore.data.sample.FormatError`
 naming the file and the problem (truncated JSON, a missing key, a box with a
-negative size or outside its image, an unknown image or category id).
+negative size, an unknown image or category id).
+
+Boxes are kept as the file gives them, also where they stick out of their
+image, as the official evaluation (``pycocotools``) does: clipping changes
+the IoUs and so the AP. ``read_coco(path, clip=True)`` clips them when asked.
 """
 
 from __future__ import annotations
@@ -30,16 +34,11 @@ import numpy as np
 from bboxcore.data.sample import Annotation, AnnotationSet, Detection, FormatError
 
 __all__ = [
-    "OUTSIDE_TOLERANCE_PX",
     "read_coco",
     "read_coco_results",
     "write_coco",
     "write_coco_results",
 ]
-
-#: How far (pixels) a COCO box may stick out of its image before it is an error;
-#: some exporters round ``x + w`` up past the border. Such boxes are clipped.
-OUTSIDE_TOLERANCE_PX = 1.0
 
 
 def _load_json(path):
@@ -69,6 +68,13 @@ def _integer(value, path, where: str, positive: bool = False) -> int:
     return int(value)
 
 
+def _id(value, path, where: str):
+    """An image or category id: a number or a string (the official tool compares them with ==)."""
+    if not isinstance(value, int | float | str) or isinstance(value, bool):
+        raise FormatError(path, f"{where} must be a number or a string; got {value!r}")
+    return value
+
+
 def _xywh(entry, path, where: str) -> list[float]:
     b = _get(entry, "bbox", path, where)
     ok = isinstance(b, list) and len(b) == 4
@@ -80,12 +86,16 @@ def _xywh(entry, path, where: str) -> list[float]:
     return [float(v) for v in b]
 
 
-def read_coco(path) -> AnnotationSet:
+def read_coco(path, *, clip: bool = False) -> AnnotationSet:
     """Read a COCO ground-truth JSON file.
 
     Parameters
     ----------
     path : str or Path
+    clip : bool
+        Clip each box to its image (when the image has ``width`` and
+        ``height``). Off by default: the boxes are kept as written, as the
+        official evaluation keeps them, so that AP equals ``pycocotools``'.
 
     Returns
     -------
@@ -100,9 +110,9 @@ def read_coco(path) -> AnnotationSet:
     FormatError
         Naming the file and the problem: not valid JSON, not an object, a
         missing ``images``/``annotations``/``categories`` list or key, a
-        duplicate id, an annotation whose image or category id is unknown, a
-        bbox that is not 4 finite numbers, has a negative size, or lies more
-        than :data:`OUTSIDE_TOLERANCE_PX` outside its image.
+        duplicate id, an id that is not a number or a string, an annotation
+        whose image or category id is unknown (``"1"`` is not ``1``), or a
+        bbox that is not 4 finite numbers or has a negative size.
 
     Examples
     --------
@@ -132,7 +142,7 @@ def read_coco(path) -> AnnotationSet:
     cat_index = {c: k for k, c in enumerate(cat_ids)}
     images = {}
     for k, im in enumerate(data["images"]):
-        iid = _get(im, "id", path, f"images[{k}]")
+        iid = _id(_get(im, "id", path, f"images[{k}]"), path, f"images[{k}] id")
         if iid in images:
             raise FormatError(path, f"duplicate image id {iid!r}")
         for key in ("width", "height"):
@@ -142,7 +152,8 @@ def read_coco(path) -> AnnotationSet:
     per_image = {iid: [] for iid in images}
     for k, a in enumerate(data["annotations"]):
         where = f"annotations[{k}]"
-        iid, cid = _get(a, "image_id", path, where), _get(a, "category_id", path, where)
+        iid = _id(_get(a, "image_id", path, where), path, f"{where} image_id")
+        cid = _id(_get(a, "category_id", path, where), path, f"{where} category_id")
         if iid not in images:
             raise FormatError(path, f"{where} has unknown image_id {iid!r}")
         if cid not in cat_index:
@@ -150,12 +161,9 @@ def read_coco(path) -> AnnotationSet:
         x, y, w, h = _xywh(a, path, where)
         box = [x, y, x + w, y + h]
         im = images[iid]
-        if "width" in im and "height" in im:
+        if clip and "width" in im and "height" in im:
             W, H = float(im["width"]), float(im["height"])
-            tol = OUTSIDE_TOLERANCE_PX
-            if box[0] < -tol or box[1] < -tol or box[2] > W + tol or box[3] > H + tol:
-                raise FormatError(path, f"{where} box {box} is outside its {W:g}x{H:g} image")
-            box = [min(max(box[0], 0), W), min(max(box[1], 0), H), min(box[2], W), min(box[3], H)]
+            box = [min(max(v, 0.0), lim) for v, lim in zip(box, (W, H, W, H))]
         area = float(a.get("area", w * h))
         per_image[iid].append((box, cat_index[cid], bool(a.get("iscrowd", 0)), area))
     annotations, paths = [], []
@@ -194,7 +202,8 @@ def read_coco_results(path, gt: AnnotationSet) -> list[Detection]:
         the category id -> label map. For VOC/YOLO ground truth
         (``gt.category_ids`` is None) a ``category_id`` is the label ``k`` or
         the class name, and an ``image_id`` the file stem (``5`` matches a
-        stem ``"5"``).
+        stem ``"5"``). For COCO ground truth the ids must be equal, type
+        included (``"5"`` is not ``5``), as in ``pycocotools``.
 
     Returns
     -------
@@ -231,9 +240,17 @@ def read_coco_results(path, gt: AnnotationSet) -> list[Detection]:
     rows = [[] for _ in gt.annotations]
     for k, r in enumerate(data):
         where = f"result {k}"
-        iid, cid = _get(r, "image_id", path, where), _get(r, "category_id", path, where)
+        iid = _id(_get(r, "image_id", path, where), path, f"{where} image_id")
+        cid = _id(_get(r, "category_id", path, where), path, f"{where} category_id")
         score = _get(r, "score", path, where)
         if iid not in image_index and str(iid) in by_text:
+            if gt.category_ids is not None:  # COCO: "5" is not 5, as in pycocotools
+                other = gt.annotations[by_text[str(iid)]].image_id
+                raise FormatError(
+                    path,
+                    f"{where} has image_id {iid!r} ({type(iid).__name__}), but the ground "
+                    f"truth's id is {other!r} ({type(other).__name__}): ids must match in type",
+                )
             iid = gt.annotations[by_text[str(iid)]].image_id
         if iid not in image_index:
             raise FormatError(

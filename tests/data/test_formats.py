@@ -234,7 +234,7 @@ def _set(d, path, value):
         (("annotations", 0, "bbox"), KeyError, r"annotations\[0\] has no 'bbox'"),
         (("annotations", 0, "bbox"), [1, 2, 10], r"bbox must be 4 finite numbers"),
         (("annotations", 0, "bbox"), [1, 2, -10, 20], "negative size"),
-        (("annotations", 0, "bbox"), [95, 2, 10, 20], "outside its 100x50 image"),
+        (("annotations", 0, "image_id"), [1], r"annotations\[0\] image_id must be a number or"),
         (("annotations", 0, "image_id"), 7, "unknown image_id 7"),
         (("annotations", 0, "category_id"), 4, "unknown category_id 4"),
         (("images", 0, "id"), KeyError, r"images\[0\] has no 'id'"),
@@ -259,11 +259,13 @@ def test_coco_truncated_json(tmp_path):
         read_coco(p)
 
 
-def test_coco_box_within_tolerance_is_clipped(tmp_path):
+def test_coco_box_outside_its_image_is_kept_unless_clip(tmp_path):
+    # as pycocotools: boxes are evaluated as written; clipping only when asked for
     data = coco_ok()
-    data["annotations"][0]["bbox"] = [90, 2, 10.5, 20]  # x_max = 100.5: rounding, clipped
+    data["annotations"][0]["bbox"] = [90, -3, 10.5, 20]  # x_max = 100.5 > 100, y_min < 0
     (tmp_path / "gt.json").write_text(json.dumps(data))
-    assert read_coco(tmp_path / "gt.json")[0].bbox[0, 2] == 100
+    assert read_coco(tmp_path / "gt.json")[0].bbox[0].tolist() == [90, -3, 100.5, 17]
+    assert read_coco(tmp_path / "gt.json", clip=True)[0].bbox[0].tolist() == [90, 0, 100, 17]
 
 
 @pytest.mark.parametrize(

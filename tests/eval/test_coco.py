@@ -299,6 +299,99 @@ def test_coco_ap_equals_pycocotools(tmp_path, seed):
     np.testing.assert_allclose(r.recall, ev.eval["recall"], rtol=0, atol=1e-12)
 
 
+def _one_box_files(tmp_path, gt_xywh, det_xywh, size=(10, 10), det_image_id=1):
+    """A COCO file with one image of ``size`` (W, H) and one box, and a result file."""
+    gt = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": size[0], "height": size[1]}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": gt_xywh,
+                "area": gt_xywh[2] * gt_xywh[3],
+                "iscrowd": 0,
+            }
+        ],
+        "categories": [{"id": 1, "name": "a"}],
+    }
+    res = [{"image_id": det_image_id, "category_id": 1, "bbox": det_xywh, "score": 0.9}]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "res.json").write_text(json.dumps(res))
+    return tmp_path / "gt.json", tmp_path / "res.json"
+
+
+@pytest.mark.parametrize(
+    ("gt_xywh", "det_xywh", "ap"),
+    [
+        # out by 0.9 px: IoU 100 / 109 = 0.917, a hit at 0.50 ... 0.90 only -> 9 / 10
+        ([0, 0, 10.9, 10], [0, 0, 10, 10], 9 / 10),
+        # out by 5 px on two sides, found exactly: 1
+        ([5, 5, 10, 10], [5, 5, 10, 10], 1.0),
+        # the detection is the visible part (IoU 25 / 100): a miss everywhere, clipped or not
+        ([5, 5, 10, 10], [5, 5, 5, 5], 0.0),
+        # negative corner
+        ([-3, -0.5, 8, 10.5], [-3, -0.5, 8, 10.5], 1.0),
+    ],
+)
+def test_gt_box_outside_its_image_equals_pycocotools(tmp_path, gt_xywh, det_xywh, ap):
+    # The official code never clips; a clipped box changes the IoU and so the AP.
+    gt_path, res_path = _one_box_files(tmp_path, gt_xywh, det_xywh)
+    ev = _official(gt_path, res_path)
+    assert ev.stats[0] == pytest.approx(ap, abs=1e-12)
+    r = coco_ap(res_path, gt_path)
+    np.testing.assert_allclose(r.stats, ev.stats, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r.precision, ev.eval["precision"], rtol=0, atol=1e-12)
+
+
+def test_clip_is_applied_only_when_asked(tmp_path):
+    gt_path, res_path = _one_box_files(tmp_path, [0, 0, 10.9, 10], [0, 0, 10, 10])
+    assert read_coco(gt_path)[0].bbox[0, 2] == np.float32(10.9)
+    clipped = read_coco(gt_path, clip=True)
+    assert clipped[0].bbox[0].tolist() == [0, 0, 10, 10]
+    assert coco_ap(res_path, clipped).stats[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_coco_ap_equals_pycocotools_with_boxes_outside_the_images(tmp_path, seed):
+    # boxes drawn in 300 x 300, images declared 260 x 240: many stick out by up to 60 px
+    rng = np.random.default_rng(seed)
+    pred, gt = random_detection_set(rng, n_image=20, n_gt=6, n_det=30, n_class=2, img_size=300)
+    gt = [Annotation(a.bbox, a.label, image_id=a.image_id, img_size=(240, 260)) for a in gt]
+    assert any((a.bbox[:, 2] > 260).any() or (a.bbox[:, 3] > 240).any() for a in gt)
+    write_coco(tmp_path / "gt.json", gt, ["a", "b"])
+    write_coco_results(tmp_path / "res.json", pred, read_coco(tmp_path / "gt.json"))
+    ev = _official(tmp_path / "gt.json", tmp_path / "res.json")
+    r = coco_ap(tmp_path / "res.json", tmp_path / "gt.json")
+    np.testing.assert_allclose(r.stats, ev.stats, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r.precision, ev.eval["precision"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r.recall, ev.eval["recall"], rtol=0, atol=1e-12)
+
+
+def test_string_image_id_is_not_matched_to_an_integer_id(tmp_path):
+    # pycocotools refuses a result whose image_id "1" is not the ground truth's 1
+    gt_path, res_path = _one_box_files(tmp_path, [0, 0, 10, 10], [0, 0, 10, 10], det_image_id="1")
+    with pytest.raises(AssertionError, match="do not correspond"):
+        _official(gt_path, res_path)
+    with pytest.raises(FormatError, match=r"image_id '1' \(str\).* id is 1 \(int\)"):
+        coco_ap(res_path, gt_path)
+    # and the other way round: an integer result id against string ids
+    gt = json.loads(gt_path.read_text())
+    gt["images"][0]["id"] = gt["annotations"][0]["image_id"] = "7"
+    gt_path.write_text(json.dumps(gt))
+    res_path.write_text(json.dumps([{**json.loads(res_path.read_text())[0], "image_id": 7}]))
+    with pytest.raises(AssertionError, match="do not correspond"):
+        _official(gt_path, res_path)
+    with pytest.raises(FormatError, match=r"image_id 7 \(int\).* id is '7' \(str\)"):
+        coco_ap(res_path, gt_path)
+
+
+def test_ids_that_are_neither_numbers_nor_strings_are_a_format_error(tmp_path):
+    gt_path, res_path = _one_box_files(tmp_path, [0, 0, 10, 10], [0, 0, 10, 10], det_image_id=[1])
+    with pytest.raises(FormatError, match=r"res\.json: result 0 image_id must be a number or"):
+        coco_ap(res_path, gt_path)
+
+
 # --------------------------------------------------------------------------- files and errors
 def test_coco_ap_from_files_equals_from_types(tmp_path):
     rng = np.random.default_rng(5)
