@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bboxcore.iou import box_iou
+from bboxcore.tools.bench_nn import suite_nn as suite_nn_kernels
 from bboxcore.tools.synthetic import clustered_boxes, random_boxes
 
 __all__ = ["SUITES", "Case", "format_table", "run_bench", "time_case"]
@@ -634,7 +635,8 @@ SUITES: dict[str, Callable[[np.random.Generator], list[Case]]] = {
     "iou": suite_iou,
     "nms": suite_nms,
     "anchors": suite_anchors,
-    "nn": suite_nn,
+    "nn": suite_nn_kernels,  # bboxcore/tools/bench_nn.py: conv/pool/BN vs their limits
+    "nn-cnn": suite_nn,
     "roi": suite_roi,
     "losses": suite_losses,
     "eval": suite_eval,
