@@ -12,12 +12,12 @@ not a security sandbox for hostile code.
 
 from __future__ import annotations
 
-from bboxcore.grading.assign_encoding import Bbox2locAssignment, Loc2bboxAssignment
-from bboxcore.grading.assign_iou import IouAssignment
-from bboxcore.grading.assign_nms import NmsAssignment
-from bboxcore.grading.assign_soft_nms import SoftNmsAssignment
+from bboxcore.grading.encoding import Bbox2locAssignment, Loc2bboxAssignment
+from bboxcore.grading.iou import IouAssignment
+from bboxcore.grading.nms import NmsAssignment
 from bboxcore.grading.report import CheckResult, Counterexample, Report, to_csv, to_junit
 from bboxcore.grading.runner import Assignment, grade_with
+from bboxcore.grading.soft_nms import SoftNmsAssignment
 
 __all__ = [
     "ASSIGNMENTS",

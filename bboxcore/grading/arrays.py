@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from bboxcore.grading._common import fmt
 from bboxcore.grading.runner import Assignment, Case, Check, Failure, failure_hint
 from bboxcore.grading.worker import Opaque
 
@@ -20,17 +21,6 @@ __all__ = ["ArrayAssignment"]
 
 #: Failing cases bigger than this (in rows) are not replayed through the bug variants.
 HINT_MAX_ROWS = 64
-
-
-def _grid_boxes(rng: np.random.Generator, n: int, *, side: float = 64.0, min_size: float = 0.25):
-    """n random boxes on the 1/4-pixel grid (exact in float32), sides >= ``min_size``."""
-    xy = rng.integers(0, int(4 * side), size=(n, 2)) / 4.0
-    wh = rng.integers(int(4 * min_size), int(4 * side / 2), size=(n, 2)) / 4.0
-    return np.concatenate([xy, xy + wh], axis=1)
-
-
-def _fmt(v) -> str:
-    return f"{float(v):.6g}"
 
 
 class ArrayAssignment(Assignment):
@@ -141,7 +131,7 @@ class ArrayAssignment(Assignment):
             return None
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         return Failure(
-            f"{self.entry_name(idx)} = {_fmt(arr[idx])}, expected {_fmt(expected[idx])}",
+            f"{self.entry_name(idx)} = {fmt(arr[idx])}, expected {fmt(expected[idx])}",
             details={"index": idx, "got": float(arr[idx]), "expected": float(expected[idx])},
         )
 
@@ -172,7 +162,7 @@ class ArrayAssignment(Assignment):
         lines = []
         for name, a in zip(names, case.args):
             lines.append(f"{name}:")
-            lines += [f"  {i}: [{', '.join(_fmt(v) for v in row)}]" for i, row in enumerate(a)] or [
+            lines += [f"  {i}: [{', '.join(fmt(v) for v in row)}]" for i, row in enumerate(a)] or [
                 "  (no rows: shape (0, 4))"
             ]
         expected = self.reference(*case.args)

@@ -371,7 +371,7 @@ def grade_with(
     An IoU with the old "+1" pixel convention fails, and the hint names the bug:
 
     >>> import pathlib, tempfile
-    >>> from bboxcore.grading.assign_iou import IouAssignment
+    >>> from bboxcore.grading.iou import IouAssignment
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "mine.py"
     >>> _ = path.write_text('''
     ... import numpy as np

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bboxcore.grading.assign_nms import (
+from bboxcore.grading.nms.judge import (
     IOU_TOL,
     NmsAssignment,
     as_keep,
     nms_decisions,
     nms_failure,
 )
-from bboxcore.grading.cases_nms import _nms_checks
-from bboxcore.grading.nms_bugs import NMS_BUGS, buggy_nms, classify_nms
+from bboxcore.grading.nms.cases import nms_checks
+from bboxcore.grading.nms.bugs import NMS_BUGS, buggy_nms, classify_nms
 from bboxcore.grading.worker import Opaque
 from bboxcore.iou import box_iou
 from bboxcore.nms import nms
@@ -139,7 +139,7 @@ def test_as_keep_names_what_was_returned():
 
 # --------------------------------------------------------------------------- hints
 def _fixed_cases():
-    checks = _nms_checks(NmsAssignment())
+    checks = nms_checks(NmsAssignment())
     rng = np.random.default_rng(0)
     for check in checks:
         if check.cases is not None and check.name not in ("large_input", "random_cases"):

@@ -20,7 +20,7 @@ import pytest
 
 from bboxcore.cli import main
 from bboxcore.grading import grade, to_junit
-from bboxcore.grading.nms_bugs import NMS_BUGS
+from bboxcore.grading.nms.bugs import NMS_BUGS
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 EXAMPLES = 30

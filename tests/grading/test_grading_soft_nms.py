@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bboxcore.grading import ASSIGNMENTS, grade
-from bboxcore.grading.assign_soft_nms import _random_soft_case, soft_nms_failure
-from bboxcore.grading.soft_nms_bugs import SOFT_NMS_BUGS, buggy_soft_nms
+from bboxcore.grading.soft_nms.assignment import soft_nms_failure
+from bboxcore.grading.soft_nms.cases import random_soft_case
+from bboxcore.grading.soft_nms.bugs import SOFT_NMS_BUGS, buggy_soft_nms
 from bboxcore.nms_variants import soft_nms
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
@@ -25,7 +26,7 @@ SOFT = ASSIGNMENTS["soft_nms"]
     st.sampled_from([0.3, 0.5]),
 )
 def test_soft_nms_judge_accepts_the_reference_in_float64_and_float32(seed, n, method, t):
-    case = _random_soft_case(np.random.default_rng(seed), n, method, t)
+    case = random_soft_case(np.random.default_rng(seed), n, method, t)
     boxes, scores, t, sigma, st_, method = case.args
     for dtype in (np.float64, np.float32):
         keep, kept = soft_nms(boxes.astype(dtype), scores.astype(dtype), t, sigma, st_, method)

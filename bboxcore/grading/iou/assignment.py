@@ -1,6 +1,7 @@
 """The pairwise IoU assignment, graded against :func:`bboxcore.box_iou`.
 
-Contract: :data:`bboxcore.grading.contracts.CONTRACTS` ``['iou']``. Two
+Contract: :data:`bboxcore.grading.iou.contract.IOU_CONTRACT`; bugs:
+:mod:`bboxcore.grading.iou.bugs`. Two
 zero-area boxes have an undefined IoU (0 / 0): 0 and NaN are both accepted.
 """
 
@@ -9,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from bboxcore.boxes import box_area
-from bboxcore.grading.assign_arrays import ArrayAssignment, _grid_boxes
-from bboxcore.grading.contracts import CONTRACTS, SIGNATURES
-from bboxcore.grading.nms_bugs import buggy_iou
+from bboxcore.grading._common import grid_boxes
+from bboxcore.grading.arrays import ArrayAssignment
+from bboxcore.grading.iou.bugs import IOU_BUGS
+from bboxcore.grading.iou.contract import IOU_CONTRACT, IOU_SIGNATURE
 from bboxcore.grading.runner import Case, Check
 from bboxcore.iou import box_iou
 
@@ -62,25 +64,11 @@ class IouAssignment(ArrayAssignment):
 
     name = "iou"
     function = "iou"
-    signature = SIGNATURES["iou"]
-    contract = CONTRACTS["iou"]
+    signature = IOU_SIGNATURE
+    contract = IOU_CONTRACT
     aligned = False
     large = ("300 x 300 boxes within the time limit", 300)
-    bugs = {
-        name: (lambda a, b, bug=name: buggy_iou(a, b, bug), hint)
-        for name, hint in {
-            "plus_one": "you add 1 to widths and heights (the old pixel convention); here "
-            "width = x_max - x_min, so touching boxes have IoU 0.",
-            "no_clip": "clip the intersection's width and height at 0 (max(0, ...)): two "
-            "boxes apart in both x and y get a positive 'intersection' otherwise.",
-            "union_no_minus_inter": "the union is area1 + area2 - intersection: you forgot "
-            "to subtract the intersection.",
-            "iou_over_min": "you divide by the smaller area (intersection over minimum); "
-            "IoU divides by the union.",
-            "xywh": "the boxes are (x_min, y_min, x_max, y_max): you read the last two "
-            "columns as width and height.",
-        }.items()
-    }
+    bugs = IOU_BUGS
 
     def reference(self, boxes1, boxes2) -> np.ndarray:
         return box_iou(boxes1, boxes2)
@@ -121,7 +109,7 @@ class IouAssignment(ArrayAssignment):
     def random_case(self, rng: np.random.Generator, n: int) -> Case:
         m = max(1, (2 * n) // 3)
         side = 8.0 * np.sqrt(max(n, 1))
-        return _case(_grid_boxes(rng, n, side=side), _grid_boxes(rng, m, side=side), "random")
+        return _case(grid_boxes(rng, n, side=side), grid_boxes(rng, m, side=side), "random")
 
     def strategy(self):
         from hypothesis import strategies as st

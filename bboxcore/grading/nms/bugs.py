@@ -14,10 +14,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["NMS_BUGS", "buggy_iou", "buggy_nms", "classify_nms"]
+from bboxcore.grading.iou.bugs import buggy_iou
 
-#: The bugs that live in the IoU itself.
-_IOU_BUGS = ("plus_one", "no_clip", "union_no_minus_inter", "iou_over_min", "xywh")
+__all__ = ["NMS_BUGS", "buggy_nms", "classify_nms"]
+
+#: The bugs that live in the IoU itself (variants of :func:`~bboxcore.grading.iou.bugs.buggy_iou`).
+IOU_VARIANTS = ("plus_one", "no_clip", "union_no_minus_inter", "iou_over_min", "xywh")
 
 #: name -> hint, in the order in which ties between matching variants are broken.
 NMS_BUGS: dict[str, str] = {
@@ -46,67 +48,6 @@ NMS_BUGS: dict[str, str] = {
     "no_suppression": "nothing is ever removed: compute the IoU of the taken box with each "
     "remaining box and drop those above iou_thresh.",
 }
-
-
-def buggy_iou(a: np.ndarray, b: np.ndarray, bug: str = "") -> np.ndarray:
-    r"""Pairwise IoU of (N, 4) and (M, 4) boxes as the buggy variant ``bug`` computes it.
-
-    Parameters
-    ----------
-    a : array_like, shape (N, 4)
-        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels; converted to float64.
-    b : array_like, shape (M, 4)
-        Boxes in the same format.
-    bug : {'', 'plus_one', 'no_clip', 'union_no_minus_inter', 'iou_over_min', 'xywh'}
-        ``''`` is the correct IoU; ``'plus_one'`` adds 1 to every width and
-        height; ``'no_clip'`` lets the intersection's width and height go
-        negative; ``'union_no_minus_inter'`` divides by ``area_a + area_b``;
-        ``'iou_over_min'`` by the smaller area; ``'xywh'`` reads columns 2 and
-        3 as width and height. Any other string acts as ``''``.
-
-    Returns
-    -------
-    iou : ndarray, shape (N, M), float64
-        What a student's code with that bug computes. 0 / 0 (two zero-area
-        boxes) gives NaN, as a student's code would, without a warning.
-
-    Notes
-    -----
-    With ``bug=''`` this is the textbook
-    :math:`\mathrm{IoU} = |A \cap B| / (|A| + |B| - |A \cap B|)`, written
-    here again on purpose so that each bug is one switch away from it; the
-    grader's reference IoU is :func:`bboxcore.iou.box_iou`.
-
-    Examples
-    --------
-    >>> a = np.array([[0., 0., 2., 2.]])
-    >>> b = np.array([[2., 0., 4., 2.]])  # touching: IoU 0
-    >>> buggy_iou(a, b, "plus_one")  # (1 * 3) / (9 + 9 - 3)
-    array([[0.2]])
-    >>> buggy_iou(a, np.array([[1., 0., 3., 2.]]))  # (1 * 2) / (4 + 4 - 2)
-    array([[0.33333333]])
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if bug == "xywh":
-        a = np.concatenate([a[:, :2], a[:, :2] + a[:, 2:]], axis=1)
-        b = np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
-    plus = 1.0 if bug == "plus_one" else 0.0
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + plus
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + plus
-    if bug != "no_clip":
-        iw, ih = np.maximum(iw, 0.0), np.maximum(ih, 0.0)
-    inter = iw * ih  # (N, M)
-    area_a = ((a[:, 2] - a[:, 0] + plus) * (a[:, 3] - a[:, 1] + plus))[:, None]
-    area_b = ((b[:, 2] - b[:, 0] + plus) * (b[:, 3] - b[:, 1] + plus))[None, :]
-    if bug == "union_no_minus_inter":
-        denom = area_a + area_b
-    elif bug == "iou_over_min":
-        denom = np.minimum(area_a, area_b)
-    else:
-        denom = area_a + area_b - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return inter / denom
 
 
 def buggy_nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float, bug: str) -> list[int]:
@@ -141,7 +82,7 @@ def buggy_nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float, bug: str
     else:
         order = list(np.argsort(-s, kind="stable"))
 
-    iou = buggy_iou(b, b, bug if bug in _IOU_BUGS else "")
+    iou = buggy_iou(b, b, bug if bug in IOU_VARIANTS else "")
     if bug == "greater_equal":
         over = iou >= iou_thresh
     elif bug == "inverted":

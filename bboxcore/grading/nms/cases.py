@@ -12,7 +12,7 @@ import numpy as np
 
 from bboxcore.grading.runner import Case, Check
 
-__all__ = ["LARGE_N", "SEARCH_MAX_BOXES"]
+__all__ = ["LARGE_N", "SEARCH_MAX_BOXES", "nms_checks", "nms_search_cases"]
 
 #: Boxes in the large input (a plain Python double loop takes well under a second).
 LARGE_N = 1000
@@ -143,7 +143,7 @@ def _large(rng):
     yield _case(boxes, rng.integers(1, 1000, size=LARGE_N) / 1000.0, 0.5, "large input")
 
 
-def _nms_checks(a) -> list[Check]:
+def nms_checks(a) -> list[Check]:
     """The NMS checks, in the order they are run and reported."""
     return [
         Check(
@@ -205,7 +205,7 @@ def _nms_checks(a) -> list[Check]:
     ]
 
 
-def _nms_search_cases():
+def nms_search_cases():
     """Hypothesis strategy: 1 to SEARCH_MAX_BOXES small integer boxes, distinct scores."""
     from hypothesis import strategies as st
 

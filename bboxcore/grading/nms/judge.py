@@ -1,4 +1,4 @@
-r"""The NMS assignment (seed 002, "Q. NMS (Your Assignment)") and its fair judge.
+r"""The NMS assignment (*Detection – 3 stages*, "Q. NMS (Your Assignment)") and its judge.
 
 The contract
 ------------
@@ -7,7 +7,7 @@ The student's file defines ``nms(boxes, scores, iou_thresh)``: ``boxes`` is an
 array, ``iou_thresh`` a float in [0, 1]. It returns the indices (into the input)
 of the kept boxes in decreasing score order, as a list or a 1-D integer array.
 A box is suppressed when its IoU with a kept, higher-ranked box is **greater**
-than ``iou_thresh`` (seed 002, A3.b: sort by score; take the first; remove
+than ``iou_thresh`` (*Detection – 3 stages*, §A3.b: sort by score; take the first; remove
 those overlapping it; repeat).
 
 Fairness: an answer is accepted when it is what greedy NMS returns for *some*
@@ -30,9 +30,10 @@ from fractions import Fraction
 import numpy as np
 
 from bboxcore.boxes import box_area
-from bboxcore.grading import cases_nms as cases
-from bboxcore.grading.contracts import CONTRACTS, SIGNATURES
-from bboxcore.grading.nms_bugs import NMS_BUGS, classify_nms
+from bboxcore.grading._common import INDEX_MAX, short
+from bboxcore.grading.nms import cases
+from bboxcore.grading.nms.bugs import NMS_BUGS, classify_nms
+from bboxcore.grading.nms.contract import NMS_CONTRACT, NMS_SIGNATURE
 from bboxcore.grading.runner import Assignment, Case, Check, Failure, failure_hint
 from bboxcore.grading.worker import Opaque
 from bboxcore.iou import box_iou
@@ -43,8 +44,6 @@ __all__ = ["IOU_TOL", "NmsAssignment", "as_keep", "nms_decisions", "nms_failure"
 #: IoUs within this distance of the threshold may be decided either way (float32
 #: rounding of an IoU in [0, 1] is ~6e-8; this leaves room for a few operations).
 IOU_TOL = 1e-6
-#: Float "indices" must stay below this to be read as integers (2**53: exact in float64).
-INDEX_MAX = 2.0**53
 #: Failing cases larger than this are not replayed through the bug variants (pure Python).
 HINT_MAX_BOXES = 64
 
@@ -99,13 +98,8 @@ def as_keep(value) -> tuple[np.ndarray | None, str]:
         and arr.dtype.kind == "f"
         and not ((np.abs(arr) < INDEX_MAX).all() and (arr == np.round(arr)).all())
     ):
-        return None, f"returned non-integer values {_short(arr)}; expected indices"
+        return None, f"returned non-integer values {short(arr)}; expected indices"
     return arr.astype(np.int64), ""
-
-
-def _short(arr, limit: int = 8) -> str:
-    items = [f"{v:g}" if isinstance(v, float) else str(v) for v in np.asarray(arr).tolist()[:limit]]
-    return "[" + ", ".join(items) + (", ...]" if len(arr) > limit else "]")
 
 
 # --------------------------------------------------------------------------- exact IoU
@@ -270,11 +264,11 @@ class NmsAssignment(Assignment):
 
     name = "nms"
     function = "nms"
-    signature = SIGNATURES["nms"]
-    contract = CONTRACTS["nms"]
+    signature = NMS_SIGNATURE
+    contract = NMS_CONTRACT
 
     def checks(self) -> list[Check]:
-        return cases._nms_checks(self)
+        return cases.nms_checks(self)
 
     def judge_value(self, case: Case, value) -> Failure | None:
         keep, problem = as_keep(value)
@@ -299,7 +293,7 @@ class NmsAssignment(Assignment):
         arr = np.asarray(out.value)
         if arr.size and arr.dtype.kind == "f":
             return Failure(
-                f"returned floats {_short(arr)}; indices must be integers",
+                f"returned floats {short(arr)}; indices must be integers",
                 "type",
             )
         n = len(case.args[1])
@@ -311,7 +305,7 @@ class NmsAssignment(Assignment):
         return None
 
     def strategy(self):
-        return cases._nms_search_cases()
+        return cases.nms_search_cases()
 
     def smaller(self, case: Case):
         boxes, scores, t = case.args
@@ -328,11 +322,11 @@ class NmsAssignment(Assignment):
         ] or ["  (no boxes: shape (0, 4))"]
         expected = nms(boxes, scores, t)
         keep, _ = as_keep(value) if failure.kind in ("wrong", "type") else (None, "")
-        got = _short(keep, 32) if keep is not None else self._got_text(value, failure)
+        got = short(keep, 32) if keep is not None else self._got_text(value, failure)
         lines += [
             f"iou_thresh: {t:g}",
             f"your answer: {got}",
-            f"expected:    {_short(expected, 32)}",
+            f"expected:    {short(expected, 32)}",
         ]
         if len(np.unique(scores)) < len(scores):
             lines.append("             (boxes with equal scores may come in any order)")

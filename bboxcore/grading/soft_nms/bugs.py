@@ -2,7 +2,7 @@
 
 :func:`buggy_soft_nms` is the seed's pseudo-code loop with one bug switched on;
 nothing here decides whether an answer is right (that is
-:func:`bboxcore.grading.assign_soft_nms.soft_nms_failure`, which follows
+:func:`bboxcore.grading.soft_nms.assignment.soft_nms_failure`, which follows
 :func:`bboxcore.nms_variants.soft_nms`).
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from bboxcore.iou import box_iou
 
-__all__ = ["SOFT_NMS_BUGS", "buggy_soft_nms"]
+__all__ = ["SOFT_NMS_BUGS", "buggy_soft_nms", "decay"]
 
 #: name -> hint, in the order in which they are tried.
 SOFT_NMS_BUGS: dict[str, str] = {
@@ -33,8 +33,36 @@ SOFT_NMS_BUGS: dict[str, str] = {
 }
 
 
-def _factor(iou: np.ndarray, method: str, t: float, sigma: float, bug: str) -> np.ndarray:
-    """The buggy f(IoU)."""
+def decay(iou: np.ndarray, method: str, t: float, sigma: float, bug: str = "") -> np.ndarray:
+    r"""The factor f(IoU) that multiplies a remaining box's score, with the bug ``bug`` switched on.
+
+    Without a bug (``bug=''``) this is Soft-NMS's decay (Bodla et al. 2017,
+    Eq. 2 and 3): linear :math:`f = 1 - \mathrm{IoU}` when IoU > ``t`` (else 1),
+    Gaussian :math:`f = e^{-\mathrm{IoU}^2 / \sigma}`; the grader's judge uses it
+    so, and each bug of :data:`SOFT_NMS_BUGS` is one switch away from it.
+
+    Parameters
+    ----------
+    iou : ndarray
+        IoUs of the taken box with the remaining ones, float64.
+    method : {'linear', 'gaussian'}
+    t, sigma : float
+        ``iou_thresh`` and ``sigma`` of the contract.
+    bug : str
+        A key of :data:`SOFT_NMS_BUGS`, or ``''``.
+
+    Returns
+    -------
+    ndarray
+        The factor, same shape as ``iou``.
+
+    Examples
+    --------
+    >>> decay(np.array([0.2, 0.5]), "linear", 0.3, 0.5)
+    array([1. , 0.5])
+    >>> decay(np.array([0.5]), "linear", 0.3, 0.5, bug="hard")
+    array([0.])
+    """
     if bug == "hard":
         return np.where(iou > t, 0.0, 1.0)
     if method == "gaussian":
@@ -42,7 +70,8 @@ def _factor(iou: np.ndarray, method: str, t: float, sigma: float, bug: str) -> n
             return np.exp(-iou / sigma)
         if bug == "gaussian_two_sigma":
             return np.exp(-(iou * iou) / (2 * sigma))
-        return np.exp(-(iou * iou) / sigma)
+        with np.errstate(over="ignore"):
+            return np.exp(-(iou * iou) / sigma)
     if bug == "linear_always":
         return 1.0 - iou
     over = iou >= t if bug == "greater_equal" else iou > t
@@ -118,6 +147,6 @@ def buggy_soft_nms(boxes, scores, iou_thresh, sigma, score_thresh, method, bug):
         remaining.remove(m)
         rest = np.array(remaining, dtype=np.int64)
         if rest.size:
-            s[rest] *= _factor(iou[m, rest], method, iou_thresh, sigma, bug)
+            s[rest] *= decay(iou[m, rest], method, iou_thresh, sigma, bug)
         remaining = [i for i in remaining if s[i] > floor]
     return keep, kept
