@@ -11,14 +11,30 @@ traceback, with exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 __all__ = ["CLIError", "main"]
 
 
 class CLIError(Exception):
     """A user error: printed as ``bboxcore: error: <message>`` with exit status 2."""
+
+
+def _check_output_file(path: str | None, option: str) -> None:
+    """Fail before any work if the file ``path`` of ``option`` cannot be written."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise CLIError(f"{option} {path} is a folder; give a file name")
+    parent = p.parent
+    if not parent.is_dir():
+        raise CLIError(f"{option} {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise CLIError(f"{option} {path} cannot be written (permission denied)")
 
 
 # --------------------------------------------------------------------------- bench
@@ -123,19 +139,28 @@ def _args_eval(p: argparse.ArgumentParser) -> None:
     from bboxcore.eval.report import EVAL_METRICS
 
     p.add_argument("--gt", required=True, help="ground truth: COCO .json, VOC or YOLO folder")
-    p.add_argument("--pred", required=True, help="predictions: a COCO result .json file")
+    p.add_argument(
+        "--pred", required=True, help="predictions: a COCO result .json file (not a folder)"
+    )
     p.add_argument("--metric", choices=EVAL_METRICS, default="all", help="which metrics")
     p.add_argument("--iou-thresh", type=float, default=0.5, help="VOC matching IoU threshold")
     p.add_argument("--plus-one", action="store_true", help="VOC devkit '+1 pixel' box widths")
     p.add_argument("--classes", help="comma-separated class names (VOC/YOLO label order)")
     p.add_argument("--plot", help="write the PR curves to this PNG file")
     p.add_argument("--json", help="write the numbers to this JSON file")
+    p.add_argument(
+        "--clip",
+        action="store_true",
+        help="clip ground-truth boxes to their images (default: as written, as pycocotools)",
+    )
 
 
 def _run_eval(args: argparse.Namespace) -> int:
     from bboxcore.eval.report import evaluate_files, write_json
 
     names = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    _check_output_file(args.json, "--json")
+    _check_output_file(args.plot, "--plot")
     numbers, text = evaluate_files(
         args.gt,
         args.pred,
@@ -144,6 +169,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         plus_one=args.plus_one,
         class_names=names,
         plot=args.plot,
+        clip=args.clip,
     )
     print(text)
     if args.json:
@@ -201,7 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 on success, 1 when a check fails (e.g. a graded assignment), 2 on a
-        usage error, 130 on Ctrl-C.
+        usage error or a file that cannot be read or written (one line on
+        stderr, no traceback), 130 on Ctrl-C.
 
     Examples
     --------
@@ -212,8 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
-    except (CLIError, ValueError, FileNotFoundError) as err:
+    except (CLIError, ValueError) as err:
         print(f"bboxcore {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a missing, unreadable or unwritable file or folder
+        where = f"{err.filename}: " if err.filename is not None else ""
+        print(f"bboxcore {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"bboxcore {args.command}: interrupted", file=sys.stderr)

@@ -5,13 +5,24 @@ Ground truth: a COCO JSON file, a Pascal VOC folder or a YOLO folder
 JSON file (:func:`bboxcore.data.coco.read_coco_results`), whose ``image_id``
 is the COCO id, or the file stem for VOC/YOLO, and whose ``category_id`` is
 the COCO category id, or the label index / class name for VOC/YOLO.
+
+Ground-truth boxes are evaluated as the files give them, also where they
+stick out of their image, as ``pycocotools`` does (the numbers are then
+equal); ``clip=True`` (``bboxcore eval --clip``) clips them to their images
+first. The report says how many stick out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 __all__ = ["EVAL_METRICS", "evaluate_files", "write_json"]
 
@@ -27,6 +38,7 @@ def evaluate_files(
     plus_one: bool = False,
     class_names: Sequence[str] | None = None,
     plot: str | Path | None = None,
+    clip: bool = False,
 ) -> tuple[dict, str]:
     """Compute the chosen metrics of a prediction file against a ground-truth file.
 
@@ -46,6 +58,10 @@ def evaluate_files(
         Label order of a VOC/YOLO folder.
     plot : str or Path, optional
         Write the PR curves (VOC if computed, else COCO) to this image file.
+    clip : bool
+        Clip the ground-truth boxes to their images before evaluating. Off by
+        default, as in ``pycocotools``: a box that sticks out of its image is
+        evaluated as written (a clipped box has other IoUs, so another AP).
 
     Returns
     -------
@@ -57,9 +73,10 @@ def evaluate_files(
     Raises
     ------
     ValueError
-        If ``metric`` is unknown.
+        If ``metric`` is unknown, or ``clip`` is asked for and an image has no
+        known size.
     FileNotFoundError, bboxcore.data.FormatError
-        If a file is missing or malformed.
+        If a file is missing or malformed, or ``pred_path`` is a folder.
 
     Examples
     --------
@@ -85,11 +102,14 @@ def evaluate_files(
     """
     from bboxcore.data.coco import read_coco_results
     from bboxcore.data.formats import read_annotations
+    from bboxcore.data.sample import FormatError
     from bboxcore.eval.coco import coco_ap
     from bboxcore.eval.voc import voc_ap
 
     if metric not in EVAL_METRICS:
         raise ValueError(f"metric must be one of {EVAL_METRICS}; got {metric!r}")
+    if Path(pred_path).is_dir():
+        raise FormatError(pred_path, "is a folder, not a COCO result .json file (a JSON list)")
     gt = read_annotations(gt_path, class_names)
     pred = read_coco_results(pred_path, gt)
     names = gt.class_names
@@ -99,6 +119,14 @@ def evaluate_files(
     parts.append(
         f"{len(gt)} images, {n_box} ground-truth boxes, {n_det} detections, {len(names)} classes"
     )
+    n_out = sum(int(_outside(a).sum()) for a in gt.annotations)
+    if clip:
+        gt = dataclasses.replace(gt, annotations=[_clipped(a) for a in gt.annotations])
+    if n_out:
+        parts.append(
+            f"{n_out} ground-truth box(es) stick out of their image: "
+            + ("clipped to it (clip)" if clip else "evaluated as written, as pycocotools does")
+        )
     if metric in ("coco", "all"):
         r = coco_ap(pred, gt.annotations)
         numbers["coco"] = r.as_dict()
@@ -135,19 +163,38 @@ def evaluate_files(
     return numbers, "\n".join(parts)
 
 
+def _outside(ann) -> np.ndarray:
+    """(R,) bool: which boxes of ``ann`` stick out of its image (False when the size is unknown)."""
+    if ann.img_size is None:
+        return np.zeros(len(ann.label), dtype=bool)
+    h, w = ann.img_size
+    b = ann.bbox
+    return (b[:, 0] < 0) | (b[:, 1] < 0) | (b[:, 2] > w) | (b[:, 3] > h)
+
+
+def _clipped(ann):
+    """``ann`` with its boxes clipped to ``[0, W] x [0, H]``."""
+    from bboxcore.boxes import clip_boxes
+
+    if ann.img_size is None:
+        raise ValueError(f"clip needs the size of every image; image {ann.image_id!r} has none")
+    return dataclasses.replace(ann, bbox=clip_boxes(ann.bbox, ann.img_size))
+
+
 def write_json(numbers: dict, path) -> None:
     """Write the numbers of :func:`evaluate_files` as JSON (NaN becomes null).
 
     JSON has no NaN (Python's ``json`` would write the non-standard ``NaN``),
     and an AP is NaN for a class without ground-truth boxes: such a value is
-    written as ``null``. The file is indented by 2 spaces.
+    written as ``null``. The file is indented by 2 spaces, and written to a
+    temporary file first, then renamed: it is never left half-written.
 
     Parameters
     ----------
     numbers : dict
-        Nested dicts of numbers, strings and booleans, as the first value
-        returned by :func:`evaluate_files`; float NaN at any dict depth
-        becomes ``null``.
+        Nested dicts and lists of numbers, strings and booleans, as the first
+        value returned by :func:`evaluate_files`; float NaN or infinity at
+        any depth becomes ``null``, NumPy scalars become Python numbers.
     path : str or Path
         The JSON file to write (replaced if it exists).
 
@@ -165,11 +212,30 @@ def write_json(numbers: dict, path) -> None:
     >>> write_json({"voc": {"mAP": 0.5, "AP": {"dog": 1.0, "cat": float("nan")}}}, p)
     >>> json.loads(p.read_text())["voc"]["AP"]
     {'dog': 1.0, 'cat': None}
+    >>> write_json({"ap": [0.5, float("nan")]}, p)  # inside lists too
+    >>> json.loads(p.read_text())
+    {'ap': [0.5, None]}
     """
 
     def clean(x):
         if isinstance(x, dict):
             return {k: clean(v) for k, v in x.items()}
-        return None if isinstance(x, float) and x != x else x
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if isinstance(x, np.generic):
+            x = x.item()
+        return None if isinstance(x, float) and not math.isfinite(x) else x
 
-    Path(path).write_text(json.dumps(clean(numbers), indent=2))
+    text = json.dumps(clean(numbers), indent=2, allow_nan=False)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the mode open() would give
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
