@@ -14,7 +14,6 @@ from bboxcore.anchors import (
     receptive_field,
     ssd_prior_boxes,
 )
-from bboxcore.box_losses import giou_loss, giou_loss_backward, iou_loss, iou_loss_backward
 from bboxcore.boxes import (
     box_area,
     box_convert,
@@ -27,19 +26,7 @@ from bboxcore.boxes import (
     xyxy_to_yxyx,
     yxyx_to_xyxy,
 )
-from bboxcore.detection_losses import (
-    roi_head_loss,
-    roi_head_loss_backward,
-    rpn_loss,
-    rpn_loss_backward,
-)
 from bboxcore.encoding import LOC_CLIP, LOC_NORMALIZE_MEAN, LOC_NORMALIZE_STD, bbox2loc, loc2bbox
-from bboxcore.focal_losses import (
-    centernet_focal_loss,
-    centernet_focal_loss_backward,
-    sigmoid_focal_loss,
-    sigmoid_focal_loss_backward,
-)
 from bboxcore.iou import (
     box_iou,
     box_iou_aligned,
@@ -51,8 +38,20 @@ from bboxcore.iou import (
     generalized_box_iou_aligned,
 )
 from bboxcore.losses import (
+    centernet_focal_loss,
+    centernet_focal_loss_backward,
+    giou_loss,
+    giou_loss_backward,
+    iou_loss,
+    iou_loss_backward,
+    roi_head_loss,
+    roi_head_loss_backward,
+    rpn_loss,
+    rpn_loss_backward,
     sigmoid_binary_cross_entropy,
     sigmoid_binary_cross_entropy_backward,
+    sigmoid_focal_loss,
+    sigmoid_focal_loss_backward,
     smooth_l1,
     smooth_l1_backward,
     softmax_cross_entropy,
@@ -60,8 +59,14 @@ from bboxcore.losses import (
 )
 from bboxcore.nms import batched_nms, nms, nms_reference
 from bboxcore.nms_variants import heatmap_peaks, soft_nms
-from bboxcore.prroi import prroi_pool, prroi_pool_backward
-from bboxcore.roi import roi_align, roi_align_backward, roi_pool, roi_pool_backward
+from bboxcore.roi import (
+    prroi_pool,
+    prroi_pool_backward,
+    roi_align,
+    roi_align_backward,
+    roi_pool,
+    roi_pool_backward,
+)
 from bboxcore.targets import AnchorTargetCreator, ProposalCreator, ProposalTargetCreator
 
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ The semantics, shared by every function here and by :mod:`bboxcore.nms_variants`
 
 :func:`nms_reference` is the slide's algorithm (seed 002, A3.b) written as
 plainly as possible, the oracle of the tests; :func:`nms` returns the same
-indices on every input, fast (its engine is :mod:`bboxcore.nms_fast`).
+indices on every input, fast (its engine is the private ``bboxcore._nms_fast``).
 Soft-NMS and CenterNet's heatmap peaks are in
 :mod:`bboxcore.nms_variants` (and importable from here too).
 
@@ -29,80 +29,16 @@ name on ``bboxcore``: write ``from bboxcore.nms import nms_reference``, not
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from bboxcore.boxes import _area_checked, as_boxes, as_float_array
+from bboxcore._checks import count, in_dtype, real, scored_boxes, unit_interval
+from bboxcore._nms_fast import nms_sorted
 from bboxcore.iou import pairwise_iou_unchecked
-from bboxcore.nms_fast import nms_sorted
 
 __all__ = ["batched_nms", "nms", "nms_reference"]
 
 
-# --------------------------------------------------------------------------- validation
-def _as_unit_float(value, name: str) -> float:
-    """A real number in [0, 1] as a Python float, or a precise error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number in [0, 1]; got {type(value).__name__}")
-    if not 0.0 <= float(value) <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must be in [0, 1]; got {value!r}")
-    return float(value)
-
-
-def _as_real(value, name: str) -> float:
-    """A real number, not NaN (infinities allowed), as a Python float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    if np.isnan(float(value)):
-        raise ValueError(f"{name} must not be NaN; got {value!r}")
-    return float(value)
-
-
-def _as_count(value, name: str) -> int | None:
-    """``None`` or a non-negative integer."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative integer or None; got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer or None; got {value!r}")
-    return int(value)
-
-
-def _validate(boxes, scores) -> tuple[np.ndarray, np.ndarray]:
-    """Validated ``boxes`` (R, 4) and ``scores`` (R,), floating; the errors of :func:`nms`."""
-    b = as_boxes(boxes, "boxes")
-    area = _area_checked(b, "boxes")
-    with np.errstate(over="ignore"):
-        too_big = area.size > 0 and not np.isfinite(area.max() + area.max())
-    if too_big:  # the union |A| + |B| - I of two such boxes would overflow
-        i = int(np.argmax(area))
-        raise ValueError(
-            f"boxes row {i} is too large: the union of two such boxes overflows {b.dtype} "
-            f"(box {[float(v) for v in b[i]]}); use float64 or smaller coordinates"
-        )
-    s = as_float_array(scores, "scores")
-    if s.shape != (b.shape[0],):
-        raise ValueError(
-            f"scores must have shape (R,) = ({b.shape[0]},) matching boxes; got {s.shape}"
-        )
-    if np.isnan(s).any():
-        raise ValueError(
-            f"scores must not be NaN; got NaN at index {np.flatnonzero(np.isnan(s))[0]}"
-        )
-    return b, s
-
-
-def _in_dtype(value: float, dtype) -> np.float64:
-    """``value`` rounded to ``dtype`` (float32 or float64), as an exact float64.
-
-    Comparing an array of that dtype with the result is comparing in that dtype.
-    """
-    with np.errstate(over="ignore"):  # 1e300 -> inf in float32: still "above every score"
-        return np.float64(np.asarray(value, dtype=dtype))
-
-
+# --------------------------------------------------------------------------- ranking
 def _rank(scores: np.ndarray) -> np.ndarray:
     """Indices by decreasing score; equal scores by increasing index."""
     # NOTE: ties. A stable sort of -scores keeps equal scores in input order; -(-0.0) == 0.0
@@ -147,8 +83,8 @@ def nms_reference(boxes, scores, iou_thresh: float) -> np.ndarray:
     >>> nms_reference(boxes, [0.9, 0.8, 0.7], iou_thresh=0.5)  # IoU(0, 1) = 90 / 110
     array([0, 2])
     """
-    b, s = _validate(boxes, scores)
-    thresh = _in_dtype(_as_unit_float(iou_thresh, "iou_thresh"), b.dtype)
+    b, s = scored_boxes(boxes, scores)
+    thresh = in_dtype(unit_interval(iou_thresh, "iou_thresh"), b.dtype)
     order = _rank(s)  # 1. sort by score
     keep = []
     while order.size > 0:
@@ -160,9 +96,9 @@ def nms_reference(boxes, scores, iou_thresh: float) -> np.ndarray:
 
 
 def _nms_impl(boxes, scores, iou_thresh, labels, score_thresh, max_output) -> np.ndarray:
-    b, s = _validate(boxes, scores)
-    thresh = float(_in_dtype(_as_unit_float(iou_thresh, "iou_thresh"), b.dtype))
-    limit = _as_count(max_output, "max_output")
+    b, s = scored_boxes(boxes, scores)
+    thresh = float(in_dtype(unit_interval(iou_thresh, "iou_thresh"), b.dtype))
+    limit = count(max_output, "max_output", allow_none=True)
     if labels is not None:
         labels = np.asarray(labels)
         if labels.dtype.kind not in "biu" and labels.size:  # [] is float64: accept it
@@ -173,7 +109,7 @@ def _nms_impl(boxes, scores, iou_thresh, labels, score_thresh, max_output) -> np
             )
     idx = np.arange(b.shape[0])
     if score_thresh is not None:
-        idx = np.flatnonzero(s > _in_dtype(_as_real(score_thresh, "score_thresh"), s.dtype))
+        idx = np.flatnonzero(s > in_dtype(real(score_thresh, "score_thresh"), s.dtype))
     order = idx[_rank(s[idx])]  # (R',) input indices by rank
     lab = None if labels is None else labels[order]
     keep = nms_sorted(b[order], thresh, lab, limit)
@@ -230,7 +166,7 @@ def nms(boxes, scores, iou_thresh: float, *, score_thresh=None, max_output=None)
     -----
     The result is identical, index for index, to :func:`nms_reference` (the
     tests check it on random, clustered and adversarial inputs). The fast
-    path (:mod:`bboxcore.nms_fast`) ranks the boxes, then repeats: take the
+    path (``bboxcore._nms_fast``) ranks the boxes, then repeats: take the
     next :data:`~bboxcore.nms_fast.NMS_BLOCK` boxes not yet suppressed;
     resolve them among themselves with one (B, B) IoU matrix; let the kept
     ones suppress all later boxes at once. For that last step a spatial index
@@ -313,12 +249,3 @@ def batched_nms(
     array([0, 1])
     """
     return _nms_impl(boxes, scores, iou_thresh, labels, score_thresh, max_output)
-
-
-def __getattr__(name: str):
-    """``soft_nms`` and ``heatmap_peaks`` live in :mod:`bboxcore.nms_variants`; serve them here."""
-    if name in ("soft_nms", "heatmap_peaks"):
-        from bboxcore import nms_variants
-
-        return getattr(nms_variants, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,9 +18,9 @@ import numbers
 
 import numpy as np
 
+from bboxcore._checks import in_dtype, real, scored_boxes, unit_interval
 from bboxcore.boxes import as_float_array, check_finite
 from bboxcore.iou import pairwise_iou_unchecked
-from bboxcore.nms import _as_real, _as_unit_float, _in_dtype, _validate
 
 __all__ = ["SOFT_NMS_METHODS", "heatmap_peaks", "soft_nms"]
 
@@ -30,7 +30,7 @@ SOFT_NMS_METHODS = ("linear", "gaussian", "hard")
 
 def _decay(iou: np.ndarray, method: str, iou_thresh: float, sigma: float) -> np.ndarray:
     """The factor f(IoU) in [0, 1] that multiplies a remaining box's score, in float64."""
-    iou_thresh = _in_dtype(iou_thresh, iou.dtype)  # compared in the IoU's dtype, as by nms
+    iou_thresh = in_dtype(iou_thresh, iou.dtype)  # compared in the IoU's dtype, as by nms
     iou = iou.astype(np.float64)  # a float32 IoU and a tiny sigma must not underflow
     if method == "linear":  # Eq. 2 (NOTE: a kink at IoU = N_t, where f jumps from 1 to 1 - N_t)
         return np.where(iou > iou_thresh, 1.0 - iou, 1.0)
@@ -134,15 +134,15 @@ def soft_nms(
     >>> soft_nms(boxes, [0.9, 0.8, 0.7], method="hard")[0]  # = nms: 1/3 > N_t drops box 1
     array([0, 2])
     """
-    b, s = _validate(boxes, scores)
+    b, s = scored_boxes(boxes, scores)
     if s.size and not (np.isfinite(s).all() and (s >= 0).all()):
         i = int(np.flatnonzero(~np.isfinite(s) | (s < 0))[0])
         raise ValueError(f"scores must be finite and >= 0 for soft_nms; got {s[i]} at index {i}")
-    n_t = _as_unit_float(iou_thresh, "iou_thresh")
-    sigma = _as_real(sigma, "sigma")
+    n_t = unit_interval(iou_thresh, "iou_thresh")
+    sigma = real(sigma, "sigma")
     if not (0 < sigma < np.inf):
         raise ValueError(f"sigma must be a positive finite number; got {sigma!r}")
-    score_thresh = _in_dtype(_as_real(score_thresh, "score_thresh"), s.dtype)  # as nms
+    score_thresh = in_dtype(real(score_thresh, "score_thresh"), s.dtype)  # as nms
     if method not in SOFT_NMS_METHODS:
         raise ValueError(f"method must be one of {SOFT_NMS_METHODS}; got {method!r}")
 

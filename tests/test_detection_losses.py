@@ -11,14 +11,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bboxcore.box_losses import giou_loss, giou_loss_backward, iou_loss, iou_loss_backward
-from bboxcore.detection_losses import (
+from bboxcore.iou import box_iou_aligned, generalized_box_iou_aligned
+from bboxcore.losses.box import giou_loss, giou_loss_backward, iou_loss, iou_loss_backward
+from bboxcore.losses.detection import (
     roi_head_loss,
     roi_head_loss_backward,
     rpn_loss,
     rpn_loss_backward,
 )
-from bboxcore.iou import box_iou_aligned, generalized_box_iou_aligned
 from tests.finite_diff import assert_grad_close
 from tests.strategies import anything_boxes, box_pairs
 

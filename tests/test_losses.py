@@ -15,19 +15,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bboxcore.focal_losses import (
-    centernet_focal_loss,
-    centernet_focal_loss_backward,
-    sigmoid_focal_loss,
-    sigmoid_focal_loss_backward,
-)
-from bboxcore.losses import (
+from bboxcore.losses.basic import (
     sigmoid_binary_cross_entropy,
     sigmoid_binary_cross_entropy_backward,
     smooth_l1,
     smooth_l1_backward,
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
+)
+from bboxcore.losses.focal import (
+    centernet_focal_loss,
+    centernet_focal_loss_backward,
+    sigmoid_focal_loss,
+    sigmoid_focal_loss_backward,
 )
 from tests.finite_diff import assert_grad_close
 from tests.strategies import anything_boxes

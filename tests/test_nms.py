@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import bboxcore.nms_fast as nms_fast
+import bboxcore._nms_fast as nms_fast
 from bboxcore.iou import _iou_terms, box_iou, pairwise_iou_unchecked
 from bboxcore.nms import batched_nms, nms, nms_reference
 from bboxcore.tools.synthetic import clustered_boxes as bench_clustered_boxes

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bboxcore.prroi import prroi_pool, prroi_pool_backward
-from bboxcore.roi import roi_align, roi_align_backward, roi_pool, roi_pool_backward
-from bboxcore.roi_reference import prroi_pool_reference, roi_align_reference, roi_pool_reference
+from bboxcore.roi.align import roi_align, roi_align_backward
+from bboxcore.roi.pool import roi_pool, roi_pool_backward
+from bboxcore.roi.prroi import prroi_pool, prroi_pool_backward
+from bboxcore.roi.reference import prroi_pool_reference, roi_align_reference, roi_pool_reference
 from tests.finite_diff import numerical_vjp
 from tests.strategies import anything_boxes, roi_problems
 

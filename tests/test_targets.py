@@ -11,7 +11,7 @@ from bboxcore.anchors import generate_anchor_base, grid_anchors
 from bboxcore.encoding import LOC_NORMALIZE_MEAN, LOC_NORMALIZE_STD, loc2bbox
 from bboxcore.iou import box_iou
 from bboxcore.nms import nms_reference
-from bboxcore.targets import AnchorTargetCreator, ProposalCreator, ProposalTargetCreator
+from bboxcore.targets.faster_rcnn import AnchorTargetCreator, ProposalCreator, ProposalTargetCreator
 from tests.strategies import anything_boxes, boxes_in_image
 
 IMG_SIZES = st.sampled_from([(128.0, 160.0), (160.0, 128.0), (200.0, 240.0)])

@@ -1,42 +1,23 @@
-r"""Element-wise detection losses, each with its analytic gradient beside it.
+r"""The element-wise losses: smooth L1, softmax cross-entropy, sigmoid binary cross-entropy.
 
-The API convention (one rule for every loss in bboxcore)
---------------------------------------------------------
-Every loss is a pair of functions::
-
-    loss  = <name>(inputs..., reduction=...)
-    dpred = <name>_backward(dloss, inputs..., reduction=...)
-
-* ``<name>`` returns the loss: an array of the element-wise losses when
-  ``reduction='none'``, a NumPy scalar for ``'sum'`` and ``'mean'``.
-* ``<name>_backward`` takes the **upstream gradient** ``dloss`` (the gradient of
-  the final objective w.r.t. the returned loss: a scalar for ``'sum'`` and
-  ``'mean'``, an array broadcastable to the loss for ``'none'``) plus the same
-  inputs, and returns the gradient w.r.t. the differentiable input (``x`` or
-  ``logits``), same shape and floating dtype. Targets and labels get no
-  gradient (they come from the target creators, which sit outside the graph).
-* ``reduction='mean'`` divides the sum by the number of elements that count:
-  all elements, except where a function documents otherwise (the
-  non-ignored rows of :func:`softmax_cross_entropy`, the object centres of
-  ``centernet_focal_loss``); an empty mean is 0, never NaN.
-
-The autograd layer wraps each pair as one ``Function`` (forward calls
-``<name>``, backward calls ``<name>_backward``). Floating inputs keep their
-dtype; integer and list inputs become float64. Inputs are never modified.
-NaN or inf inputs raise ``ValueError``; finite inputs so large that a loss
-exceeds the dtype's range (|z| ~ 1e38 in float32) give ``inf``, never NaN.
-
-The focal losses (RetinaNet, CenterNet) live in :mod:`bboxcore.focal_losses`,
-the losses on boxes (IoU, GIoU) in :mod:`bboxcore.box_losses` and the two
-Faster R-CNN multi-task losses in :mod:`bboxcore.detection_losses`; all follow
-this convention and are re-exported by :mod:`bboxcore`.
+Each comes with its analytic gradient beside it, following the loss / backward
+convention of :mod:`bboxcore.losses`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from bboxcore.boxes import as_float_array, check_finite
+from bboxcore.losses._common import (
+    REDUCTIONS,
+    _as_logits,
+    _check_reduction,
+    _check_targets,
+    _reduce,
+    _sigmoid,
+    _softplus,
+    _upstream,
+)
 
 __all__ = [
     "REDUCTIONS",
@@ -47,63 +28,6 @@ __all__ = [
     "softmax_cross_entropy",
     "softmax_cross_entropy_backward",
 ]
-
-#: The accepted values of every ``reduction`` argument.
-REDUCTIONS = ("none", "mean", "sum")
-
-
-# --------------------------------------------------------------------------- reductions
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
-
-
-def _reduce(loss: np.ndarray, reduction: str, count: int | None = None):
-    """Apply ``reduction`` to element-wise ``loss``; 'mean' divides by ``count`` (default: size)."""
-    if reduction == "none":
-        return loss
-    with np.errstate(over="ignore"):  # a sum beyond the dtype's range is inf, as documented
-        total = loss.sum(dtype=loss.dtype)
-    if reduction == "sum":
-        return total
-    count = loss.size if count is None else count
-    return total / loss.dtype.type(max(count, 1))  # empty mean -> 0, not 0/0
-
-
-def _upstream(dloss, shape: tuple, dtype, reduction: str, count: int | None = None) -> np.ndarray:
-    """The gradient w.r.t. each element-wise loss, given ``dloss`` w.r.t. the reduced loss."""
-    d = as_float_array(dloss, "dloss").astype(dtype, copy=False)
-    check_finite(d, "dloss")
-    if reduction == "none":
-        try:
-            return np.broadcast_to(d, shape)
-        except ValueError:
-            raise ValueError(
-                f"dloss must broadcast to the loss shape {shape} for reduction='none'; "
-                f"got {d.shape}"
-            ) from None
-    if d.ndim != 0:
-        raise ValueError(f"dloss must be a scalar for reduction={reduction!r}; got shape {d.shape}")
-    if reduction == "mean":
-        d = d / dtype.type(max(int(np.prod(shape)) if count is None else count, 1))
-    return np.broadcast_to(d, shape)
-
-
-def _as_logits(x, name: str) -> np.ndarray:
-    arr = as_float_array(x, name)
-    check_finite(arr, name)
-    return arr
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) = 1 / (1 + e^{-z}) without overflow: e^{-|z|} is always <= 1."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _softplus(z: np.ndarray) -> np.ndarray:
-    """log(1 + e^z) = max(z, 0) + log1p(e^{-|z|}); ``-log σ(z) = softplus(-z)``."""
-    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
 
 
 # --------------------------------------------------------------------------- smooth L1
@@ -378,16 +302,6 @@ def softmax_cross_entropy_backward(
     dz = np.exp(log_prob)  # softmax p, (N, C)
     dz[np.arange(z.shape[0]), safe] -= 1
     return np.where(valid[:, None], dz * up[:, None], 0).astype(z.dtype, copy=False)
-
-
-def _check_targets(targets, shape: tuple, dtype, name: str = "targets") -> np.ndarray:
-    t = as_float_array(targets, name).astype(dtype, copy=False)
-    if t.shape != shape:
-        raise ValueError(f"{name} must have the shape of logits {shape}; got {t.shape}")
-    check_finite(t, name)
-    if t.size and (t.min() < 0 or t.max() > 1):
-        raise ValueError(f"{name} must be in [0, 1]; got values in [{t.min()}, {t.max()}]")
-    return t
 
 
 def sigmoid_binary_cross_entropy(logits, targets, *, reduction: str = "mean"):

@@ -11,7 +11,7 @@ import numpy as np
 
 from bboxcore.boxes import _area_checked, as_boxes, as_float_array, check_finite, result_float_dtype
 from bboxcore.iou import generalized_box_iou_aligned
-from bboxcore.losses import _check_reduction, _reduce, _upstream
+from bboxcore.losses._common import _check_reduction, _reduce, _upstream
 
 __all__ = ["IOU_LOSS_EPS", "giou_loss", "giou_loss_backward", "iou_loss", "iou_loss_backward"]
 

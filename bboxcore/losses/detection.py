@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from bboxcore.boxes import as_float_array, check_finite
-from bboxcore.losses import (
+from bboxcore.losses.basic import (
     sigmoid_binary_cross_entropy,
     sigmoid_binary_cross_entropy_backward,
     smooth_l1,

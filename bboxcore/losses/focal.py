@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bboxcore.losses import (
+from bboxcore.losses._common import (
     _as_logits,
     _check_reduction,
     _check_targets,

@@ -1,6 +1,6 @@
 r"""How the RoI ops read a feature map: bilinear weight matrices, separable products, window maxima.
 
-The machinery behind :mod:`bboxcore.roi` and :mod:`bboxcore.prroi`, on inputs
+The machinery behind the ops of :mod:`bboxcore.roi` (pool, align, prroi), on inputs
 those modules have already validated (no checks here):
 
 * **separable sampling** (RoI Align, PrRoI Pooling): bin (i, j) of RoI r is
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__: list[str] = []  # internal: the public ops are in bboxcore.roi and bboxcore.prroi
+__all__: list[str] = []  # internal: the public ops are in bboxcore.roi
 
 NO_ARGMAX = -1  # argmax of an empty bin: it read no cell and passes no gradient
 

@@ -1,6 +1,6 @@
 r"""Precise RoI Pooling (IoU-Net): the exact mean of the bilinearly interpolated map over each bin.
 
-Same conventions as :mod:`bboxcore.roi` (features (N, C, H, W); rois (R, 5) as
+Same conventions as the other ops of :mod:`bboxcore.roi` (features (N, C, H, W); rois (R, 5) as
 ``(batch_index, x_min, y_min, x_max, y_max)`` in image pixels; outputs
 (R, C, ph, pw)), with one difference inherited from the reference
 implementation of IoU-Net: the value of cell (y, x) sits at the **integer**
@@ -10,7 +10,7 @@ The interpolated map is :math:`f(x, y) = \sum_{i,j} h(x - i)\,h(y - j)\,w_{ij}` 
 the hat :math:`h(u) = \max(0, 1 - |u|)` (cells outside the map count as 0). Its
 integral over a bin factorises into one integral of h per axis, so PrRoI
 Pooling runs on the separable engine of RoI Align
-(:mod:`bboxcore.roi_sampling`) with exact integral weights instead of sample
+(``bboxcore.roi._sampling``) with exact integral weights instead of sample
 weights.
 """
 
@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from bboxcore.roi import (
+from bboxcore.roi._inputs import (
     _check_dout,
     _check_features,
     _check_rois,
     _output_size,
     _spatial_scale,
 )
-from bboxcore.roi_sampling import _apply_separable, _apply_separable_backward
+from bboxcore.roi._sampling import _apply_separable, _apply_separable_backward
 
 __all__ = ["PRROI_MIN_GRAD_SIDE", "prroi_pool", "prroi_pool_backward"]
 

@@ -3,7 +3,8 @@
 Each function loops over RoIs, bins, samples and cells exactly as the paper (or
 the reference CUDA/C++ kernel) describes, vectorised only over channels. They
 take already valid inputs (no checks) and are hundreds of times slower than
-:mod:`bboxcore.roi` and :mod:`bboxcore.prroi`; use them to test and to teach.
+:mod:`bboxcore.roi.pool`, :mod:`bboxcore.roi.align` and :mod:`bboxcore.roi.prroi`;
+use them to test and to teach.
 """
 
 from __future__ import annotations
