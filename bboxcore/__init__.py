@@ -40,6 +40,10 @@ from bboxcore.iou import (
 from bboxcore.losses import (
     centernet_focal_loss,
     centernet_focal_loss_backward,
+    centernet_l1_loss,
+    centernet_l1_loss_backward,
+    centernet_loss,
+    centernet_loss_backward,
     giou_loss,
     giou_loss_backward,
     iou_loss,
@@ -67,6 +71,13 @@ from bboxcore.roi import (
     roi_pool,
     roi_pool_backward,
 )
-from bboxcore.targets import AnchorTargetCreator, ProposalCreator, ProposalTargetCreator
+from bboxcore.targets import (
+    AnchorTargetCreator,
+    ProposalCreator,
+    ProposalTargetCreator,
+    centernet_decode,
+    centernet_targets,
+    gaussian_radius,
+)
 
 __version__ = "0.1.0"

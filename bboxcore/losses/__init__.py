@@ -31,7 +31,8 @@ The family, one module per kind of loss (all re-exported here and by :mod:`bboxc
 * :mod:`bboxcore.losses.basic` — smooth L1, softmax cross-entropy, sigmoid BCE;
 * :mod:`bboxcore.losses.focal` — RetinaNet's and CenterNet's focal losses;
 * :mod:`bboxcore.losses.box` — the losses on whole boxes (UnitBox IoU, GIoU);
-* :mod:`bboxcore.losses.detection` — the RPN and Fast R-CNN head multi-task losses.
+* :mod:`bboxcore.losses.detection` — the RPN and Fast R-CNN head multi-task losses;
+* :mod:`bboxcore.losses.centernet` — CenterNet's size/offset L1 and its whole objective.
 
 The shared reductions and upstream-gradient helpers are in the private
 ``bboxcore.losses._common``.
@@ -53,6 +54,13 @@ from bboxcore.losses.box import (
     iou_loss,
     iou_loss_backward,
 )
+from bboxcore.losses.centernet import (
+    CENTERNET_LOSS_NAMES,
+    centernet_l1_loss,
+    centernet_l1_loss_backward,
+    centernet_loss,
+    centernet_loss_backward,
+)
 from bboxcore.losses.detection import (
     IGNORE_LABEL,
     roi_head_loss,
@@ -68,11 +76,16 @@ from bboxcore.losses.focal import (
 )
 
 __all__ = [
+    "CENTERNET_LOSS_NAMES",
     "IGNORE_LABEL",
     "IOU_LOSS_EPS",
     "REDUCTIONS",
     "centernet_focal_loss",
     "centernet_focal_loss_backward",
+    "centernet_l1_loss",
+    "centernet_l1_loss_backward",
+    "centernet_loss",
+    "centernet_loss_backward",
     "giou_loss",
     "giou_loss_backward",
     "iou_loss",

@@ -171,7 +171,11 @@ def centernet_l1_loss_backward(dloss, pred, target, mask, n_object: int | None =
 def _lambdas(lambda_size, lambda_offset) -> tuple[float, float]:
     out = []
     for name, v in (("lambda_size", lambda_size), ("lambda_offset", lambda_offset)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (np.isfinite(v) and v >= 0):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, numbers.Real)
+            or not (np.isfinite(v) and v >= 0)
+        ):
             raise ValueError(f"{name} must be a finite number >= 0; got {v!r}")
         out.append(float(v))
     return out[0], out[1]
@@ -329,8 +333,9 @@ def centernet_loss_backward(
         raise ValueError(f"dloss must be a scalar; got shape {d.shape}")
     check_finite(d, "dloss")
     d = float(d)
-    dz = centernet_focal_loss_backward(d / (n or 1), heatmap_logits, heatmap, alpha, beta,
-                                       reduction="sum")
+    dz = centernet_focal_loss_backward(
+        d / (n or 1), heatmap_logits, heatmap, alpha, beta, reduction="sum"
+    )
     dsize = centernet_l1_loss_backward(d * lam_size, size_pred, size_target, m, n)
     doff = centernet_l1_loss_backward(d * lam_off, offset_pred, offset_target, m, n)
     return dz, dsize, doff

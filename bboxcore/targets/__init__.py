@@ -6,10 +6,18 @@ pass only, and draw every random choice from an explicit ``rng``.
 * :mod:`bboxcore.targets.faster_rcnn` — :class:`AnchorTargetCreator` (RPN labels and
   offsets), :class:`ProposalCreator` (the proposal layer) and
   :class:`ProposalTargetCreator` (RoI sampling for the head), Faster R-CNN.
+* :mod:`bboxcore.targets.centernet` — Gaussian heatmap, size and offset targets,
+  CornerNet's radius and the NMS-free decoding, CenterNet.
 
 Every public name is re-exported here and by :mod:`bboxcore`.
 """
 
+from bboxcore.targets.centernet import (
+    CenterNetTargets,
+    centernet_decode,
+    centernet_targets,
+    gaussian_radius,
+)
 from bboxcore.targets.faster_rcnn import (
     IGNORE,
     NEGATIVE,
@@ -24,6 +32,10 @@ __all__ = [
     "NEGATIVE",
     "POSITIVE",
     "AnchorTargetCreator",
+    "CenterNetTargets",
     "ProposalCreator",
     "ProposalTargetCreator",
+    "centernet_decode",
+    "centernet_targets",
+    "gaussian_radius",
 ]

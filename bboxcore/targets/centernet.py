@@ -129,10 +129,10 @@ def gaussian_radius(height, width, min_overlap: float = 0.7):
     o = 0.7 that gives min(1.91 s, 3.67 s, 0.273 s) = 0.273 s instead of the
     intended 0.082 s: Gaussians 3.3 times wider than the paper describes
     (CornerNet issue #37: "a bug [...] we reduced penalty on more negative
-    locations within a wider radius than intended"). Here the roots are the paper's; callers that want wider
-    Gaussians lower ``min_overlap`` (or the ``min_radius`` of
-    :func:`centernet_targets`). The roots are computed in the cancellation-free
-    form :math:`r = 2c / (b + \sqrt{b^2 - 4ac})`.
+    locations within a wider radius than intended"). Here the roots are the
+    paper's; callers that want wider Gaussians lower ``min_overlap`` (or
+    raise the ``min_radius`` of :func:`centernet_targets`). The roots are
+    computed in the cancellation-free form :math:`r = 2c / (b + \sqrt{b^2 - 4ac})`.
 
     References
     ----------
@@ -321,7 +321,9 @@ def centernet_targets(
     if lab.shape != (boxes.shape[0],):
         raise ValueError(f"label must have shape (M,) = ({boxes.shape[0]},); got {lab.shape}")
     if lab.size and (lab.min() < 0 or lab.max() >= c):
-        raise ValueError(f"label must be in [0, n_class = {c}); got values {lab.min()}..{lab.max()}")
+        raise ValueError(
+            f"label must be in [0, n_class = {c}); got values {lab.min()}..{lab.max()}"
+        )
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"dtype must be a floating dtype; got {dtype}")
