@@ -60,6 +60,10 @@ from bboxcore.losses import (
     smooth_l1_backward,
     softmax_cross_entropy,
     softmax_cross_entropy_backward,
+    yolov1_loss,
+    yolov1_loss_backward,
+    yolov3_loss,
+    yolov3_loss_backward,
 )
 from bboxcore.nms import batched_nms, nms, nms_reference
 from bboxcore.nms_variants import heatmap_peaks, soft_nms
@@ -78,6 +82,12 @@ from bboxcore.targets import (
     centernet_decode,
     centernet_targets,
     gaussian_radius,
+    yolo_decode,
+    yolo_encode,
+    yolo_grid,
+    yolov1_decode,
+    yolov1_targets,
+    yolov3_targets,
 )
 
 __version__ = "0.1.0"

@@ -32,6 +32,7 @@ The family, one module per kind of loss (all re-exported here and by :mod:`bboxc
 * :mod:`bboxcore.losses.focal` — RetinaNet's and CenterNet's focal losses;
 * :mod:`bboxcore.losses.box` — the losses on whole boxes (UnitBox IoU, GIoU);
 * :mod:`bboxcore.losses.detection` — the RPN and Fast R-CNN head multi-task losses;
+* :mod:`bboxcore.losses.yolo` — the YOLOv1 and YOLOv3 losses, term by term;
 * :mod:`bboxcore.losses.centernet` — CenterNet's size/offset L1 and its whole objective.
 
 The shared reductions and upstream-gradient helpers are in the private
@@ -74,6 +75,12 @@ from bboxcore.losses.focal import (
     sigmoid_focal_loss,
     sigmoid_focal_loss_backward,
 )
+from bboxcore.losses.yolo import (
+    yolov1_loss,
+    yolov1_loss_backward,
+    yolov3_loss,
+    yolov3_loss_backward,
+)
 
 __all__ = [
     "CENTERNET_LOSS_NAMES",
@@ -102,4 +109,8 @@ __all__ = [
     "smooth_l1_backward",
     "softmax_cross_entropy",
     "softmax_cross_entropy_backward",
+    "yolov1_loss",
+    "yolov1_loss_backward",
+    "yolov3_loss",
+    "yolov3_loss_backward",
 ]

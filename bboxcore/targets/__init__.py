@@ -8,6 +8,7 @@ pass only, and draw every random choice from an explicit ``rng``.
   :class:`ProposalTargetCreator` (RoI sampling for the head), Faster R-CNN.
 * :mod:`bboxcore.targets.centernet` — Gaussian heatmap, size and offset targets,
   CornerNet's radius and the NMS-free decoding, CenterNet.
+* :mod:`bboxcore.targets.yolo` — YOLO's box coding and the v1 and v3 target assignment.
 
 Every public name is re-exported here and by :mod:`bboxcore`.
 """
@@ -26,6 +27,17 @@ from bboxcore.targets.faster_rcnn import (
     ProposalCreator,
     ProposalTargetCreator,
 )
+from bboxcore.targets.yolo import (
+    YoloGrid,
+    Yolov1Targets,
+    Yolov3Targets,
+    yolo_decode,
+    yolo_encode,
+    yolo_grid,
+    yolov1_decode,
+    yolov1_targets,
+    yolov3_targets,
+)
 
 __all__ = [
     "IGNORE",
@@ -38,4 +50,13 @@ __all__ = [
     "centernet_decode",
     "centernet_targets",
     "gaussian_radius",
+    "YoloGrid",
+    "Yolov1Targets",
+    "Yolov3Targets",
+    "yolo_decode",
+    "yolo_encode",
+    "yolo_grid",
+    "yolov1_decode",
+    "yolov1_targets",
+    "yolov3_targets",
 ]
