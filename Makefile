@@ -7,9 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-export NO_MKDOCS_2_WARNING := 1
+# MathJax, served by the documentation site itself (docs/conf.py copies it): npm package.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := build/mathjax/node_modules/mathjax/es5/tex-mml-chtml.js
 
-.PHONY: demo test bench lint format docs docs-serve clean venv
+.PHONY: demo test bench lint format docs docs-serve clean venv chromium
 
 venv: $(STAMP)
 
@@ -24,24 +26,33 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/bboxcore demo
 
-## test: lint, unit + property tests, doctests, notebooks, the docs in strict mode
-test: $(STAMP)
+## test: lint, unit + property tests, doctests, notebooks, the docs site in a real browser
+test: $(STAMP) $(MATHJAX) chromium
 	$(BIN)/ruff check bboxcore tests
 	$(BIN)/ruff format --check bboxcore tests
-	$(BIN)/python -m pytest -n 2 --nbmake bboxcore tests notebooks
 	$(BIN)/python scripts/build_notebooks.py --check
-	$(BIN)/mkdocs build --strict --site-dir build/docs-strict
+	$(BIN)/python -m pytest -n 2 --nbmake bboxcore tests notebooks
 
 ## bench: the speed table
 bench: $(STAMP)
 	$(BIN)/bboxcore bench
 
-## docs: the documentation site, into site/ (docs-serve: live on http://127.0.0.1:8000)
-docs: $(STAMP)
-	$(BIN)/mkdocs build --site-dir site
+## docs: the documentation site, into site/ (docs-serve: then on http://127.0.0.1:8000)
+docs: $(STAMP) $(MATHJAX)
+	$(BIN)/sphinx-build -b html docs site
 
-docs-serve: $(STAMP)
-	$(BIN)/mkdocs serve
+docs-serve: docs
+	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory site
+
+$(MATHJAX):
+	command -v npm > /dev/null || (apt-get update -qq && apt-get install -y -qq npm) \
+	  || { echo "npm is needed to install MathJax: apt-get install -y npm"; exit 1; }
+	npm install --no-save --no-audit --no-fund --prefix build/mathjax mathjax@$(MATHJAX_VERSION)
+
+# The docs' browser test (tests/docs) needs Debian's chromium.
+chromium:
+	command -v chromium > /dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || { echo "the docs test needs chromium: apt-get install -y chromium (as root)"; exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check bboxcore tests

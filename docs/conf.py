@@ -1,0 +1,126 @@
+"""Sphinx configuration of the bboxcore documentation site.
+
+``make docs`` builds it into ``site/``; ``make test`` builds it with ``-W`` (a warning is an
+error) and then opens every page in headless Chromium (``tests/docs/``).
+
+The toolchain is the one of the scientific-Python projects whose docstring style bboxcore
+follows (NumPy, SciPy, scikit-image): Sphinx + numpydoc for the API pages, so the
+docstrings' reST (``.. math::`` blocks, ``:func:`` roles, ``[1]_`` citations, See Also)
+renders as written, and MyST-NB for the Markdown pages and the course notebooks, which are
+committed *executed* by ``scripts/build_notebooks.py`` and rendered here with their
+outputs (nothing runs at build time). MathJax is served by the site itself, copied from
+the npm package ``mathjax`` that the Makefile installs into ``build/mathjax/``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+project = "bboxcore"
+author = "bboxcore developers"
+copyright = "bboxcore developers, MIT licence"
+try:  # the installed version, without importing bboxcore at configuration time
+    release = version = importlib.metadata.version("bboxcore")
+except importlib.metadata.PackageNotFoundError:
+    release = version = ""
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "myst_nb",  # MyST Markdown pages and .ipynb notebooks (includes myst_parser)
+]
+
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtext"}
+root_doc = "index"
+exclude_patterns = ["_build", "**/.ipynb_checkpoints"]
+
+# --- API pages: autodoc + numpydoc ----------------------------------------------------
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"  # numpydoc's Parameters section states the types, in words
+autodoc_default_options = {"show-inheritance": True}
+numpydoc_show_class_members = False  # autodoc's :members: lists them, in source order
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+add_module_names = False
+python_display_short_literal_types = True
+
+# --- Markdown and notebooks: MyST-NB ---------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "attrs_inline"]
+myst_heading_anchors = 3  # links such as page.md#a-section resolve
+myst_dmath_double_inline = True
+nb_execution_mode = "off"  # committed executed; `make test` checks they are in step
+nb_merge_streams = True
+
+# --- HTML -----------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = "bboxcore"
+html_static_path = ["_static"]
+html_css_files = ["extra.css"]
+html_show_sourcelink = False
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "header_links_before_dropdown": 7,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": [],
+}
+
+# MathJax from the site itself (the site must work offline).
+MATHJAX_SRC = ROOT / "build" / "mathjax" / "node_modules" / "mathjax" / "es5"
+# What tex-mml-chtml.js loads at run time: its fonts, TeX extensions (autoload), the menu.
+MATHJAX_PARTS = ("tex-mml-chtml.js", "input/tex/extensions", "output/chtml", "ui", "a11y")
+mathjax_path = "mathjax/tex-mml-chtml.js"  # relative to _static/
+
+
+def _copy_mathjax(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / "mathjax"
+    for part in MATHJAX_PARTS:
+        src = MATHJAX_SRC / part
+        if src.is_dir():
+            shutil.copytree(src, target / part, dirs_exist_ok=True)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target / part)
+
+
+_HEADING = re.compile(r"^(?P<title>[^\s].*)\n(?P<rule>-{3,})[ \t]*$", flags=re.MULTILINE)
+
+
+def _module_headings_as_rubrics(app, what, name, obj, options, lines) -> None:
+    """Module docstrings: numpydoc-style headings ("References", then a rule) as rubrics.
+
+    numpydoc parses the sections of function and class docstrings but leaves a module
+    docstring as raw reST, where a heading becomes a document section: two modules on one
+    page then both define a "references" section (duplicate ids) and the headings enter
+    the page's table of contents. Written as ``.. rubric::``, as numpydoc does for
+    functions; the text under them is untouched (numpydoc then renames the citations).
+    """
+    if what != "module" or not lines:
+        return
+    text = _HEADING.sub(lambda m: f".. rubric:: {m['title'].strip()}\n", "\n".join(lines))
+    lines[:] = text.split("\n")
+
+
+def setup(app) -> None:
+    if not (MATHJAX_SRC / "tex-mml-chtml.js").is_file():
+        from sphinx.errors import ConfigError
+
+        raise ConfigError(
+            f"MathJax is missing from {MATHJAX_SRC}: the site serves its own copy so that "
+            "it works offline. `make docs` installs it; by hand: `npm install --no-save "
+            "--prefix build/mathjax mathjax@3.2.2` (npm: `apt-get install -y npm`)."
+        )
+    app.connect("autodoc-process-docstring", _module_headings_as_rubrics, priority=400)
+    app.connect("build-finished", _copy_mathjax)
