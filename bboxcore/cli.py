@@ -92,7 +92,12 @@ def _run_train(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- detect
 def _args_detect(p: argparse.ArgumentParser) -> None:
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG...)")
+    p.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help="image files (PNG, JPEG...) or folders of images (taken sorted by name)",
+    )
     p.add_argument(
         "--checkpoint",
         required=True,
@@ -107,16 +112,38 @@ def _args_detect(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_detect(args: argparse.Namespace) -> int:
-    from bboxcore.models.predict import detect_images, load_detector
+def _check_checkpoint(path: str) -> None:
+    """Fail early, and without numpy's advice to unpickle, on a file that is not an .npz."""
+    import zipfile
 
+    p = Path(path)
+    if p.is_dir():
+        p = p / "checkpoint.npz"
+    if not p.is_file():
+        raise FileNotFoundError(f"checkpoint {p} does not exist")
+    if not zipfile.is_zipfile(p):
+        raise CLIError(
+            f"--checkpoint {p} is not a bboxcore checkpoint: not a complete .npz archive "
+            f"(bboxcore train writes checkpoint.npz in its run folder)"
+        )
+
+
+def _run_detect(args: argparse.Namespace) -> int:
+    from bboxcore.models.detect import collect_images, detect_images
+    from bboxcore.models.predict import load_detector
+
+    # Everything that can be checked without the model is checked before loading it.
+    if args.score_thresh is not None and not 0 <= args.score_thresh <= 1:
+        raise CLIError(f"--score-thresh must be in [0, 1]; got {args.score_thresh}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise CLIError(f"--out {args.out} is a file; give a folder (created if missing)")
+    _check_checkpoint(args.checkpoint)
+    images = collect_images(args.images)
     model = load_detector(args.checkpoint)
     if args.score_thresh is not None:
-        if not 0 <= args.score_thresh <= 1:
-            raise CLIError(f"--score-thresh must be in [0, 1]; got {args.score_thresh}")
         model.config.detect.score_thresh = args.score_thresh
-    records = detect_images(model, args.images, args.out)
-    print(f"{len(records)} detections in {len(args.images)} image(s) -> {args.out}/")
+    records = detect_images(model, images, args.out)  # checks every image before writing
+    print(f"{len(records)} detections in {len(images)} image(s) -> {args.out}/")
     return 0
 
 

@@ -60,7 +60,7 @@ def test_detect_writes_a_png_and_a_coco_style_json(run_dir, tmp_path, capsys):
     records = json.loads((out / "detections.json").read_text())
     assert isinstance(records, list)
     for r in records:
-        assert set(r) == {"image_id", "category_id", "category_name", "bbox", "score"}
+        assert set(r) == {"image_id", "file_name", "category_id", "category_name", "bbox", "score"}
         assert r["image_id"] == "scene.png" and 1 <= r["category_id"] <= 10 and len(r["bbox"]) == 4
     assert "detections in 1 image(s)" in capsys.readouterr().out
 

@@ -1,40 +1,269 @@
 """Run a trained detector on image files: ``bboxcore detect``.
 
 :func:`detect_images` writes one PNG per image with the boxes drawn and one
-COCO-style results JSON.
+COCO-style results JSON. Every input is checked before anything is written
+(:func:`collect_images`, :func:`check_images`): a missing file, a file that
+is not an image, an image smaller than the model can take
+(:func:`min_image_side`) or the same file given twice stops the run with a
+message naming the file, and the output folder is left as it was.
+
+Images are named in the outputs by :func:`image_ids`: the file name, or,
+when two inputs share a name (``a/scene.png``, ``b/scene.png``), the path
+relative to the inputs' common folder.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-__all__ = ["detect_images"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "check_images",
+    "collect_images",
+    "detect_images",
+    "image_ids",
+    "min_image_side",
+]
+
+#: File suffixes taken as images when a folder is given (case-insensitive).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-def detect_images(model, paths: Sequence[str | Path], out: str | Path) -> list[dict]:
-    """Run ``model`` on image files; write one PNG per image and ``detections.json``.
+def min_image_side(model) -> int:
+    r"""The smallest image height and width ``model`` can take: its feature stride.
+
+    The backbone halves the image ``n_pool`` times with 2x2/2 max-pools
+    (floor division), so the feature map has at least one cell iff
+    :math:`H, W \ge 2^{n_{pool}}`, the feature stride.
 
     Parameters
     ----------
     model : FasterRCNN
-    paths : sequence of str or Path
-        Image files (PNG, JPEG...), run at their own size.
-    out : str or Path
-        Output folder (created): ``<stem>_detections.png`` per image and
+
+    Returns
+    -------
+    int
+        Pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bboxcore.models import FasterRCNN, mnist_config
+    >>> min_image_side(FasterRCNN(mnist_config(), np.random.default_rng(0)))  # 3 pools: 2**3
+    8
+    """
+    return int(model.backbone.feat_stride)
+
+
+def collect_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """The image files named by ``inputs``: files as given, folders replaced by their images.
+
+    Parameters
+    ----------
+    inputs : sequence of str or PathLike
+        Image files, or folders whose files with a suffix in
+        :data:`IMAGE_SUFFIXES` are taken, sorted by name (not recursive).
+
+    Returns
+    -------
+    list of Path
+        In the order given; a folder's images in sorted order.
+
+    Raises
+    ------
+    FileNotFoundError
+        If an input does not exist.
+    ValueError
+        If a folder holds no image, or the same file is given twice.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("b.png", "a.JPG", "notes.txt"):
+    ...     _ = (d / name).write_bytes(b"")
+    >>> [p.name for p in collect_images([d])]
+    ['a.JPG', 'b.png']
+    >>> collect_images([d / "b.png", d])
+    Traceback (most recent call last):
+        ...
+    ValueError: image .../b.png is given twice
+    """
+    paths: list[Path] = []
+    for given in map(Path, inputs):
+        if given.is_dir():
+            found = sorted(
+                p for p in given.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+            )
+            if not found:
+                raise ValueError(f"folder {given} holds no image ({', '.join(IMAGE_SUFFIXES)})")
+            paths.extend(found)
+        elif given.exists():
+            paths.append(given)
+        else:
+            raise FileNotFoundError(f"image {given} does not exist")
+    seen: dict[Path, Path] = {}
+    for p in paths:
+        key = p.resolve()
+        if key in seen:
+            twice = p if str(p) == str(seen[key]) else f"{seen[key]} (as {p})"
+            raise ValueError(f"image {twice} is given twice")
+        seen[key] = p
+    return paths
+
+
+def check_images(paths: Sequence[str | os.PathLike], min_side: int = 1) -> list[tuple[int, int]]:
+    """Decode every image once and check its size, before any work is done.
+
+    Parameters
+    ----------
+    paths : sequence of str or PathLike
+        Image files.
+    min_side : int
+        Smallest height and width accepted, in pixels (e.g. :func:`min_image_side`).
+
+    Returns
+    -------
+    list of (H, W)
+        The size of each image.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file does not exist.
+    bboxcore.data.FormatError
+        If a file is not a complete image Pillow can decode (names the file).
+    ValueError
+        If an image is smaller than ``min_side`` (names the file, its size and the minimum).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "dot.png"
+    >>> Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(p)
+    >>> check_images([p])
+    [(1, 1)]
+    >>> check_images([p], min_side=8)
+    Traceback (most recent call last):
+        ...
+    ValueError: image .../dot.png is 1x1 pixels; the model needs at least 8x8 (its feature stride)
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    from bboxcore.data.sample import FormatError
+
+    sizes = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            if path.exists():
+                raise FormatError(path, "is not a file")
+            raise FileNotFoundError(f"image {path} does not exist")
+        try:
+            with Image.open(path) as im:
+                im.load()  # decode it all: a truncated file fails here, not half-way through
+                w, h = im.size
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+            raise FormatError(path, f"not a readable image: {err}") from None
+        if h < min_side or w < min_side:
+            raise ValueError(
+                f"image {path} is {w}x{h} pixels; the model needs at least "
+                f"{min_side}x{min_side} (its feature stride)"
+            )
+        sizes.append((h, w))
+    return sizes
+
+
+def image_ids(paths: Sequence[str | os.PathLike]) -> list[str]:
+    """A distinct name per image: the file name, or the path from the common folder.
+
+    Parameters
+    ----------
+    paths : sequence of str or PathLike
+        Different files.
+
+    Returns
+    -------
+    list of str
+        The file names if they are all different; otherwise every path
+        relative to the common folder of all inputs, with ``/`` separators.
+
+    Examples
+    --------
+    >>> image_ids(["x/a.png", "y/b.png"])
+    ['a.png', 'b.png']
+    >>> image_ids(["data/x/a.png", "data/y/a.png", "data/y/b.png"])
+    ['x/a.png', 'y/a.png', 'y/b.png']
+    """
+    names = [Path(p).name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    full = [os.path.abspath(p) for p in paths]
+    root = os.path.commonpath([os.path.dirname(p) for p in full])
+    return [PurePosixPath(*Path(os.path.relpath(p, root)).parts).as_posix() for p in full]
+
+
+def _png_names(ids: list[str]) -> list[str]:
+    """``<id without suffix>_detections.png``, keeping the suffix where dropping it would clash."""
+    stems = [str(PurePosixPath(i).with_suffix("")) for i in ids]
+    bases = stems if len(set(stems)) == len(stems) else ids
+    return [f"{b}_detections.png" for b in bases]
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the mode open() would give
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def detect_images(model, paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> list[dict]:
+    """Run ``model`` on image files; write one PNG per image and ``detections.json``.
+
+    Every input is checked first (:func:`collect_images`,
+    :func:`check_images`); on an error nothing is written.
+
+    Parameters
+    ----------
+    model : FasterRCNN
+    paths : sequence of str or PathLike
+        Image files (PNG, JPEG...) or folders of images, run at their own size;
+        each image at least :func:`min_image_side` pixels high and wide.
+    out : str or PathLike
+        Output folder (created): ``<name>_detections.png`` per image (in
+        sub-folders when the names come from :func:`image_ids` paths) and
         ``detections.json``, a COCO-style results list.
 
     Returns
     -------
     list of dict
-        The COCO-style records ``{"image_id": file name, "category_id": label + 1,
-        "category_name", "bbox": [x, y, w, h], "score"}`` (COCO category ids start at 1).
+        The COCO-style records ``{"image_id": name from image_ids, "file_name":
+        the path as given, "category_id": label + 1, "category_name",
+        "bbox": [x, y, w, h], "score"}`` (COCO category ids start at 1).
 
     Raises
     ------
     FileNotFoundError
         If an image does not exist.
+    NotADirectoryError
+        If ``out`` exists and is not a folder.
+    ValueError
+        If an input is not a readable image
+        (:class:`~bboxcore.data.FormatError`), is too small, is given
+        twice, or a folder holds no image.
     """
     import matplotlib
 
@@ -44,26 +273,31 @@ def detect_images(model, paths: Sequence[str | Path], out: str | Path) -> list[d
     from bboxcore.data.sample import Detection, load_image
     from bboxcore.eval.plots import plot_detections
 
-    missing = [str(p) for p in map(Path, paths) if not p.exists()]
-    if missing:
-        raise FileNotFoundError(f"image {missing[0]} does not exist")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"output folder {out} exists and is not a folder")
+    paths = collect_images(paths)
+    check_images(paths, min_image_side(model))
+    ids = image_ids(paths)
+    pngs = _png_names(ids)
     out.mkdir(parents=True, exist_ok=True)
     names = model.config.class_names or tuple(str(k) for k in range(model.config.n_class))
     records = []
-    for path in map(Path, paths):
+    for path, image_id, png in zip(paths, ids, pngs):
         image = load_image(path)
         bbox, label, score = model.predict(image)[0]
         for b, k, s in zip(bbox.tolist(), label.tolist(), score.tolist()):
             records.append({
-                "image_id": path.name, "category_id": k + 1, "category_name": names[k],
+                "image_id": image_id, "file_name": str(path),
+                "category_id": k + 1, "category_name": names[k],
                 "bbox": [round(v, 2) for v in (b[0], b[1], b[2] - b[0], b[3] - b[1])],
                 "score": round(s, 5),
             })  # fmt: skip
         h, w = image.shape[:2]
         fig, ax = plt.subplots(figsize=(6, 6 * h / w))
         plot_detections(image, pred=Detection(bbox, label, score), class_names=names, ax=ax)
-        fig.savefig(out / f"{path.stem}_detections.png", dpi=100, bbox_inches="tight")
+        (out / png).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out / png, dpi=100, bbox_inches="tight")
         plt.close(fig)
-    (out / "detections.json").write_text(json.dumps(records, indent=1))
+    _write_text_atomic(out / "detections.json", json.dumps(records, indent=1))
     return records
