@@ -11,6 +11,7 @@ hflip          :math:`x_{min}' = W - x_{max},\ x_{max}' = W - x_{min}`
 vflip          :math:`y_{min}' = H - y_{max},\ y_{max}' = H - y_{min}`
 crop           :math:`x' = \mathrm{clip}(x - x_0, 0, w)`, boxes kept if at
                least ``min_visible`` of their area is inside the window
+mosaic         four images around a random centre, boxes shifted and clipped
 ============== ============================================================
 
 Inputs are never modified; boxes keep their floating dtype. Functions that
@@ -28,10 +29,12 @@ import numpy as np
 from bboxcore.boxes import as_boxes
 
 __all__ = [
+    "Mosaic",
     "Tile",
     "crop",
     "crop_boxes",
     "hflip",
+    "mosaic",
     "random_crop",
     "resize",
     "tile_grid",
@@ -381,3 +384,150 @@ def tile_image(image, bbox, tile_size: int, *, min_visible: float = 0.5) -> list
         t_img, t_box, keep = crop(img, bbox, win, min_visible=min_visible)
         tiles.append(Tile(tuple(win), t_img, t_box, keep))
     return tiles
+
+
+class Mosaic(NamedTuple):
+    """The output of :func:`mosaic`: one image from four, with the boxes that stay visible."""
+
+    image: np.ndarray
+    bbox: np.ndarray
+    label: np.ndarray
+    source: np.ndarray
+    keep: np.ndarray
+
+
+def mosaic(
+    images: Sequence,
+    bboxes: Sequence,
+    labels: Sequence,
+    size: Sequence[int],
+    rng: np.random.Generator,
+    *,
+    min_visible: float = 0.0,
+    fill: float = 0.0,
+) -> Mosaic:
+    r"""YOLOv4's mosaic: four images around a random centre, their boxes moved and clipped.
+
+    A centre :math:`(x_c, y_c)` is drawn uniformly (integers) in the middle half of
+    the ``size = (H, W)`` canvas, splitting it into four quadrants. Image 0 is
+    placed with its bottom-right corner at the centre, image 1 with its
+    bottom-left, image 2 with its top-right and image 3 with its top-left, and
+    each shows only the part inside its quadrant [1]_ (Sec. 3.3, Fig. 3;
+    *Detection – 3 stages*, §H). Image k placed at offset :math:`(o_x, o_y)`
+    moves its boxes by the same offset, then clips them to its quadrant Q:
+
+    .. math::
+        b' = \mathrm{clip}_Q(b + (o_x, o_y, o_x, o_y))
+
+    A box is kept when its clipped part has a positive area and at least
+    ``min_visible`` of its original area; nothing else is dropped, and no box
+    comes from anywhere else.
+
+    Parameters
+    ----------
+    images : sequence of 4 ndarray, shape (H_k, W_k) or (H_k, W_k, C)
+        Same number of dimensions (and channels); the output has the first's dtype.
+    bboxes : sequence of 4 ndarray, shape (R_k, 4)
+        Boxes in pixels of each image.
+    labels : sequence of 4 ndarray, shape (R_k,)
+        Their labels (any dtype; concatenated as given).
+    size : (H, W)
+        Canvas size in pixels, each >= 2.
+    rng : numpy.random.Generator
+        Source of the centre.
+    min_visible : float in [0, 1], default 0.0
+        Keep threshold on the visible share of a box's area.
+    fill : float, default 0.0
+        Value of canvas pixels that no image covers.
+
+    Returns
+    -------
+    Mosaic
+        ``image (H, W[, C])``; ``bbox (K, 4)`` in canvas pixels (float32 if all
+        boxes are float32, else float64); ``label (K,)``; ``source (K,)`` the
+        image each box came from and ``keep (K,)`` its row there.
+
+    Raises
+    ------
+    ValueError
+        If there are not four images, boxes and labels, shapes disagree,
+        ``size`` is not two integers >= 2, or ``min_visible`` is outside [0, 1].
+    TypeError
+        If ``rng`` is not a numpy Generator.
+
+    References
+    ----------
+    .. [1] A. Bochkovskiy, C.-Y. Wang, H.-Y. M. Liao. "YOLOv4: Optimal Speed and
+       Accuracy of Object Detection." arXiv:2004.10934, 2020.
+
+    Examples
+    --------
+    >>> imgs = [np.full((8, 8), k, np.float32) for k in range(4)]
+    >>> boxes = [np.array([[2., 2., 8., 8.]])] * 4
+    >>> m = mosaic(imgs, boxes, [np.array([k]) for k in range(4)], (8, 8),
+    ...            np.random.default_rng(0))
+    >>> m.image.shape, len(m.bbox), m.source.tolist()
+    ((8, 8), 2, [0, 2])
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    if not (len(images) == len(bboxes) == len(labels) == 4):
+        raise ValueError(
+            "mosaic needs 4 images, 4 box arrays and 4 label arrays; "
+            f"got {len(images)}, {len(bboxes)}, {len(labels)}"
+        )
+    try:
+        h, w = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ValueError(f"size must be two integers (H, W) >= 2; got {size!r}") from None
+    if tuple(size) != (h, w) or h < 2 or w < 2:
+        raise ValueError(f"size must be two integers (H, W) >= 2; got {size!r}")
+    if not 0.0 <= float(min_visible) <= 1.0:
+        raise ValueError(f"min_visible must be in [0, 1]; got {min_visible}")
+    imgs = [_as_image(im) for im in images]
+    if any(im.shape[2:] != imgs[0].shape[2:] for im in imgs):
+        raise ValueError(
+            f"images must share their channels; got shapes {[im.shape for im in imgs]}"
+        )
+    boxes = [as_boxes(b, f"bboxes[{k}]") for k, b in enumerate(bboxes)]
+    labs = [np.asarray(lab).reshape(-1) for lab in labels]
+    for k, (b, lab) in enumerate(zip(boxes, labs)):
+        if len(lab) != len(b):
+            raise ValueError(
+                f"labels[{k}] must have {len(b)} entries (one per box); got {len(lab)}"
+            )
+    dtype = np.result_type(*[b.dtype for b in boxes], np.float32)
+    xc = int(rng.integers(w // 4, w - w // 4 + 1))  # the middle half of the canvas
+    yc = int(rng.integers(h // 4, h - h // 4 + 1))
+    quadrants = [(0, 0, xc, yc), (xc, 0, w, yc), (0, yc, xc, h), (xc, yc, w, h)]
+    canvas = np.full((h, w, *imgs[0].shape[2:]), fill, dtype=imgs[0].dtype)
+    out_box, out_label, out_src, out_keep = [], [], [], []
+    for k, (img, b, lab, quad) in enumerate(zip(imgs, boxes, labs, quadrants)):
+        ih, iw = img.shape[:2]
+        ox = xc - iw if k in (0, 2) else xc  # the image's (0, 0) on the canvas
+        oy = yc - ih if k in (0, 1) else yc
+        qx0, qy0, qx1, qy1 = quad
+        # Pixels: the part of the placed image inside its quadrant.
+        x0, y0, x1, y1 = max(ox, qx0), max(oy, qy0), min(ox + iw, qx1), min(oy + ih, qy1)
+        if x1 > x0 and y1 > y0:
+            canvas[y0:y1, x0:x1] = img[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+        # Boxes: the same shift, clipped to the quadrant.
+        moved = b.astype(dtype) + np.array([ox, oy, ox, oy], dtype)
+        clipped = moved.copy()
+        np.clip(clipped[:, 0::2], qx0, qx1, out=clipped[:, 0::2])
+        np.clip(clipped[:, 1::2], qy0, qy1, out=clipped[:, 1::2])
+        area = (moved[:, 2] - moved[:, 0]) * (moved[:, 3] - moved[:, 1])
+        visible = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+        # NOTE: a zero-area input box has no visible area: it cannot be kept.
+        kept = np.flatnonzero((visible > 0) & (visible >= min_visible * area))
+        out_box.append(clipped[kept])
+        out_label.append(lab[kept])
+        out_src.append(np.full(len(kept), k, np.int64))
+        out_keep.append(kept.astype(np.int64))
+    return Mosaic(
+        canvas,
+        np.concatenate(out_box).reshape(-1, 4),
+        np.concatenate(out_label),
+        np.concatenate(out_src),
+        np.concatenate(out_keep),
+    )
