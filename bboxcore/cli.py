@@ -75,18 +75,21 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- train
 def _args_train(p: argparse.ArgumentParser) -> None:
-    from bboxcore.models.train import add_arguments
+    from bboxcore.models.train_cli import add_arguments
 
     add_arguments(p)
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from bboxcore.models.train import TrainingDiverged, main
+    from bboxcore.models.train_cli import RunFolderError, TrainingDiverged, main
 
     try:
         return main(args)
     except TrainingDiverged as err:
         print(f"bboxcore train: {err}", file=sys.stderr)
+        return 1
+    except RunFolderError as err:
+        print(f"bboxcore train: error: {err}", file=sys.stderr)
         return 1
 
 
@@ -188,6 +191,15 @@ def _run_eval(args: argparse.Namespace) -> int:
     names = [c.strip() for c in args.classes.split(",")] if args.classes else None
     _check_output_file(args.json, "--json")
     _check_output_file(args.plot, "--plot")
+    if args.plot is not None:
+        from matplotlib.figure import Figure
+
+        kinds = Figure().canvas.get_supported_filetypes()
+        kind = Path(args.plot).suffix.lower().lstrip(".")
+        if kind and kind not in kinds:
+            raise CLIError(
+                f"--plot {args.plot}: unknown image type .{kind}; use one of {sorted(kinds)}"
+            )
     numbers, text = evaluate_files(
         args.gt,
         args.pred,
@@ -207,7 +219,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "demo": ("the main job: train and evaluate on NEON tree crowns", _args_demo, _run_demo),
     "bench": ("print the speed table", _args_bench, _run_bench),
-    "train": ("train the Faster R-CNN on a data set", _args_train, _run_train),
+    "train": ("train a detector (default: Faster R-CNN) on a data set", _args_train, _run_train),
     "detect": ("detect objects in images with a trained checkpoint", _args_detect, _run_detect),
     "grade": ("grade a student's NMS, IoU, encoding or Soft-NMS code", _args_grade, _run_grade),
     "eval": ("evaluate prediction files: COCO AP/AR and VOC AP", _args_eval, _run_eval),

@@ -124,3 +124,13 @@ def test_eval_unwritable_output_fails_before_evaluating(tmp_path, capsys, option
         captured = _one_line_error(capsys, option, message)
         assert captured.out == ""  # nothing evaluated, nothing printed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gt.json", "out_dir", "res.json"]
+
+
+def test_eval_plot_of_unknown_type_fails_before_evaluating(tmp_path, capsys):
+    gt, res = _write(tmp_path)
+    assert main(["eval", "--gt", gt, "--pred", res, "--plot", str(tmp_path / "pr.xyz")]) == 2
+    captured = _one_line_error(capsys, "--plot", "pr.xyz: unknown image type .xyz", "'png'")
+    assert captured.out == ""
+    assert main(["eval", "--gt", gt, "--pred", res, "--plot", str(tmp_path / "pr")]) == 0
+    assert f"PR curves written to {tmp_path / 'pr.png'}" in capsys.readouterr().out
+    assert (tmp_path / "pr.png").stat().st_size > 0

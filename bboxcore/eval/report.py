@@ -57,7 +57,8 @@ def evaluate_files(
     class_names : sequence of str, optional
         Label order of a VOC/YOLO folder.
     plot : str or Path, optional
-        Write the PR curves (VOC if computed, else COCO) to this image file.
+        Write the PR curves (VOC if computed, else COCO) to this image file;
+        its suffix gives the type (``.png`` added when there is none).
     clip : bool
         Clip the ground-truth boxes to their images before evaluating. Off by
         default, as in ``pycocotools``: a box that sticks out of its image is
@@ -155,6 +156,7 @@ def evaluate_files(
 
         from bboxcore.eval.plots import plot_pr_curves
 
+        plot = Path(plot) if Path(plot).suffix else Path(plot).with_suffix(".png")
         fig, ax = plt.subplots(figsize=(6, 5))
         plot_pr_curves(curves, names, ax=ax)
         fig.savefig(plot, dpi=100, bbox_inches="tight")
@@ -228,7 +230,10 @@ def write_json(numbers: dict, path) -> None:
 
     text = json.dumps(clean(numbers), indent=2, allow_nan=False)
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:  # name the file asked for, not the temporary one
+        raise type(err)(err.errno, err.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

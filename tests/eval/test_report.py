@@ -45,3 +45,10 @@ def test_evaluate_files_clip_needs_image_sizes(tmp_path):
     assert numbers["coco"]["AP"] == 0.0
     with pytest.raises(ValueError, match="clip needs the size of every image; image 1 has none"):
         evaluate_files(tmp_path / "gt.json", tmp_path / "res.json", metric="coco", clip=True)
+
+
+def test_write_json_error_names_the_file_not_a_temporary_one(tmp_path):
+    target = tmp_path / "no_such_folder" / "n.json"
+    with pytest.raises(FileNotFoundError) as info:
+        write_json({"AP": 0.5}, target)
+    assert info.value.filename == str(target)
