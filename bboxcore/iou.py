@@ -316,7 +316,7 @@ def generalized_box_iou(boxes1, boxes2) -> np.ndarray:
     -----
     C is the smallest box enclosing A and B. GIoU lies in [-1, 1], never
     exceeds the IoU, and stays informative for disjoint boxes, where the IoU
-    is 0. When |C| = 0 (two identical points) the penalty is 0.
+    is 0. When :math:`|C| = 0` (two identical points) the penalty is 0.
 
     References
     ----------
@@ -361,7 +361,7 @@ def generalized_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
     -----
     C is the smallest box enclosing A and B. GIoU lies in [-1, 1], never
     exceeds the IoU, and stays informative for disjoint boxes, where the IoU
-    is 0. When |C| = 0 (two identical points) the penalty is 0.
+    is 0. When :math:`|C| = 0` (two identical points) the penalty is 0.
 
     References
     ----------

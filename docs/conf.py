@@ -15,6 +15,7 @@ the npm package ``mathjax`` that the Makefile installs into ``build/mathjax/``.
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import re
 import shutil
 import sys
@@ -42,6 +43,8 @@ extensions = [
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtext"}
 root_doc = "index"
 exclude_patterns = ["_build", "**/.ipynb_checkpoints"]
+# A module docstring may list references that only its functions cite (a reading list).
+suppress_warnings = ["ref.citation"]
 
 # --- API pages: autodoc + numpydoc ----------------------------------------------------
 autodoc_member_order = "bysource"
@@ -113,6 +116,69 @@ def _module_headings_as_rubrics(app, what, name, obj, options, lines) -> None:
     lines[:] = text.split("\n")
 
 
+_CITED = re.compile(r"\[(\w+)\]_")
+_ENTRY = re.compile(r"^(?P<indent>[ \t]*)\.\. \[(?P<key>\w+)\][ \t]")
+
+
+def _reference_entries(doc: str | None) -> dict[str, list[str]]:
+    """The ``.. [key] ...`` entries of a docstring, each with its continuation lines."""
+    entries: dict[str, list[str]] = {}
+    lines = inspect.cleandoc(doc or "").split("\n")
+    for i, line in enumerate(lines):
+        m = _ENTRY.match(line)
+        if m is None:
+            continue
+        body = [line.strip()]
+        for more in lines[i + 1 :]:
+            if not more.strip() or len(more) - len(more.lstrip()) <= len(m["indent"]):
+                break
+            body.append("   " + more.strip())
+        entries.setdefault(m["key"], body)
+    return entries
+
+
+def _borrow_references(app, what, name, obj, options, lines) -> None:
+    """Give a docstring the entries of the citations it makes but does not define.
+
+    bboxcore's docstrings sometimes cite, as ``[2]_``, a paper listed in the References of
+    their module (or a module cites one listed by its functions). In Sphinx every docstring
+    is its own document fragment (numpydoc renames citations per docstring), so such a
+    citation would dangle: append the entry it means, from the module docstring or else
+    the first function or class of the module that lists it.
+    """
+    text = "\n".join(lines)
+    missing = sorted(set(_CITED.findall(text)) - set(_reference_entries(text)))
+    if not missing:
+        return
+    module = obj if what == "module" else inspect.getmodule(obj)
+    sources = [module.__doc__ if module else None]
+    if module is not None:  # then its functions and classes, in source order
+        sources += [getattr(m, "__doc__", None) for m in vars(module).values()]
+    found: dict[str, list[str]] = {}
+    for doc in sources:
+        for key, body in _reference_entries(doc).items():
+            found.setdefault(key, body)
+    borrowed = [line for key in missing if key in found for line in found[key]]
+    if not borrowed:
+        return
+    if any(re.match(r"^\s*References\s*$", line) for line in lines):
+        # numpydoc allows one References section: the entries go at its end (the last
+        # section of a numpydoc docstring before Examples).
+        at = next(
+            (i for i, line in enumerate(lines) if re.match(r"^\s*Examples\s*$", line)),
+            len(lines),
+        )
+        lines[at:at] = ["", *borrowed, ""]
+    elif what == "module":
+        lines += ["", ".. rubric:: References", "", *borrowed]
+    else:
+        at = next(
+            (i for i, line in enumerate(lines) if re.match(r"^\s*Examples\s*$", line)),
+            len(lines),
+        )
+        lines[at:at] = ["References", "----------", "", *borrowed, ""]
+
+
 def setup(app) -> None:
     if not (MATHJAX_SRC / "tex-mml-chtml.js").is_file():
         from sphinx.errors import ConfigError
@@ -122,5 +188,6 @@ def setup(app) -> None:
             "it works offline. `make docs` installs it; by hand: `npm install --no-save "
             "--prefix build/mathjax mathjax@3.2.2` (npm: `apt-get install -y npm`)."
         )
+    app.connect("autodoc-process-docstring", _borrow_references, priority=390)
     app.connect("autodoc-process-docstring", _module_headings_as_rubrics, priority=400)
     app.connect("build-finished", _copy_mathjax)

@@ -24,7 +24,7 @@ The autograd layer wraps each pair as one ``Function`` (forward calls
 ``<name>``, backward calls ``<name>_backward``). Floating inputs keep their
 dtype; integer and list inputs become float64. Inputs are never modified.
 NaN or inf inputs raise ``ValueError``; finite inputs so large that a loss
-exceeds the dtype's range (|z| ~ 1e38 in float32) give ``inf``, never NaN.
+exceeds the dtype's range (:math:`|z| \sim 10^{38}` in float32) give ``inf``, never NaN.
 
 The family, one module per kind of loss (all re-exported here and by :mod:`bboxcore`):
 

@@ -152,7 +152,7 @@ def centernet_l1_loss_backward(dloss, pred, target, mask, n_object: int | None =
 
     Notes
     -----
-    NOTE: |x| has a kink at 0; the sub-gradient used there is 0 (``np.sign``).
+    NOTE: :math:`|x|` has a kink at 0; the sub-gradient used there is 0 (``np.sign``).
 
     Examples
     --------

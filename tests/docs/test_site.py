@@ -1,0 +1,276 @@
+"""The documentation site as a student sees it: every page in headless Chromium, offline.
+
+Builds the site (``sphinx-build -W``: a warning fails), serves it on 127.0.0.1 (a free
+port) and opens every page in one Chromium session (Debian's ``chromium``, driven by
+Playwright over its DevTools pipe) with the network cut: every request to another host
+is aborted and the host resolver maps every name except 127.0.0.1 to nothing. From the
+rendered DOM, once MathJax has typeset the page, it checks that
+
+* MathJax ran from the site itself and typeset every formula: no raw TeX (``\\(``,
+  ``\\[``, ``$$``, a ``\\command``) is left outside code, and no MathJax error box;
+* every course notebook page shows its figures (loaded images with alt text) and
+  its printed outputs;
+* every internal link points to an existing page and, with a ``#fragment``, to an
+  existing anchor of that page;
+* no page asked for anything outside 127.0.0.1.
+
+Screenshots of a few pages are kept in ``build/docs-screenshots/`` (CI artefacts).
+``make test`` installs chromium when it is missing (``apt-get install -y chromium``).
+"""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "build" / "docs-test"
+SHOTS = ROOT / "build" / "docs-screenshots"
+SCREENSHOT_PAGES = (
+    "index.html",
+    "concepts/encoding.html",
+    "api/eval.html",
+    "api/losses.html",
+    "notebooks/01_box_encoding.html",
+    "notebooks/03_nms_and_soft_nms.html",
+    "notebooks/09_faster_rcnn.html",
+)
+NOTEBOOK_PAGE = re.compile(r"^notebooks/\d\d_\w+\.html$")
+SKIPPED_PAGES = ("_modules/", "genindex.html", "search.html", "py-modindex.html")
+
+# TeX left as text: a delimiter MathJax should have consumed, or a TeX command.
+RAW_TEX = re.compile(
+    r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(?:frac|mathrm|sum|log|exp|max|min|left|right"
+    r"|lvert|rvert|sqrt|cdot|hat|tilde|operatorname|text|qquad|quad|in|le|ge)\b"
+)
+
+# The visible text of the page outside code, scripts and typeset maths.
+PAGE_TEXT_JS = """
+() => {
+  const skip = new Set(["PRE", "CODE", "SCRIPT", "STYLE", "MJX-CONTAINER", "TEXTAREA",
+                        "NOSCRIPT", "SVG", "KBD", "SAMP", "MJX-ASSISTIVE-MML"]);
+  const out = [];
+  const walk = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) { out.push(node.textContent); return; }
+    if (node.nodeType !== Node.ELEMENT_NODE || skip.has(node.tagName)) return;
+    if (node.classList.contains("highlight")) return;
+    for (const child of node.childNodes) walk(child);
+  };
+  walk(document.body);
+  return out.join(" ");
+}
+"""
+
+PAGE_FACTS_JS = """
+() => ({
+  mathjax: typeof window.MathJax === "object" && !!window.MathJax.startup,
+  formulas: document.querySelectorAll("mjx-container").length,
+  errors: Array.from(document.querySelectorAll("mjx-merror")).map(e => e.textContent),
+  images: Array.from(document.querySelectorAll("article img")).map(img => ({
+    src: img.getAttribute("src"), alt: img.getAttribute("alt") || "",
+    loaded: img.complete && img.naturalWidth > 0})),
+  outputs: document.querySelectorAll("article .cell_output").length,
+  links: Array.from(document.querySelectorAll("a[href]")).map(a => a.href),
+})
+"""
+
+
+class _Ids(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key in ("id", "name") and value:
+                self.ids.add(value)
+
+
+@functools.cache
+def _anchors(path: Path) -> frozenset[str]:
+    parser = _Ids()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return frozenset(parser.ids)
+
+
+def _chromium() -> str:
+    path = os.environ.get("BBOXCORE_CHROMIUM") or shutil.which("chromium")
+    if path is None:
+        pytest.fail(
+            "the documentation test needs Debian's chromium: `apt-get install -y chromium` "
+            "(as root; `make test` does it), or set BBOXCORE_CHROMIUM to a Chromium binary"
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    """The site, built from docs/ with warnings as errors."""
+    shutil.rmtree(SITE, ignore_errors=True)
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html"]
+    result = subprocess.run(
+        [*cmd, "docs", str(SITE)], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, f"sphinx-build failed:\n{result.stdout}\n{result.stderr}"
+    return SITE
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def rendered(site, server):
+    """Every page loaded once in one Chromium session: {page: facts}."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = _chromium()
+    pages = sorted(
+        p.relative_to(site).as_posix()
+        for p in site.rglob("*.html")
+        if not p.relative_to(site).as_posix().startswith(SKIPPED_PAGES)
+    )
+    outside: list[str] = []
+    facts: dict[str, dict] = {}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def cut_network(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.route("**/*", cut_network)
+        page = context.new_page()
+        console_errors: list[str] = []
+        page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+        for name in pages:
+            console_errors.clear()
+            page.goto(server + name, wait_until="load")
+            # MathJax typesets after "load": wait for its startup promise.
+            page.evaluate(
+                "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+                " ? MathJax.startup.promise.then(() => true) : false"
+            )
+            facts[name] = page.evaluate(PAGE_FACTS_JS)
+            facts[name]["text"] = page.evaluate(PAGE_TEXT_JS)
+            facts[name]["js_errors"] = list(console_errors)
+            if name in SCREENSHOT_PAGES:
+                shot = SHOTS / (name.replace("/", "_").removesuffix(".html") + ".png")
+                page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    return {"pages": facts, "outside": outside, "base": server}
+
+
+def test_every_page_was_loaded(rendered):
+    names = set(rendered["pages"])
+    assert "index.html" in names
+    assert {f"concepts/{p}.html" for p in ("encoding", "iou", "nms", "losses")} <= names
+    assert sum(bool(NOTEBOOK_PAGE.match(n)) for n in names) >= 10, sorted(names)
+    assert sum(n.startswith("api/") for n in names) >= 10
+
+
+def test_nothing_is_fetched_from_outside(rendered):
+    assert rendered["outside"] == [], "requests outside 127.0.0.1 (the site must work offline)"
+
+
+def test_no_javascript_errors(rendered):
+    errors = {n: f["js_errors"] for n, f in rendered["pages"].items() if f["js_errors"]}
+    assert errors == {}
+
+
+def test_maths_is_typeset_everywhere(rendered):
+    problems = {}
+    for name, f in rendered["pages"].items():
+        raw = sorted({m.group(0) for m in RAW_TEX.finditer(f["text"])})
+        if raw:
+            i = RAW_TEX.search(f["text"]).start()
+            problems[name] = f"raw TeX {raw} near: {f['text'][max(0, i - 60) : i + 60]!r}"
+        elif f["errors"]:
+            problems[name] = f"MathJax errors: {f['errors'][:3]}"
+        elif not f["mathjax"]:
+            problems[name] = "MathJax not loaded"
+    assert problems == {}
+    typeset = [n for n, f in rendered["pages"].items() if f["formulas"] > 0]
+    assert "concepts/encoding.html" in typeset
+    assert "notebooks/01_box_encoding.html" in typeset
+    assert "api/eval.html" in typeset
+
+
+def test_notebook_pages_show_their_figures_and_outputs(rendered):
+    problems = {}
+    for name, f in rendered["pages"].items():
+        if not NOTEBOOK_PAGE.match(name):
+            continue
+        images = f["images"]
+        if not images:
+            problems[name] = "no image"
+        elif not all(i["loaded"] for i in images):
+            problems[name] = f"images not loaded: {[i['src'] for i in images if not i['loaded']]}"
+        elif not all(i["alt"].strip() for i in images):
+            problems[name] = f"{sum(not i['alt'].strip() for i in images)} images without alt"
+        elif f["outputs"] < 2:
+            problems[name] = f"only {f['outputs']} cell outputs"
+    assert problems == {}
+
+
+def test_internal_links_resolve(rendered, site):
+    base = rendered["base"]
+    broken = set()
+    for name, f in rendered["pages"].items():
+        for href in f["links"]:
+            if not href.startswith(base):
+                continue
+            url = urlsplit(href)
+            rel = unquote(url.path)[len(urlsplit(base).path) :]
+            target = site / rel
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.add(f"{name} -> {rel} (no such page)")
+            elif url.fragment and target.suffix == ".html":
+                if unquote(url.fragment) not in _anchors(target):
+                    broken.add(f"{name} -> {rel}#{url.fragment} (no such anchor)")
+    assert sorted(broken) == []
+
+
+def test_screenshots_are_kept(rendered):
+    for name in SCREENSHOT_PAGES:
+        shot = SHOTS / (name.replace("/", "_").removesuffix(".html") + ".png")
+        assert shot.is_file() and shot.stat().st_size > 10_000, shot
+
+
+def test_links_are_absolute_urls_of_the_site(rendered):
+    # guard for the link test above: it only checks links that start with the base URL
+    index = rendered["pages"]["index.html"]
+    assert any(urljoin(rendered["base"], "concepts/") in href for href in index["links"])
