@@ -26,7 +26,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bboxcore.boxes import as_boxes, as_float_array, as_image_size, check_finite
+from bboxcore._checks import (
+    as_boxes,
+    as_float_array,
+    as_image_size,
+    check_finite,
+    check_rng,
+    positive,
+    positive_vector,
+)
 from bboxcore.iou import pairwise_iou_unchecked
 
 __all__ = [
@@ -61,32 +69,6 @@ VGG16_LAYERS = (
     (3, 1),                           # the RPN's 3x3 window
 )
 # fmt: on
-
-
-def _positive_vector(x, name: str) -> np.ndarray:
-    arr = as_float_array(x, name, dtype=np.float64).reshape(-1)
-    if arr.size == 0 or not np.isfinite(arr).all() or (arr <= 0).any():
-        raise ValueError(f"{name} must be a non-empty sequence of positive numbers; got {x!r}")
-    return arr
-
-
-def _positive_number(x, name: str) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a positive number; got {x!r}") from None
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number; got {x!r}")
-    return v
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)); "
-            f"got {type(rng).__name__}"
-        )
-    return rng
 
 
 # --------------------------------------------------------------------------- one cell
@@ -159,9 +141,9 @@ def generate_anchor_base(
     >>> generate_anchor_base().shape
     (9, 4)
     """
-    b = _positive_number(base_size, "base_size")
-    r = _positive_vector(ratios, "ratios")
-    s = _positive_vector(scales, "scales")
+    b = positive(base_size, "base_size")
+    r = positive_vector(ratios, "ratios")
+    s = positive_vector(scales, "scales")
     h = b * s[None, :] * np.sqrt(r)[:, None]  # (n_ratios, 1) x (1, n_scales) -> (n_r, n_s)
     w = b * s[None, :] / np.sqrt(r)[:, None]
     h, w = h.reshape(-1), w.reshape(-1)  # ratio-major: a = i * n_scales + j
@@ -226,7 +208,7 @@ def grid_anchors(anchor_base, feat_stride: float, feat_size: tuple[int, int]) ->
            [32., 16., 48., 32.]])
     """
     base = as_boxes(anchor_base, "anchor_base")
-    stride = _positive_number(feat_stride, "feat_stride")
+    stride = positive(feat_stride, "feat_stride")
     hf, wf = _feat_size(feat_size)
     return _shift(base, stride, stride, hf, wf)
 
@@ -275,11 +257,6 @@ def inside_image(anchor, img_size: tuple[float, float]) -> np.ndarray:
     """
     a = as_boxes(anchor, "anchor")
     h, w = as_image_size(img_size)
-    return _inside_index(a, h, w)
-
-
-def _inside_index(a: np.ndarray, h: float, w: float) -> np.ndarray:
-    """:func:`inside_image` on validated boxes."""
     h, w = np.float64(h), np.float64(w)  # compare in float64: a huge H must not overflow float32
     inside = (a[:, 0] >= 0) & (a[:, 1] >= 0) & (a[:, 2] <= w) & (a[:, 3] <= h)
     return np.flatnonzero(inside).astype(np.int64)
@@ -339,8 +316,8 @@ def pyramid_anchors(
         )
     out = []
     for feat_size, stride, size in zip(feat_sizes, strides, sizes):
-        stride = _positive_number(stride, "strides")
-        size = _positive_number(size, "sizes")
+        stride = positive(stride, "strides")
+        size = positive(size, "sizes")
         base = generate_anchor_base(stride, ratios, (size / stride,))
         out.append(grid_anchors(base, stride, feat_size))
     return out
@@ -414,7 +391,7 @@ def ssd_prior_boxes(
             f"feat_sizes must hold m >= 2 maps and aspect_ratios one entry per map; got "
             f"{m} and {len(aspect_ratios)}"
         )
-    s_min, s_max = _positive_number(s_min, "s_min"), _positive_number(s_max, "s_max")
+    s_min, s_max = positive(s_min, "s_min"), positive(s_max, "s_max")
     if s_min > s_max:
         raise ValueError(f"s_min must be <= s_max; got {s_min} > {s_max}")
     scale = s_min + (s_max - s_min) / (m - 1) * np.arange(m + 1)  # s_1 .. s_{m+1}, Eq. 4
@@ -423,7 +400,7 @@ def ssd_prior_boxes(
         hf, wf = _feat_size(feat_size, "feat_sizes")
         s_k, s_extra = scale[k], np.sqrt(scale[k] * scale[k + 1])
         wh = [(s_k, s_k), (s_extra, s_extra)]  # (w, h) as fractions of the image
-        for a in _positive_vector(ratios, "aspect_ratios") if len(ratios) else ():
+        for a in positive_vector(ratios, "aspect_ratios") if len(ratios) else ():
             wh += [(s_k * np.sqrt(a), s_k / np.sqrt(a)), (s_k / np.sqrt(a), s_k * np.sqrt(a))]
         w, h = np.array(wh).T * np.array([[w_img], [h_img]])  # fractions -> pixels
         stride_x, stride_y = w_img / max(wf, 1), h_img / max(hf, 1)
@@ -525,7 +502,7 @@ def kmeans_anchors(
         raise ValueError(f"k must be an integer in [1, N={n}]; got {k!r}")
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
         raise ValueError(f"n_iter must be an integer >= 0; got {n_iter!r}")
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     dtype, wh = wh.dtype, wh.astype(np.float64)  # cluster in float64, return in wh's dtype
     with np.errstate(over="ignore"):
         too_large = ~np.isfinite(4 * wh[:, 0] * wh[:, 1])  # areas and their unions must be finite

@@ -1,4 +1,4 @@
-r"""Boxes: the one convention, format conversions, area, clipping, validation.
+r"""Boxes: the one convention, area, format conversions, clipping.
 
 The convention
 --------------
@@ -24,6 +24,11 @@ yxyx     (y_min, x_min, y_max, x_max)                chainercv
 Dtypes: floating inputs keep their dtype (float32 stays float32); integer,
 boolean and list inputs become float64. Outputs never alias inputs and inputs
 are never modified. Empty inputs (R = 0) are valid.
+
+Validation: every public function taking boxes checks them at its boundary
+with :func:`as_boxes` (and :func:`as_float_array`, :func:`check_finite`,
+:func:`as_image_size`, :func:`result_float_dtype`), re-exported here from
+bboxcore's one private checks module, ``bboxcore._checks``.
 """
 
 from __future__ import annotations
@@ -32,15 +37,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bboxcore._checks import (
+    as_boxes,
+    as_float_array,
+    as_image_size,
+    check_finite,
+    checked_area,
+    result_float_dtype,
+)
+
 __all__ = [
     "BOX_FORMATS",
     "as_boxes",
+    "as_float_array",
     "as_image_size",
     "box_area",
     "box_convert",
+    "check_finite",
     "clip_boxes",
     "cxcywh_to_xyxy",
     "remove_small_boxes",
+    "result_float_dtype",
     "xywh_to_xyxy",
     "xyxy_to_cxcywh",
     "xyxy_to_xywh",
@@ -49,201 +66,6 @@ __all__ = [
 ]
 
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh", "yxyx")
-
-
-# --------------------------------------------------------------------------- validation
-def as_float_array(x, name: str, *, dtype=None) -> np.ndarray:
-    """Turn ``x`` into a floating ndarray following the design's dtype policy.
-
-    Parameters
-    ----------
-    x : array_like
-        Any numeric array or nested list.
-    name : str
-        The argument's name, for error messages.
-    dtype : dtype, optional
-        Force this dtype instead of the policy.
-
-    Returns
-    -------
-    ndarray
-        Floating arrays keep their dtype (float16 is promoted to float32, too
-        coarse for box arithmetic); integers, booleans and lists become
-        float64. The result may be ``x`` itself: never write into it.
-
-    Raises
-    ------
-    TypeError
-        If ``x`` is ragged or not real numeric (strings, objects, complex).
-
-    Examples
-    --------
-    >>> as_float_array([1, 2], "scores").dtype
-    dtype('float64')
-    >>> as_float_array(np.ones(2, np.float32), "scores").dtype
-    dtype('float32')
-    """
-    try:
-        arr = np.asarray(x)
-    except (ValueError, TypeError) as err:  # ragged lists
-        raise TypeError(
-            f"{name} must be a real numeric array; got a ragged {type(x).__name__}: {err}"
-        ) from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
-    if dtype is not None:
-        return arr.astype(dtype, copy=False)
-    if arr.dtype.kind == "f":
-        return arr.astype(np.float32, copy=False) if arr.dtype.itemsize < 4 else arr
-    return arr.astype(np.float64)
-
-
-def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise ``ValueError`` naming ``name`` and the first bad entry if ``arr`` has NaN/inf.
-
-    Parameters
-    ----------
-    arr : ndarray
-        A numeric array of any shape.
-    name : str
-        The argument's name, for the message.
-
-    Raises
-    ------
-    ValueError
-        If any entry is NaN or infinite.
-
-    Examples
-    --------
-    >>> check_finite(np.array([1.0, np.nan]), "scores")
-    Traceback (most recent call last):
-    ...
-    ValueError: scores must be finite (no NaN or inf); got nan at index (1,)
-    """
-    if arr.size and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        where = f"at index {tuple(int(i) for i in bad)}"
-        raise ValueError(f"{name} must be finite (no NaN or inf); got {arr[tuple(bad)]} {where}")
-
-
-def as_boxes(
-    boxes, name: str = "boxes", *, allow_inverted: bool = False, dtype=None, ncols: int = 4
-) -> np.ndarray:
-    """Validate an array of boxes and return it as a floating ndarray.
-
-    This is the one validation helper that every public function taking boxes
-    calls at its boundary, so that all of them fail the same way.
-
-    Parameters
-    ----------
-    boxes : array_like, shape (R, 4)
-        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels.
-    name : str
-        The argument's name, used in error messages.
-    allow_inverted : bool
-        Accept boxes with ``x_max < x_min`` or ``y_max < y_min``.
-    dtype : dtype, optional
-        Force this floating dtype instead of the design's dtype policy.
-    ncols : int
-        Expected number of columns (4 for boxes; 5 for ``(batch_index, box)`` rois).
-
-    Returns
-    -------
-    boxes : ndarray, shape (R, 4), float
-        The validated boxes; float32 and float64 input keep their dtype,
-        anything else becomes float64. It may be the input itself: never
-        write into it.
-
-    Raises
-    ------
-    TypeError
-        If ``boxes`` is not a real numeric array.
-    ValueError
-        If it is not shaped (R, 4), holds NaN or inf, or (unless
-        ``allow_inverted``) has a box with ``x_max < x_min`` or
-        ``y_max < y_min``.
-
-    Examples
-    --------
-    >>> as_boxes([[0, 0, 10, 5]])
-    array([[ 0.,  0., 10.,  5.]])
-    >>> as_boxes(np.zeros((0, 4), np.float32)).dtype
-    dtype('float32')
-    >>> as_boxes([[10, 0, 0, 5]], "gt_bbox")
-    Traceback (most recent call last):
-    ...
-    ValueError: gt_bbox has an inverted box (x_max < x_min or y_max < y_min) at row 0: ...
-    """
-    arr = as_float_array(boxes, name, dtype=dtype)
-    if arr.shape == (0,):  # ``[]``: an image without objects
-        arr = arr.reshape(0, ncols)
-    if arr.ndim != 2 or arr.shape[1] != ncols:
-        letters = "(R, 4)" if ncols == 4 else f"(R, {ncols})"
-        raise ValueError(f"{name} must have shape {letters}; got {arr.shape}")
-    check_finite(arr, name)
-    if not allow_inverted and arr.shape[0]:
-        c = ncols - 4
-        inverted = (arr[:, c + 2] < arr[:, c]) | (arr[:, c + 3] < arr[:, c + 1])
-        if inverted.any():
-            i = int(np.flatnonzero(inverted)[0])
-            raise ValueError(
-                f"{name} has an inverted box (x_max < x_min or y_max < y_min) at row {i}: "
-                f"{[float(v) for v in arr[i]]}"
-            )
-    return arr
-
-
-def as_image_size(img_size, name: str = "img_size") -> tuple[float, float]:
-    """Validate an image size ``(H, W)`` in pixels and return it as two floats.
-
-    Parameters
-    ----------
-    img_size : tuple of 2 numbers
-        Height and width, both positive and finite.
-
-    Returns
-    -------
-    (H, W) : tuple of float
-
-    Raises
-    ------
-    ValueError
-        If it does not have exactly two positive finite entries.
-
-    Examples
-    --------
-    >>> as_image_size((600, 1000))
-    (600.0, 1000.0)
-    """
-    try:
-        h, w = (float(v) for v in img_size)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be (H, W), two positive numbers; got {img_size!r}") from None
-    if not (np.isfinite(h) and np.isfinite(w) and h > 0 and w > 0):
-        raise ValueError(f"{name} must be (H, W), two positive numbers; got {img_size!r}")
-    return h, w
-
-
-def result_float_dtype(*arrays: np.ndarray) -> np.dtype:
-    """The floating dtype that several validated arrays combine to (float32 only if all are).
-
-    Parameters
-    ----------
-    *arrays : ndarray
-        Floating arrays.
-
-    Returns
-    -------
-    numpy.dtype
-
-    Examples
-    --------
-    >>> result_float_dtype(np.ones(1, np.float32), np.ones(1, np.float32))
-    dtype('float32')
-    >>> result_float_dtype(np.ones(1, np.float32), np.ones(1))
-    dtype('float64')
-    """
-    return np.result_type(*[a.dtype for a in arrays], np.float32)
 
 
 # --------------------------------------------------------------------------- area
@@ -274,20 +96,7 @@ def box_area(boxes) -> np.ndarray:
     array([50.,  0.])
     """
     b = as_boxes(boxes)
-    return _area_checked(b, "boxes")
-
-
-def _area_checked(b: np.ndarray, name: str) -> np.ndarray:
-    """Area of validated boxes; ``ValueError`` if it overflows the dtype."""
-    with np.errstate(over="ignore"):
-        area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    if area.size and not np.isfinite(area).all():
-        i = int(np.flatnonzero(~np.isfinite(area))[0])
-        raise ValueError(
-            f"{name} row {i} is too large: its area overflows {b.dtype} "
-            f"(box {[float(v) for v in b[i]]}); use float64 or smaller coordinates"
-        )
-    return area
+    return checked_area(b, "boxes")
 
 
 # --------------------------------------------------------------------------- formats

@@ -14,12 +14,18 @@ arithmetic); ``soft_nms(..., method='hard')`` is :func:`bboxcore.nms`.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from bboxcore._checks import in_dtype, real, scored_boxes, unit_interval
-from bboxcore.boxes import as_float_array, check_finite
+from bboxcore._checks import (
+    as_float_array,
+    check_finite,
+    count,
+    in_dtype,
+    positive,
+    real,
+    scored_boxes,
+    unit_interval,
+)
 from bboxcore.iou import pairwise_iou_unchecked
 
 __all__ = ["SOFT_NMS_METHODS", "heatmap_peaks", "soft_nms"]
@@ -139,9 +145,7 @@ def soft_nms(
         i = int(np.flatnonzero(~np.isfinite(s) | (s < 0))[0])
         raise ValueError(f"scores must be finite and >= 0 for soft_nms; got {s[i]} at index {i}")
     n_t = unit_interval(iou_thresh, "iou_thresh")
-    sigma = real(sigma, "sigma")
-    if not (0 < sigma < np.inf):
-        raise ValueError(f"sigma must be a positive finite number; got {sigma!r}")
+    sigma = positive(sigma, "sigma")
     score_thresh = in_dtype(real(score_thresh, "score_thresh"), s.dtype)  # as nms
     if method not in SOFT_NMS_METHODS:
         raise ValueError(f"method must be one of {SOFT_NMS_METHODS}; got {method!r}")
@@ -229,12 +233,9 @@ def heatmap_peaks(heatmap, k: int, kernel: int = 3) -> tuple[np.ndarray, ...]:
     if heat.ndim != 3:
         raise ValueError(f"heatmap must have shape (C, H, W); got {heat.shape}")
     check_finite(heat, "heatmap")
-    for value, name in ((k, "k"), (kernel, "kernel")):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an integer; got {value!r}")
-    if k < 0:
-        raise ValueError(f"k must be >= 0; got {k}")
-    if kernel < 1 or kernel % 2 == 0:
+    k = count(k, "k")
+    kernel = count(kernel, "kernel", minimum=1)
+    if kernel % 2 == 0:
         raise ValueError(f"kernel must be a positive odd integer; got {kernel}")
     if heat.size == 0 or k == 0:
         empty = np.zeros(0, np.int64)

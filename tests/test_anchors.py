@@ -160,8 +160,8 @@ def test_grid_anchors_keep_float32_and_do_not_alias():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"base_size": 0}, "base_size must be a positive"),
-        ({"base_size": "x"}, "base_size must be a positive"),
+        ({"base_size": 0}, "base_size must be a finite number > 0"),
+        ({"base_size": "x"}, "base_size must be a finite number > 0"),
         ({"ratios": ()}, "ratios must be a non-empty"),
         ({"ratios": (1, -2)}, "ratios must be a non-empty"),
         ({"scales": (np.nan,)}, "scales must be a non-empty"),
@@ -177,7 +177,7 @@ def test_generate_anchor_base_rejects_bad_arguments(kwargs, match):
     [
         (([[0, 0, 1]], 16, (2, 2)), r"anchor_base must have shape \(R, 4\)"),
         (([[0, 0, np.inf, 1]], 16, (2, 2)), "anchor_base must be finite"),
-        (([[0, 0, 1, 1]], 0, (2, 2)), "feat_stride must be a positive"),
+        (([[0, 0, 1, 1]], 0, (2, 2)), "feat_stride must be a finite number > 0"),
         (([[0, 0, 1, 1]], 16, (2, 2.5)), "feat_size must be"),
         (([[0, 0, 1, 1]], 16, (2, -1)), "feat_size must be"),
         (([[0, 0, 1, 1]], 16, 5), "feat_size must be"),
@@ -257,7 +257,7 @@ def test_pyramid_anchors_have_fpn_areas_32_to_512_squared_15_shapes():
 def test_pyramid_anchors_rejects_mismatched_levels():
     with pytest.raises(ValueError, match="one entry per level"):
         pyramid_anchors([(2, 2)])
-    with pytest.raises(ValueError, match="strides must be a positive"):
+    with pytest.raises(ValueError, match="strides must be a finite number > 0"):
         pyramid_anchors([(2, 2)], strides=(0,), sizes=(32,))
 
 

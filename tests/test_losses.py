@@ -373,7 +373,7 @@ def test_focal_loss_down_weights_easy_examples():
 
 
 def test_focal_loss_validation():
-    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\] or None; got 2"):
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\]; got 2"):
         sigmoid_focal_loss(np.zeros(2), np.zeros(2), alpha=2)
     with pytest.raises(ValueError, match="gamma must be a finite number >= 0; got -1"):
         sigmoid_focal_loss(np.zeros(2), np.zeros(2), gamma=-1)

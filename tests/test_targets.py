@@ -190,13 +190,13 @@ def test_anchor_targets_do_not_modify_inputs():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_sample": 0}, "n_sample must be an integer >= 1"),
-        ({"n_sample": 2.5}, "n_sample must be an integer"),
+        ({"n_sample": 0}, "n_sample must be a positive integer; got 0"),
+        ({"n_sample": 2.5}, "n_sample must be a positive integer; got float 2.5"),
         ({"pos_iou_thresh": 1.5}, r"pos_iou_thresh must be in \[0, 1\]"),
         ({"pos_iou_thresh": 0.0}, "pos_iou_thresh > 0"),
         ({"neg_iou_thresh": 0.8}, "neg_iou_thresh <= pos_iou_thresh"),
         ({"pos_ratio": -0.1}, r"pos_ratio must be in \[0, 1\]"),
-        ({"pos_ratio": "half"}, "pos_ratio must be a number"),
+        ({"pos_ratio": "half"}, "pos_ratio must be a real number in \\[0, 1\\]; got str"),
     ],
 )
 def test_anchor_target_creator_rejects_bad_hyperparameters(kwargs, match):
@@ -348,8 +348,8 @@ def test_proposal_creator_rejects_bad_inputs(args, kwargs, match):
     ("kwargs", "match"),
     [
         ({"nms_thresh": 1.2}, "nms_thresh must be in"),
-        ({"n_train_pre_nms": 0}, "n_train_pre_nms must be an integer >= 1"),
-        ({"n_test_post_nms": None}, "n_test_post_nms must be an integer"),
+        ({"n_train_pre_nms": 0}, "n_train_pre_nms must be a positive integer; got 0"),
+        ({"n_test_post_nms": None}, "n_test_post_nms must be a positive integer; got NoneType"),
         ({"min_size": -1}, "min_size must be a finite number >= 0"),
         ({"min_size": "big"}, "min_size must be a finite number >= 0"),
     ],
@@ -461,7 +461,7 @@ def test_proposal_targets_are_deterministic_under_a_seed():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_sample": -1}, "n_sample must be an integer >= 1"),
+        ({"n_sample": -1}, "n_sample must be a positive integer; got -1"),
         ({"pos_ratio": 2}, r"pos_ratio must be in \[0, 1\]"),
         ({"neg_iou_thresh_hi": 0.6}, "neg_iou_thresh_hi <= pos_iou_thresh"),
         ({"neg_iou_thresh_lo": 0.3, "neg_iou_thresh_hi": 0.2}, "neg_iou_thresh_lo <="),

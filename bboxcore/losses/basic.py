@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bboxcore._checks import non_negative, positive
 from bboxcore.losses._common import (
     REDUCTIONS,
     _as_logits,
@@ -31,19 +32,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- smooth L1
-def _smooth_l1_beta(sigma: float, beta: float | None) -> float:
-    """The switch point β = 1/σ² from either parametrisation, validated."""
-    if beta is None:
-        sigma = float(sigma)
-        if not (np.isfinite(sigma) and sigma > 0):
-            raise ValueError(f"sigma must be a finite number > 0; got {sigma}")
-        return 1.0 / sigma**2
-    beta = float(beta)
-    if not (np.isfinite(beta) and beta >= 0):
-        raise ValueError(f"beta must be a finite number >= 0; got {beta}")
-    return beta
-
-
 def smooth_l1(x, sigma: float = 1.0, *, beta: float | None = None, reduction: str = "none"):
     r"""Smooth-L1 loss of the residual ``x``: quadratic near 0, linear beyond 1/σ².
 
@@ -111,7 +99,7 @@ def smooth_l1(x, sigma: float = 1.0, *, beta: float | None = None, reduction: st
     """
     _check_reduction(reduction)
     x = _as_logits(x, "x")
-    b = _smooth_l1_beta(sigma, beta)
+    b = _switch_point(sigma, beta)
     b = x.dtype.type(b)  # a β below the dtype's range is 0: plain L1
     ax = np.abs(x)
     loss = ax - b / 2  # the linear piece |x| - 0.5/σ²
@@ -165,7 +153,7 @@ def smooth_l1_backward(
     """
     _check_reduction(reduction)
     x = _as_logits(x, "x")
-    b = _smooth_l1_beta(sigma, beta)
+    b = _switch_point(sigma, beta)
     up = _upstream(dloss, x.shape, x.dtype, reduction)
     # NOTE: kink of the second derivative at |x| = 1/σ²: |x| == 1/σ² takes the
     # linear branch, where sign(x) = σ² x anyway, so the gradient is continuous.
@@ -175,6 +163,11 @@ def smooth_l1_backward(
         inside = np.abs(x) < b
         grad = np.where(inside, np.where(inside, x, 0) / b, grad)  # σ² x = x / β
     return (up * grad).astype(x.dtype, copy=False)
+
+
+def _switch_point(sigma, beta) -> float:
+    """The switch point β = 1/σ² of smooth L1 from either parametrisation, validated."""
+    return 1.0 / positive(sigma, "sigma") ** 2 if beta is None else non_negative(beta, "beta")
 
 
 # --------------------------------------------------------------------------- cross-entropy

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from bboxcore.boxes import _area_checked, as_boxes, as_float_array, check_finite, result_float_dtype
+from bboxcore._checks import (
+    as_boxes,
+    as_float_array,
+    check_finite,
+    checked_area,
+    result_float_dtype,
+)
 from bboxcore.iou import generalized_box_iou_aligned
 from bboxcore.losses._common import _check_reduction, _reduce, _upstream
 
@@ -194,7 +200,7 @@ def _box_pair(pred_boxes, target_boxes):
     a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
     with np.errstate(over="ignore"):
         sides = np.maximum(a[:, 2:], b[:, 2:]) - np.minimum(a[:, :2], b[:, :2])  # enclosing box
-        area = _area_checked(a, "pred_boxes") + _area_checked(b, "target_boxes")
+        area = checked_area(a, "pred_boxes") + checked_area(b, "target_boxes")
         area += sides[:, 0] * sides[:, 1]
     if not np.isfinite(area).all():
         i = int(np.flatnonzero(~np.isfinite(area))[0])
@@ -283,7 +289,7 @@ def giou_loss_backward(dloss, pred_boxes, target_boxes, *, reduction: str = "mea
     NOTE: min/max kinks where a predicted side meets the target's side (the
     target's side is then taken as the binding one: no intersection/enclosure
     gradient to the prediction), and where the intersection becomes empty.
-    Terms whose denominator U or |C| is 0 are dropped, as in the forward.
+    Terms whose denominator :math:`U` or :math:`|C|` is 0 are dropped, as in the forward.
 
     Examples
     --------

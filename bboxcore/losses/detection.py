@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bboxcore.boxes import as_float_array, check_finite
+from bboxcore._checks import as_float_array, check_finite, finite_scalar
 from bboxcore.losses.basic import (
     sigmoid_binary_cross_entropy,
     sigmoid_binary_cross_entropy_backward,
@@ -96,13 +96,6 @@ def _loc_loss_backward(dloss, pred_loc, gt_loc, label, sigma):
     up = np.asarray(dloss, dtype=pred_loc.dtype) / max(_n_valid(label), 1)
     dpred[fg] = smooth_l1_backward(up, pred_loc[fg] - gt_loc[fg], sigma, reduction="sum")
     return dpred
-
-
-def _check_scalar(d, name: str) -> float:
-    arr = as_float_array(d, name)
-    if arr.ndim != 0 or not np.isfinite(arr):
-        raise ValueError(f"{name} must be a finite scalar; got {d!r}")
-    return float(arr)
 
 
 # --------------------------------------------------------------------------- RPN
@@ -228,7 +221,7 @@ def rpn_loss_backward(
     array([[ 0.5, -0.5],
            [ 0. ,  0. ]])
     """
-    dloc_up, dcls_up = _check_scalar(dloc_loss, "dloc_loss"), _check_scalar(dcls_loss, "dcls_loss")
+    dloc_up, dcls_up = finite_scalar(dloc_loss, "dloc_loss"), finite_scalar(dcls_loss, "dcls_loss")
     loc, score, gt, label = _rpn_inputs(rpn_loc, rpn_score, gt_loc, gt_label)
     dloc = _loc_loss_backward(dloc_up, loc, gt, label, sigma)
     valid = label != IGNORE_LABEL
@@ -348,7 +341,7 @@ def roi_head_loss_backward(
     >>> dloc
     array([[0. , 0. , 0. , 0. , 0.5, 0. , 0. , 0. ]])
     """
-    dloc_up, dcls_up = _check_scalar(dloc_loss, "dloc_loss"), _check_scalar(dcls_loss, "dcls_loss")
+    dloc_up, dcls_up = finite_scalar(dloc_loss, "dloc_loss"), finite_scalar(dcls_loss, "dcls_loss")
     cls_loc, score, gt, label = _head_inputs(roi_cls_loc, roi_score, gt_roi_loc, gt_roi_label)
     r = len(label)
     d_true = _loc_loss_backward(dloc_up, _true_class_loc(cls_loc, label), gt, label, sigma)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bboxcore._checks import non_negative, unit_interval
 from bboxcore.losses._common import (
     _as_logits,
     _check_reduction,
@@ -35,15 +36,13 @@ __all__ = [
 def _focal_parts(logits, targets, alpha, gamma):
     z = _as_logits(logits, "logits")
     t = _check_targets(targets, z.shape, z.dtype)
-    if alpha is not None and not (0 <= float(alpha) <= 1):
-        raise ValueError(f"alpha must be in [0, 1] or None; got {alpha}")
-    if not (np.isfinite(float(gamma)) and float(gamma) >= 0):
-        raise ValueError(f"gamma must be a finite number >= 0; got {gamma}")
+    alpha = None if alpha is None else unit_interval(alpha, "alpha")
+    gamma = non_negative(gamma, "gamma")
     p, q = _sigmoid(z), _sigmoid(-z)  # p and 1 - p, each accurate near 0
     m = t * q + (1 - t) * p  # 1 - p_t
     ce = _softplus(z) - z * t  # -log p_t for hard t (BCE for soft t)
     a_t = 1.0 if alpha is None else alpha * t + (1 - alpha) * (1 - t)
-    return z, t, p, q, m, ce, a_t, float(gamma)
+    return z, t, p, q, m, ce, a_t, gamma
 
 
 def sigmoid_focal_loss(
@@ -168,11 +167,9 @@ def sigmoid_focal_loss_backward(
 def _centernet_parts(logits, heatmap, alpha, beta):
     z = _as_logits(logits, "logits")
     y = _check_targets(heatmap, z.shape, z.dtype, "heatmap")
-    for name, v in (("alpha", alpha), ("beta", beta)):
-        if not (np.isfinite(float(v)) and float(v) >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0; got {v}")
+    alpha, beta = non_negative(alpha, "alpha"), non_negative(beta, "beta")
     pos = y == 1  # an object centre: the peak of its Gaussian
-    return z, y, pos, _sigmoid(z), _sigmoid(-z), float(alpha), float(beta)
+    return z, y, pos, _sigmoid(z), _sigmoid(-z), alpha, beta
 
 
 def centernet_focal_loss(

@@ -36,6 +36,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from bboxcore._checks import unit_interval as _unit  # a number in [0, 1]
 from bboxcore.encoding import LOC_NORMALIZE_MEAN, LOC_NORMALIZE_STD
 
 __all__ = [
@@ -76,11 +77,6 @@ def _choice(value: str, choices: tuple[str, ...], name: str) -> None:
 def _positive(value: float, name: str) -> None:
     if not value > 0:
         raise ValueError(f"{name} must be > 0; got {value!r}")
-
-
-def _unit(value: float, name: str) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1]; got {value!r}")
 
 
 @dataclass

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from bboxcore._checks import check_rng
 from bboxcore.nn.tensor import Tensor
 
 __all__ = ["HEAD_STD", "constant_", "fan_in_and_out", "kaiming_normal_", "normal_", "zeros_"]
@@ -37,11 +38,6 @@ def _data(tensor) -> np.ndarray:
     if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
         raise TypeError(f"tensor must be a floating Tensor or ndarray; got {type(tensor).__name__}")
     return arr
-
-
-def _check_rng(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
 
 
 def fan_in_and_out(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -105,7 +101,7 @@ def kaiming_normal_(
     True
     """
     arr = _data(tensor)
-    _check_rng(rng)
+    check_rng(rng)
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out'; got {mode!r}")
     fan_in, fan_out = fan_in_and_out(arr.shape)
@@ -141,7 +137,7 @@ def normal_(tensor, rng: np.random.Generator, *, mean: float = 0.0, std: float =
     0.01
     """
     arr = _data(tensor)
-    _check_rng(rng)
+    check_rng(rng)
     if std < 0:
         raise ValueError(f"std must be >= 0; got {std}")
     arr[...] = rng.normal(mean, std, size=arr.shape)

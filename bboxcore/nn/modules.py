@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from bboxcore._checks import count
 from bboxcore.nn import init
 from bboxcore.nn.conv import _pair, avg_pool2d, conv2d, max_pool2d
 from bboxcore.nn.normalization import BN_EPS, BN_MOMENTUM, batch_norm, dropout
@@ -59,12 +60,6 @@ class Parameter(Tensor):
 
     def __init__(self, data) -> None:
         super().__init__(data, requires_grad=True)
-
-
-def _positive_int(value, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
 
 
 class Module:
@@ -298,8 +293,8 @@ class Conv2d(Module):
     ) -> None:  # fmt: skip
         kh, kw = _pair(kernel_size, "kernel_size", 1)
         shape = (
-            _positive_int(out_channels, "out_channels"),
-            _positive_int(in_channels, "in_channels"),
+            count(out_channels, "out_channels", minimum=1),
+            count(in_channels, "in_channels", minimum=1),
             kh,
             kw,
         )
@@ -347,8 +342,8 @@ class Linear(Module):
         dtype=DEFAULT_DTYPE,
     ) -> None:
         shape = (
-            _positive_int(out_features, "out_features"),
-            _positive_int(in_features, "in_features"),
+            count(out_features, "out_features", minimum=1),
+            count(in_features, "in_features", minimum=1),
         )
         self.weight = init.kaiming_normal_(Parameter(np.empty(shape, dtype)), rng)
         self.bias = Parameter(np.zeros(shape[0], dtype)) if bias else None
@@ -422,7 +417,7 @@ class BatchNorm2d(Module):
         self, num_features: int, eps: float = BN_EPS, momentum: float = BN_MOMENTUM,
         affine: bool = True, dtype=DEFAULT_DTYPE,
     ) -> None:  # fmt: skip
-        c = _positive_int(num_features, "num_features")
+        c = count(num_features, "num_features", minimum=1)
         self.eps, self.momentum = eps, momentum
         self.weight = Parameter(np.ones(c, dtype)) if affine else None
         self.bias = Parameter(np.zeros(c, dtype)) if affine else None

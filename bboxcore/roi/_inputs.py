@@ -17,13 +17,6 @@ def _output_size(output_size) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _spatial_scale(spatial_scale) -> float:
-    s = float(spatial_scale)
-    if not (np.isfinite(s) and s > 0):
-        raise ValueError(f"spatial_scale must be a finite number > 0 (1 / stride); got {s}")
-    return s
-
-
 def _features_shape(shape) -> tuple[int, int, int, int]:
     try:
         n, c, h, w = (int(v) for v in shape)

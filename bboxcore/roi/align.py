@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bboxcore._checks import positive
 from bboxcore.roi._inputs import (
     _check_dout,
     _check_features,
@@ -28,7 +29,6 @@ from bboxcore.roi._inputs import (
     _features_shape,
     _output_size,
     _sampling_ratio,
-    _spatial_scale,
 )
 from bboxcore.roi._sampling import _align_matrices, _apply_separable, _apply_separable_backward
 
@@ -126,7 +126,7 @@ def roi_align(
     out_hw = _output_size(output_size)
     ratio = _sampling_ratio(sampling_ratio)
     ay, ax = _align_matrices(
-        boxes, out_hw, f.shape[2:], _spatial_scale(spatial_scale), ratio, bool(aligned)
+        boxes, out_hw, f.shape[2:], positive(spatial_scale, "spatial_scale"), ratio, bool(aligned)
     )
     return _apply_separable(f, batch, ay.astype(f.dtype), ax.astype(f.dtype))
 
@@ -181,6 +181,6 @@ def roi_align_backward(
     d = _check_dout(dout, (len(batch), shape[1], ph, pw))
     ratio = _sampling_ratio(sampling_ratio)
     ay, ax = _align_matrices(
-        boxes, (ph, pw), shape[2:], _spatial_scale(spatial_scale), ratio, bool(aligned)
+        boxes, (ph, pw), shape[2:], positive(spatial_scale, "spatial_scale"), ratio, bool(aligned)
     )
     return _apply_separable_backward(d, batch, ay.astype(d.dtype), ax.astype(d.dtype), shape)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from bboxcore._checks import positive
 from bboxcore.roi._inputs import (
     _check_dout,
     _check_features,
     _check_rois,
     _features_shape,
     _output_size,
-    _spatial_scale,
 )
 from bboxcore.roi._sampling import NO_ARGMAX, _pool_bins, _pool_block, _window_max_levels
 
@@ -102,7 +102,7 @@ def roi_pool(features, rois, output_size, spatial_scale: float) -> tuple[np.ndar
     argmax = np.full((r, c, *out_hw), NO_ARGMAX, dtype=np.int64)
     if r == 0 or h == 0 or w == 0 or c == 0:
         return output, argmax
-    (y0, y1), (x0, x1) = _pool_bins(boxes, out_hw, (h, w), _spatial_scale(spatial_scale))
+    (y0, y1), (x0, x1) = _pool_bins(boxes, out_hw, (h, w), positive(spatial_scale, "spatial_scale"))
     vals, args = _window_max_levels(f, int((x1 - x0).max()))
     per_roi = 8 * out_hw[0] * out_hw[1] * c  # the (Rb, ph, pw, C) temporaries
     block = max(1, ROI_BLOCK_BUDGET // per_roi)

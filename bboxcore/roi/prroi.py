@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from bboxcore._checks import positive
 from bboxcore.roi._inputs import (
     _check_dout,
     _check_features,
     _check_rois,
     _output_size,
-    _spatial_scale,
 )
 from bboxcore.roi._sampling import _apply_separable, _apply_separable_backward
 
@@ -73,7 +73,7 @@ def _hat_weights(at, n_cells):
 def _prroi_setup(f, rois, output_size, spatial_scale):
     batch, boxes = _check_rois(rois, f.shape[0])
     ph, pw = _output_size(output_size)
-    s = boxes * _spatial_scale(spatial_scale)  # (R, 4) in cell coordinates
+    s = boxes * positive(spatial_scale, "spatial_scale")  # (R, 4) in cell coordinates
     ys = _bin_edges(s[:, 1], s[:, 3], ph)
     xs = _bin_edges(s[:, 0], s[:, 2], pw)
     ay = _integral_weights(*ys, f.shape[2])
@@ -235,7 +235,7 @@ def prroi_pool_backward(
     # bin edge -> RoI edge: x1_j = X1 + (j/pw)(X2 - X1), x2_j = X1 + ((j+1)/pw)(X2 - X1)
     jx = np.arange(pw) / pw
     iy = np.arange(ph)[:, None] / ph
-    s = _spatial_scale(spatial_scale)
+    s = positive(spatial_scale, "spatial_scale")
     drois[:, 1] = s * (d_x1 * (1 - jx) + d_x2 * (1 - jx - 1 / pw)).sum(axis=(1, 2))
     drois[:, 3] = s * (d_x1 * jx + d_x2 * (jx + 1 / pw)).sum(axis=(1, 2))
     drois[:, 2] = s * (d_y1 * (1 - iy) + d_y2 * (1 - iy - 1 / ph)).sum(axis=(1, 2))

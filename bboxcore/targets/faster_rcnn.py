@@ -28,17 +28,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bboxcore.anchors import _check_rng, _inside_index
-from bboxcore.boxes import (
-    _area_checked,
+from bboxcore._checks import (
     as_boxes,
     as_float_array,
     as_image_size,
     check_finite,
-    clip_boxes,
-    remove_small_boxes,
+    check_rng,
+    checked_area,
+    count,
+    non_negative,
+    positive,
     result_float_dtype,
+    unit_interval,
 )
+from bboxcore.anchors import inside_image
+from bboxcore.boxes import clip_boxes, remove_small_boxes
 from bboxcore.encoding import LOC_NORMALIZE_MEAN, LOC_NORMALIZE_STD, bbox2loc, loc2bbox
 from bboxcore.iou import box_iou
 from bboxcore.nms import nms
@@ -54,34 +58,6 @@ __all__ = [
 
 #: Anchor labels of the RPN (seed 004): object, background, not used by the loss.
 POSITIVE, NEGATIVE, IGNORE = 1, 0, -1
-
-
-def _check_count(v, name: str, minimum: int = 1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {v!r}")
-    return int(v)
-
-
-def _check_fraction(v, name: str) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number in [0, 1]; got {v!r}") from None
-    if not 0.0 <= f <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1]; got {v!r}")
-    return f
-
-
-def _check_real(v, name: str, *, strict: bool) -> float:
-    """A finite number > 0 (``strict``) or >= 0, as a float."""
-    bound = "> 0" if strict else ">= 0"
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a finite number {bound}; got {v!r}") from None
-    if not np.isfinite(f) or f < 0 or (strict and f == 0):
-        raise ValueError(f"{name} must be a finite number {bound}; got {v!r}")
-    return f
 
 
 def _sample(index: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -162,10 +138,10 @@ class AnchorTargetCreator:
     pos_ratio: float = 0.5
 
     def __post_init__(self):
-        self.n_sample = _check_count(self.n_sample, "n_sample")
-        self.pos_iou_thresh = _check_fraction(self.pos_iou_thresh, "pos_iou_thresh")
-        self.neg_iou_thresh = _check_fraction(self.neg_iou_thresh, "neg_iou_thresh")
-        self.pos_ratio = _check_fraction(self.pos_ratio, "pos_ratio")
+        self.n_sample = count(self.n_sample, "n_sample", minimum=1)
+        self.pos_iou_thresh = unit_interval(self.pos_iou_thresh, "pos_iou_thresh")
+        self.neg_iou_thresh = unit_interval(self.neg_iou_thresh, "neg_iou_thresh")
+        self.pos_ratio = unit_interval(self.pos_ratio, "pos_ratio")
         if self.pos_iou_thresh == 0 or self.neg_iou_thresh > self.pos_iou_thresh:
             raise ValueError(
                 f"need 0 <= neg_iou_thresh <= pos_iou_thresh and pos_iou_thresh > 0; got "
@@ -209,13 +185,13 @@ class AnchorTargetCreator:
         """
         bbox = as_boxes(bbox, "bbox")
         anchor = as_boxes(anchor, "anchor")
-        _area_checked(bbox, "bbox")  # areas must not overflow the dtype in the IoU
-        _area_checked(anchor, "anchor")
+        checked_area(bbox, "bbox")  # areas must not overflow the dtype in the IoU
+        checked_area(anchor, "anchor")
         img_h, img_w = as_image_size(img_size)
-        rng = _check_rng(rng)
+        rng = check_rng(rng)
         dtype = result_float_dtype(anchor, bbox)
         bbox = bbox.astype(dtype, copy=False)
-        inside = _inside_index(anchor, img_h, img_w)  # (S_in,)
+        inside = inside_image(anchor, (img_h, img_w))  # (S_in,)
         a = anchor[inside].astype(dtype, copy=False)  # (S_in, 4)
 
         label_in = np.full(len(inside), IGNORE, dtype=np.int32)
@@ -314,10 +290,10 @@ class ProposalCreator:
     min_size: float = 16
 
     def __post_init__(self):
-        self.nms_thresh = _check_fraction(self.nms_thresh, "nms_thresh")
+        self.nms_thresh = unit_interval(self.nms_thresh, "nms_thresh")
         for name in ("n_train_pre_nms", "n_train_post_nms", "n_test_pre_nms", "n_test_post_nms"):
-            setattr(self, name, _check_count(getattr(self, name), name))
-        self.min_size = _check_real(self.min_size, "min_size", strict=False)
+            setattr(self, name, count(getattr(self, name), name, minimum=1))
+        self.min_size = non_negative(self.min_size, "min_size")
 
     def __call__(
         self,
@@ -386,7 +362,7 @@ class ProposalCreator:
             raise ValueError(
                 f"anchor must have positive width and height; row {i} is {anchor[i].tolist()}"
             )
-        scale = _check_real(scale, "scale", strict=True)
+        scale = positive(scale, "scale")
         if training:
             n_pre, n_post = self.n_train_pre_nms, self.n_train_post_nms
         else:
@@ -460,9 +436,9 @@ class ProposalTargetCreator:
     neg_iou_thresh_lo: float = 0.0
 
     def __post_init__(self):
-        self.n_sample = _check_count(self.n_sample, "n_sample")
+        self.n_sample = count(self.n_sample, "n_sample", minimum=1)
         for name in ("pos_ratio", "pos_iou_thresh", "neg_iou_thresh_hi", "neg_iou_thresh_lo"):
-            setattr(self, name, _check_fraction(getattr(self, name), name))
+            setattr(self, name, unit_interval(getattr(self, name), name))
         if not (
             0 <= self.neg_iou_thresh_lo <= self.neg_iou_thresh_hi <= self.pos_iou_thresh
             and self.pos_iou_thresh > 0
@@ -519,8 +495,8 @@ class ProposalTargetCreator:
         """
         roi = as_boxes(roi, "roi")
         bbox = as_boxes(bbox, "bbox")
-        _area_checked(roi, "roi")  # areas must not overflow the dtype in the IoU
-        _area_checked(bbox, "bbox")
+        checked_area(roi, "roi")  # areas must not overflow the dtype in the IoU
+        checked_area(bbox, "bbox")
         label = np.asarray(label)
         if label.size and label.dtype.kind not in "iu":
             raise TypeError(
@@ -531,7 +507,7 @@ class ProposalTargetCreator:
         if label.size and label.min() < 0:
             raise ValueError(f"label must be class indices >= 0; got {int(label.min())}")
         label = label.astype(np.int64)  # so that label + 1 cannot wrap around (uint8 255)
-        rng = _check_rng(rng)
+        rng = check_rng(rng)
         dtype = result_float_dtype(roi, bbox)
         bbox = bbox.astype(dtype, copy=False)
         roi = np.concatenate([roi.astype(dtype, copy=False), bbox])  # (R + R', 4)

@@ -124,7 +124,7 @@ def test_layer_constructors_validate_arguments():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="in_channels must be a positive int"):
         Conv2d(0, 4, 3, rng=rng)
-    with pytest.raises(ValueError, match="out_features must be a positive int"):
+    with pytest.raises(TypeError, match="out_features must be a positive int"):
         Linear(3, 2.5, rng=rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         Linear(3, 2, rng=None)
