@@ -241,6 +241,9 @@ def write_json(numbers: dict, path) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the mode open() would give
         os.replace(tmp, path)
+    except OSError as err:  # e.g. a full disk: name the file asked for
+        Path(tmp).unlink(missing_ok=True)
+        raise type(err)(err.errno, err.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

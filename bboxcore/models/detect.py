@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 __all__ = [
@@ -215,29 +216,40 @@ def _png_names(ids: list[str]) -> list[str]:
     return [f"{b}_detections.png" for b in bases]
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
+def _stage(path: Path, write) -> str:
+    """Write a file next to ``path`` with ``write(binary_file)``; return the temporary's name.
+
+    The caller renames it to ``path`` (:func:`os.replace`, atomic) once every
+    output is staged, so that a failure (a full disk, Ctrl-C) leaves the
+    previous outputs as they were and no half-written file.
+    """
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:  # name the file asked for, not the temporary one
         raise type(err)(err.errno, err.strerror, str(path)) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the mode open() would give
-        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise type(err)(err.errno, err.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return tmp
 
 
 def detect_images(model, paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> list[dict]:
     """Run ``model`` on image files; write one PNG per image and ``detections.json``.
 
     Every input is checked first (:func:`collect_images`,
-    :func:`check_images`); on an error nothing is written.
+    :func:`check_images`); on an error nothing is written. The outputs are
+    written to temporary files and renamed into place only once all of them
+    are written, so that a later failure (a full disk, Ctrl-C) leaves the
+    files already in ``out`` as they were.
 
     Parameters
     ----------
@@ -267,6 +279,8 @@ def detect_images(model, paths: Sequence[str | os.PathLike], out: str | os.PathL
         If an input is not a readable image
         (:class:`~bboxcore.data.FormatError`), is too small, is given
         twice, or a folder holds no image.
+    OSError
+        If an output cannot be written (its ``filename`` is the output's path).
     """
     import matplotlib
 
@@ -285,22 +299,35 @@ def detect_images(model, paths: Sequence[str | os.PathLike], out: str | os.PathL
     pngs = _png_names(ids)
     out.mkdir(parents=True, exist_ok=True)
     names = model.config.class_names or tuple(str(k) for k in range(model.config.n_class))
-    records = []
-    for path, image_id, png in zip(paths, ids, pngs):
-        image = load_image(path)
-        bbox, label, score = model.predict(image)[0]
-        for b, k, s in zip(bbox.tolist(), label.tolist(), score.tolist()):
-            records.append({
-                "image_id": image_id, "file_name": str(path),
-                "category_id": k + 1, "category_name": names[k],
-                "bbox": [round(v, 2) for v in (b[0], b[1], b[2] - b[0], b[3] - b[1])],
-                "score": round(s, 5),
-            })  # fmt: skip
-        h, w = image.shape[:2]
-        fig, ax = plt.subplots(figsize=(6, 6 * h / w))
-        plot_detections(image, pred=Detection(bbox, label, score), class_names=names, ax=ax)
-        (out / png).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out / png, dpi=100, bbox_inches="tight")
-        plt.close(fig)
-    _write_text_atomic(out / "detections.json", json.dumps(records, indent=1))
+    records, staged = [], []  # staged: (temporary file, final path), renamed at the end
+    try:
+        for path, image_id, png in zip(paths, ids, pngs):
+            image = load_image(path)
+            bbox, label, score = model.predict(image)[0]
+            for b, k, s in zip(bbox.tolist(), label.tolist(), score.tolist()):
+                records.append({
+                    "image_id": image_id, "file_name": str(path),
+                    "category_id": k + 1, "category_name": names[k],
+                    "bbox": [round(v, 2) for v in (b[0], b[1], b[2] - b[0], b[3] - b[1])],
+                    "score": round(s, 5),
+                })  # fmt: skip
+            h, w = image.shape[:2]
+            fig, ax = plt.subplots(figsize=(6, 6 * h / w))
+            plot_detections(image, pred=Detection(bbox, label, score), class_names=names, ax=ax)
+            (out / png).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                save = partial(fig.savefig, format="png", dpi=100, bbox_inches="tight")
+                staged.append((_stage(out / png, save), out / png))
+            finally:
+                plt.close(fig)
+        text = json.dumps(records, indent=1).encode()
+        staged.append(
+            (_stage(out / "detections.json", lambda f: f.write(text)), out / "detections.json")
+        )
+        for tmp, final in staged:
+            os.replace(tmp, final)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
     return records
