@@ -24,7 +24,6 @@ References
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from bboxcore.nn.tensor import Tensor
 
@@ -93,14 +92,6 @@ def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndar
     return xp
 
 
-def _windows(xp: np.ndarray, kernel, stride, dilation) -> np.ndarray:
-    """View (no copy) of every receptive field: (N, C, Ho, Wo, kh, kw)."""
-    span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
-    win = sliding_window_view(xp, span, axis=(2, 3))  # (N, C, Hp - span + 1, ..., span_h, span_w)
-    # stride = step over window positions, dilation = step inside a window
-    return win[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
-
-
 def _tap(start: int, step: int, count: int) -> slice:
     """Rows ``start, start + step, ..., start + step (count - 1)`` as a slice."""
     return slice(start, start + step * (count - 1) + 1, step)
@@ -119,6 +110,30 @@ def _taps(kernel, stride, out_hw, dilation=(1, 1)):
 def _crop(xp: np.ndarray, padding, shape) -> np.ndarray:
     """Remove the padding added by :func:`_pad`."""
     return xp[:, :, padding[0] : padding[0] + shape[2], padding[1] : padding[1] + shape[3]]
+
+
+def _inside(offset: int, step: int, count: int, size: int) -> tuple[slice, slice]:
+    """The outputs ``o`` of one tap whose input row ``offset + step o`` is inside ``[0, size)``.
+
+    Returns ``(outputs, inputs)``: the slice of output rows, and the slice of input rows
+    they read (``offset`` is the tap's first input row, ``d i - p``, negative in the
+    padding). Outputs outside the slice read the zero padding.
+    """
+    lo = 0 if offset >= 0 else (-offset + step - 1) // step  # ceil(-offset / step)
+    hi = min(count, (size - 1 - offset) // step + 1) if size - 1 - offset >= 0 else 0
+    hi = max(hi, lo)
+    first = offset + step * lo
+    return slice(lo, hi), slice(first, first + step * (hi - lo - 1) + 1 if hi > lo else first, step)
+
+
+def _tap_regions(x_hw, kernel, stride, padding, dilation, out_hw):
+    """For each tap (i, j): ``(i, j, out_rows, out_cols, in_rows, in_cols)``, the part of the
+    output grid whose receptive-field pixel (i, j) lies inside the image, and those pixels."""
+    for i in range(kernel[0]):
+        orow, irow = _inside(dilation[0] * i - padding[0], stride[0], out_hw[0], x_hw[0])
+        for j in range(kernel[1]):
+            ocol, icol = _inside(dilation[1] * j - padding[1], stride[1], out_hw[1], x_hw[1])
+            yield i, j, orow, ocol, irow, icol
 
 
 def im2col(x: np.ndarray, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -155,11 +170,21 @@ def im2col(x: np.ndarray, kernel_size, stride=1, padding=0, dilation=1) -> np.nd
     padding, dilation = _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
     if np.ndim(x) != 4:
         raise ValueError(f"x must have shape (N, C, H, W); got {np.shape(x)}")
-    n, c = x.shape[:2]
+    n, c, h, w = x.shape
     ho, wo = _output_hw(x.shape, kernel, stride, padding, dilation, "im2col")
-    win = _windows(_pad(x, padding), kernel, stride, dilation)  # (N, C, Ho, Wo, kh, kw)
-    # (N, C, kh, kw, Ho, Wo): the one copy; Wo stays innermost so it is read sequentially
-    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel[0] * kernel[1], ho * wo)
+    cols = np.empty((n, c, kernel[0], kernel[1], ho, wo), dtype=x.dtype)
+    for i, j, orow, ocol, irow, icol in _tap_regions((h, w), kernel, stride, padding, dilation,
+                                                     (ho, wo)):  # fmt: skip
+        # one strided copy per tap, straight from x: no padded copy of the image; the
+        # outputs whose pixel (i, j) falls in the padding get the zeros instead
+        tap = cols[:, :, i, j]  # (N, C, Ho, Wo)
+        tap[:, :, orow, ocol] = x[:, :, irow, icol]
+        if orow.stop - orow.start < ho or ocol.stop - ocol.start < wo:
+            tap[:, :, : orow.start] = 0
+            tap[:, :, orow.stop :] = 0
+            tap[:, :, :, : ocol.start] = 0
+            tap[:, :, :, ocol.stop :] = 0
+    return cols.reshape(n, c * kernel[0] * kernel[1], ho * wo)
 
 
 def col2im(dcols: np.ndarray, x_shape, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -187,8 +212,9 @@ def col2im(dcols: np.ndarray, x_shape, kernel_size, stride=1, padding=0, dilatio
     -----
     Instead of ``np.add.at`` over every entry, loop over the kh kw kernel taps (9 for a
     3x3 kernel): tap (i, j) read the strided sub-image starting at
-    :math:`(d_h i, d_w j)`, so its gradient is added to that sub-image in one
-    vectorised ``+=``. Within a tap no pixel repeats, so ``+=`` is exact.
+    :math:`(d_h i - p_h, d_w j - p_w)`, so its gradient is added to that sub-image in one
+    vectorised ``+=`` (the part that fell in the zero padding is dropped). Within a tap
+    no pixel repeats, so ``+=`` is exact; the taps are added in row-major order.
 
     Examples
     --------
@@ -206,11 +232,14 @@ def col2im(dcols: np.ndarray, x_shape, kernel_size, stride=1, padding=0, dilatio
         raise ValueError(
             f"dcols must have shape {expected} for x_shape {x_shape}; got {dcols.shape}"
         )
-    dcols = dcols.reshape(n, c, kernel[0] * kernel[1], ho, wo)
-    dxp = np.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), dtype=dcols.dtype)
-    for tap, where in _taps(kernel, stride, (ho, wo), dilation):
-        dxp[where] += dcols[:, :, tap]
-    return _crop(dxp, padding, x_shape)
+    dcols = dcols.reshape(n, c, kernel[0], kernel[1], ho, wo)
+    dx = np.zeros((n, c, h, w), dtype=dcols.dtype)
+    for i, j, orow, ocol, irow, icol in _tap_regions((h, w), kernel, stride, padding, dilation,
+                                                     (ho, wo)):  # fmt: skip
+        # the copies that tap (i, j) made of pixels inside the image; those of the
+        # padding have no pixel to go back to
+        dx[:, :, irow, icol] += dcols[:, :, i, j, orow, ocol]
+    return dx
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
@@ -294,8 +323,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     def backward(dout):
         dout = dout.reshape(n, f, ho * wo)  # (N, F, P)
         # Y_n = W cols_n + b  =>  dW = sum_n dY_n cols_n^T,  dcols_n = W^T dY_n,  db = sum dY
-        dweight = np.matmul(dout, cols.transpose(0, 2, 1))  # (N, F, P) @ (N, P, K) -> (N, F, K)
-        dweight = dweight.sum(axis=0).reshape(weight.shape)
+        dweight = None
+        if weight.requires_grad:  # a frozen layer needs no dW
+            dweight = np.matmul(dout, cols.transpose(0, 2, 1))  # (N, F, P) @ (N, P, K)
+            dweight = dweight.sum(axis=0).reshape(weight.shape)  # (N, F, K) -> (F, C, kh, kw)
         dx = None
         if x.requires_grad:  # the image itself usually needs none: skip the largest product
             dx = col2im(np.matmul(wmat.T, dout), x.shape, *geometry)  # (K, F) @ (N, F, P)
@@ -343,9 +374,14 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     Notes
     -----
     :math:`\\partial y / \\partial x_i = 1` for the maximal element of the window and 0
-    for the others (the RoI max-pool rule of seed 002:
+    for the others (the RoI max-pool rule of the course deck *Detection – 3 stages*:
     :math:`\\partial L / \\partial x_i = \\sum_j [i = i^*(j)]\\, \\partial L / \\partial y_j`).
     Overlapping windows (stride < kernel) add their gradients.
+
+    The detectors' 2x2 / stride-2 pool (no padding) takes a fast path with the same
+    results, bit for bit: windows do not overlap, so the backward pass is one mask
+    ``x == max of its window`` (ties resolved as above) times ``dout``, on arrays laid
+    out so that every NumPy loop runs along contiguous rows.
 
     Examples
     --------
@@ -358,6 +394,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     """
     x, kernel, stride, padding = _pool_args(x, kernel_size, stride, padding)
     ho, wo = _output_hw(x.shape, kernel, stride, padding, (1, 1), "max_pool2d")
+    if kernel == (2, 2) and stride == (2, 2) and padding == (0, 0):
+        return _max_pool_2x2(x, ho, wo)
     xp = _pad(x.data, padding, value=-np.inf)
     taps = list(_taps(kernel, stride, (ho, wo)))
     # Running maximum over the kh kw taps; tap (i, j) is the strided sub-image that
@@ -418,6 +456,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     """
     x, kernel, stride, padding = _pool_args(x, kernel_size, stride, padding)
     ho, wo = _output_hw(x.shape, kernel, stride, padding, (1, 1), "avg_pool2d")
+    if kernel == (2, 2) and stride == (2, 2) and padding == (0, 0):
+        return _avg_pool_2x2(x, ho, wo)
     xp = _pad(x.data, padding)
     taps = list(_taps(kernel, stride, (ho, wo)))
     area = kernel[0] * kernel[1]
@@ -432,5 +472,70 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
         for _, where in taps:
             dxp[where] += share
         return (_crop(dxp, padding, x.shape),)
+
+    return Tensor.from_op(out, (x,), backward, "avg_pool2d")
+
+
+def _pairs_up(a: np.ndarray) -> np.ndarray:
+    """(N, C, Ho, Wo) -> (N, C, Ho, 2 Wo): every column written twice (two strided copies)."""
+    up = np.empty((*a.shape, 2), dtype=a.dtype)
+    up[..., 0] = a
+    up[..., 1] = a
+    return up.reshape(*a.shape[:3], 2 * a.shape[3])
+
+
+def _max_pool_2x2(x: Tensor, ho: int, wo: int) -> Tensor:
+    """:func:`max_pool2d` with a 2x2 kernel, stride 2, no padding (see its Notes)."""
+    n, c = x.shape[:2]
+    xc = x.data[:, :, : 2 * ho, : 2 * wo]  # an odd last row / column is in no window
+    rows = xc.reshape(n, c, ho, 2, 2 * wo)  # (N, C, Ho, window row, W)
+    vmax = np.maximum(rows[:, :, :, 0], rows[:, :, :, 1])  # (N, C, Ho, 2 Wo), contiguous
+    out = np.maximum(vmax[..., 0::2], vmax[..., 1::2])  # (N, C, Ho, Wo)
+
+    def backward(dout):
+        # y = max(a, b, c, d)  =>  dy/dx_i = 1 for the winner, 0 for the others
+        win = rows == _pairs_up(out)[:, :, :, None]  # (N, C, Ho, 2, 2 Wo) bool
+        if np.count_nonzero(win) != out.size:  # some window has several maxima
+            # NOTE: ties -- the first maximum in row-major order (a, b, c, d) takes the
+            # gradient, as in the general path. Each row of a window is two adjacent
+            # bools, read as one little-endian uint16 = left + 256 right.
+            pair = win.view("<u2")  # (N, C, Ho, 2, Wo): 0, 1 (left), 256 (right), 257 (both)
+            top, bottom = pair[:, :, :, 0], pair[:, :, :, 1]
+            loser = np.left_shift(top, 8)  # (in place, uint16 only: no casts, no big temporaries)
+            np.bitwise_and(top, np.invert(loser, out=loser), out=top)  # a wins -> b loses
+            np.left_shift(bottom, 8, out=loser)
+            np.bitwise_and(bottom, np.invert(loser, out=loser), out=bottom)  # c wins -> d loses
+            np.bitwise_or(top, np.right_shift(top, 8, out=loser), out=loser)
+            np.bitwise_and(loser, 1, out=loser)  # 1 if a or b won, else 0
+            np.subtract(1, loser, out=loser)
+            bottom *= loser  # a or b won -> c and d lose
+        cropped = x.shape[2:] != (2 * ho, 2 * wo)
+        dx = (np.zeros if cropped else np.empty)(x.shape, dtype=out.dtype)
+        dxc = dx[:, :, : 2 * ho, : 2 * wo].reshape(n, c, ho, 2, 2 * wo)  # a view of dx
+        np.multiply(win, _pairs_up(dout)[:, :, :, None], out=dxc)
+        return (dx,)
+
+    return Tensor.from_op(out, (x,), backward, "max_pool2d")
+
+
+def _avg_pool_2x2(x: Tensor, ho: int, wo: int) -> Tensor:
+    """:func:`avg_pool2d` with a 2x2 kernel, stride 2, no padding (see its Notes)."""
+    n, c = x.shape[:2]
+    xc = x.data[:, :, : 2 * ho, : 2 * wo]
+    windows = xc.reshape(n, c, ho, 2, wo, 2)  # (N, C, Ho, i, Wo, j)
+    out = windows[:, :, :, 0, :, 0] + windows[:, :, :, 0, :, 1]  # taps in row-major order,
+    out += windows[:, :, :, 1, :, 0]  # as the general path adds them (same rounding)
+    out += windows[:, :, :, 1, :, 1]
+    out /= 4
+
+    def backward(dout):
+        # y = (a + b + c + d) / 4  =>  each of the four pixels gets dout / 4
+        share = _pairs_up(dout / 4)  # (N, C, Ho, 2 Wo)
+        cropped = x.shape[2:] != (2 * ho, 2 * wo)
+        dx = (np.zeros if cropped else np.empty)(x.shape, dtype=out.dtype)
+        dxc = dx[:, :, : 2 * ho, : 2 * wo].reshape(n, c, ho, 2, 2 * wo)
+        dxc[:, :, :, 0] = share
+        dxc[:, :, :, 1] = share
+        return (dx,)
 
     return Tensor.from_op(out, (x,), backward, "avg_pool2d")

@@ -24,6 +24,7 @@ __all__ = ["BN_EPS", "BN_MOMENTUM", "batch_norm", "dropout"]
 
 BN_EPS = 1e-5  # added to the variance so a constant channel does not divide by zero
 BN_MOMENTUM = 0.1  # weight of the new batch in the running averages (PyTorch's default)
+MIN_DOT_LENGTH = 16  # shorter per-channel rows are reduced by einsum instead of BLAS dots
 
 
 def _channel_vector(v, name: str, c: int):
@@ -105,7 +106,6 @@ def batch_norm(
     if x.ndim not in (2, 4):
         raise ValueError(f"x must have shape (N, C) or (N, C, H, W); got {x.shape}")
     c = x.shape[1]
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
     per_channel = (1, c) + (1,) * (x.ndim - 2)  # (1, C) or (1, C, 1, 1), broadcasts against x
     if (running_mean is None) != (running_var is None):
         raise ValueError("give both running_mean and running_var, or neither")
@@ -113,40 +113,54 @@ def batch_norm(
     running_var = _channel_vector(running_var, "running_var", c)
     weight, bias = _channel_vector(weight, "weight", c), _channel_vector(bias, "bias", c)
     use_batch = training or running_mean is None
+    xd = x.data
+    n, m_spatial = x.shape[0], int(np.prod(x.shape[2:], dtype=np.int64))
+    count = n * m_spatial  # m values per channel
     if use_batch:
-        count = int(np.prod([x.shape[k] for k in axes]))  # m values per channel
         if training and count < 2:
             raise ValueError(
                 f"batch_norm needs more than 1 value per channel to train; got {x.shape}"
             )
-        mean, var = x.data.mean(axis=axes), x.data.var(axis=axes)
+        x3 = xd.reshape(n, c, m_spatial)  # (N, C, HW): the spatial axes are contiguous
+        mean = (x3.sum(axis=(0, 2)) / count).astype(xd.dtype)  # (C,)
+        xc = xd - mean.reshape(per_channel)  # x - mu, the one full-size temporary kept
+        xc3 = xc.reshape(n, c, m_spatial)
+        # sum of squares per channel as N C dot products (BLAS): two passes, no x^2 array
+        var = (_channel_dot(xc3, xc3) / count).astype(xd.dtype)  # (C,)
         if training and running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean
             running_var *= 1 - momentum
             running_var += momentum * var * count / (count - 1)
     else:
-        mean, var = running_mean, running_var
-    inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype).reshape(per_channel)
-    xhat = (x.data - mean.astype(x.dtype).reshape(per_channel)) * inv_std
-    gamma = 1 if weight is None else weight.data.reshape(per_channel)
-    out = xhat * gamma if weight is not None else xhat
-    out = out + bias.data.reshape(per_channel) if bias is not None else out
+        mean, var = running_mean.astype(xd.dtype), running_var.astype(xd.dtype)
+        xc = xd - mean.reshape(per_channel)
+    inv_std = (1 / np.sqrt(var + eps)).astype(xd.dtype)  # (C,)
+    gamma = np.ones(c, xd.dtype) if weight is None else weight.data.astype(xd.dtype, copy=False)
+    # y = gamma xhat + beta = xc (gamma / std) + beta: xhat itself is never stored
+    out = xc * (gamma * inv_std).reshape(per_channel)
+    if bias is not None:
+        out += bias.data.reshape(per_channel)
 
     def backward(dout):
-        dgamma = (dout * xhat).sum(axis=axes) if weight is not None else None
-        dbeta = dout.sum(axis=axes) if bias is not None else None
-        g = dout * gamma  # dL/dxhat
+        d3 = dout.reshape(n, c, m_spatial)
+        xc3 = xc.reshape(n, c, m_spatial)
+        dbeta = d3.sum(axis=(0, 2))  # (C,) sum of dL/dy
+        dgamma = _channel_dot(d3, xc3) * inv_std  # (C,) sum of dL/dy * xhat
+        scale = (gamma * inv_std).reshape(per_channel)  # gamma / std
         if use_batch:
-            # x -> (mu, var) -> xhat: the two extra paths give the mean terms
-            g_mean = g.mean(axis=axes, keepdims=True)
-            gx_mean = (g * xhat).mean(axis=axes, keepdims=True)
-            dx = inv_std * (g - g_mean - xhat * gx_mean)
+            # x -> (mu, var) -> xhat; with g = gamma dL/dy (bars: channel means),
+            #   dL/dx = (g - mean(g) - xhat mean(g xhat)) / std
+            #         = gamma / std (dL/dy - dbeta / m) - gamma / std^2 dgamma / m (x - mu)
+            dx = dout - (dbeta / count).astype(dout.dtype).reshape(per_channel)
+            dx *= scale
+            coef = (gamma * inv_std * inv_std * dgamma / count).astype(dout.dtype)
+            dx -= xc * coef.reshape(per_channel)
         else:
-            dx = inv_std * g
+            dx = dout * scale  # mu, var are constants
         grads = (
             (dx,)
-            + ((dgamma,) if weight is not None else ())
+            + ((dgamma.astype(dout.dtype),) if weight is not None else ())
             + ((dbeta,) if bias is not None else ())
         )
         return grads
@@ -155,6 +169,14 @@ def batch_norm(
         (x,) + ((weight,) if weight is not None else ()) + ((bias,) if bias is not None else ())
     )
     return Tensor.from_op(out, parents, backward, "batch_norm")
+
+
+def _channel_dot(a3: np.ndarray, b3: np.ndarray) -> np.ndarray:
+    """``sum over (n, p) of a[n, c, p] b[n, c, p]`` for each c, as N C BLAS dot products."""
+    if a3.shape[2] < MIN_DOT_LENGTH:  # (N, C) inputs: a BLAS call per value would be slow
+        return np.einsum("ncp,ncp->c", a3, b3)
+    dots = np.matmul(a3[:, :, None, :], b3[:, :, :, None])  # (N, C, 1, P) @ (N, C, P, 1)
+    return dots.reshape(a3.shape[0], a3.shape[1]).sum(axis=0)
 
 
 def dropout(x, p: float = 0.5, *, rng: np.random.Generator, training: bool = True) -> Tensor:

@@ -1,0 +1,167 @@
+"""The fast paths of issue #14 against the implementations they replaced (reference_conv.py).
+
+im2col / col2im (no padded copy) and the 2x2 / stride-2 pools must agree bit for bit; conv2d
+to 1e-12 relative in float64 and 1e-6 in float32 (the old im2col sometimes returned a strided
+view, which BLAS sums in another order); batch norm (two-pass statistics by BLAS dot products,
+x - mu kept instead of x-hat) to 1e-6 relative in float64, and no less accurately than before
+in float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bboxcore import nn
+from tests.nn import reference_conv as ref
+from tests.strategies import conv2d_geometries, pool_geometries
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+def _grads(out: nn.Tensor, dout: np.ndarray) -> list:
+    """The op's own backward closure, as the engine calls it."""
+    return list(out._backward(dout))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    geometry=conv2d_geometries(max_channels=4, max_side=9),
+    seed=seeds,
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_conv2d_fast_path_matches_reference(geometry, seed, dtype):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(geometry["x_shape"]).astype(dtype)
+    w = rng.standard_normal(geometry["weight_shape"]).astype(dtype)
+    b = rng.standard_normal(geometry["weight_shape"][0]).astype(dtype)
+    kwargs = {k: geometry[k] for k in ("stride", "padding", "dilation")}
+    results = []
+    for conv in (nn.conv2d, ref.conv2d):
+        xt, wt, bt = (nn.Tensor(a, requires_grad=True) for a in (x, w, b))
+        out = conv(xt, wt, bt, **kwargs)
+        dout = np.random.default_rng(seed + 1).standard_normal(out.shape).astype(dtype)
+        results.append([out.data, *_grads(out, dout)])
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    for new, old in zip(*results):
+        assert new.dtype == old.dtype and new.shape == old.shape
+        np.testing.assert_allclose(new, old, rtol=rtol, atol=rtol * np.abs(old).max())
+
+
+@settings(max_examples=40, deadline=None)
+@given(geometry=conv2d_geometries(max_channels=3, max_side=9), seed=seeds)
+def test_im2col_col2im_match_reference_bit_for_bit(geometry, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(geometry["x_shape"]).astype(np.float32)
+    args = (
+        geometry["weight_shape"][2:],
+        geometry["stride"],
+        geometry["padding"],
+        geometry["dilation"],
+    )
+    cols = nn.im2col(x, *args)
+    np.testing.assert_array_equal(cols, ref.im2col(x, *args))
+    dcols = rng.standard_normal(cols.shape).astype(np.float32)
+    np.testing.assert_array_equal(
+        nn.col2im(dcols, x.shape, *args), ref.col2im(dcols, x.shape, *args)
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(2, 9), st.integers(2, 9)),
+    seed=seeds,
+    ties=st.booleans(),
+)
+def test_pool_2x2_fast_paths_match_reference_bit_for_bit(shape, seed, ties):
+    """2x2 / stride 2, odd sides included; with ``ties`` the values are small integers, so
+    windows hold several maxima (as after a ReLU): the first in row-major order wins."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-1, 2, shape) if ties else rng.standard_normal(shape)
+    x = x.astype(np.float32)
+    for new_pool, old_pool in ((nn.max_pool2d, ref.max_pool2d), (nn.avg_pool2d, ref.avg_pool2d)):
+        new, old = new_pool(nn.Tensor(x, True), 2), old_pool(nn.Tensor(x, True), 2)
+        np.testing.assert_array_equal(new.data, old.data)
+        dout = rng.standard_normal(new.shape).astype(np.float32)
+        np.testing.assert_array_equal(_grads(new, dout)[0], _grads(old, dout)[0])
+
+
+def test_max_pool_2x2_tie_goes_to_first_in_row_major_order():
+    # windows [[1, 2], [2, 0]] and [[0, 0], [0, 0]]: b, then a, take the whole gradient
+    x = nn.Tensor(np.array([[[[1.0, 2.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]]]]), True)
+    out = nn.max_pool2d(x, 2)
+    (dx,) = _grads(out, np.array([[[[5.0, 7.0]]]]))
+    np.testing.assert_array_equal(dx[0, 0], [[0.0, 5.0, 7.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(geometry=pool_geometries(), seed=seeds)
+def test_general_pools_unchanged(geometry, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-1, 2, geometry["x_shape"]).astype(np.float32)
+    args = (geometry["kernel_size"], geometry["stride"], geometry["padding"])
+    for new_pool, old_pool in ((nn.max_pool2d, ref.max_pool2d), (nn.avg_pool2d, ref.avg_pool2d)):
+        try:
+            old = old_pool(nn.Tensor(x, True), *args)
+        except ValueError:
+            continue
+        new = new_pool(nn.Tensor(x, True), *args)
+        np.testing.assert_array_equal(new.data, old.data)
+        dout = rng.standard_normal(new.shape).astype(np.float32)
+        np.testing.assert_array_equal(_grads(new, dout)[0], _grads(old, dout)[0])
+
+
+def _bn_run(batch_norm, x, dout, training, affine, stats):
+    c = x.shape[1]
+    xt = nn.Tensor(x, requires_grad=True)
+    gamma = nn.Tensor(np.linspace(0.5, 2.0, c).astype(x.dtype), True) if affine else None
+    beta = nn.Tensor(np.linspace(-1.0, 1.0, c).astype(x.dtype), True) if affine else None
+    rm = np.linspace(0.0, 1.0, c).astype(x.dtype) if stats else None
+    rv = np.linspace(1.0, 2.0, c).astype(x.dtype) if stats else None
+    out = batch_norm(xt, rm, rv, gamma, beta, training=training)
+    return [out.data, *_grads(out, dout)] + ([rm, rv] if stats else [])
+
+
+batch_norm_shapes = st.one_of(
+    st.tuples(st.integers(2, 6), st.integers(1, 4)),
+    st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 6), st.integers(1, 6)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=batch_norm_shapes, seed=seeds, training=st.booleans(), affine=st.booleans(),
+       stats=st.booleans())  # fmt: skip
+def test_batch_norm_matches_reference_to_1e6_relative(shape, seed, training, affine, stats):
+    rng = np.random.default_rng(seed)
+    if np.prod(shape) // shape[1] < 2:
+        shape = (2, *shape[1:])
+    x = 3 * rng.standard_normal(shape) + 1
+    dout = rng.standard_normal(shape)
+    new = _bn_run(nn.batch_norm, x, dout, training, affine, stats)
+    old = _bn_run(ref.batch_norm, x, dout, training, affine, stats)
+    for a, b in zip(new, old):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * (np.abs(b).max() + 1e-300))
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=batch_norm_shapes, seed=seeds, training=st.booleans())
+def test_batch_norm_float32_as_accurate_as_before(shape, seed, training):
+    """In float32 both versions differ from the float64 result by rounding; the new one by no
+    more than twice the old one's error (plus one ulp of the scale)."""
+    rng = np.random.default_rng(seed)
+    if np.prod(shape) // shape[1] < 2:
+        shape = (2, *shape[1:])
+    x, dout = 3 * rng.standard_normal(shape) + 1, rng.standard_normal(shape)
+    truth = _bn_run(ref.batch_norm, x, dout, training, True, False)
+    new = _bn_run(
+        nn.batch_norm, x.astype(np.float32), dout.astype(np.float32), training, True, False
+    )
+    old = _bn_run(
+        ref.batch_norm, x.astype(np.float32), dout.astype(np.float32), training, True, False
+    )
+    for t, a, b in zip(truth, new, old):
+        assert a.dtype == np.float32
+        ulp = np.finfo(np.float32).eps * (np.abs(t).max() + np.abs(dout).max())
+        assert np.abs(a - t).max() <= 2 * np.abs(b - t).max() + ulp
