@@ -30,6 +30,7 @@ from bboxcore.encoding import LOC_CLIP, LOC_NORMALIZE_MEAN, LOC_NORMALIZE_STD, b
 from bboxcore.iou import (
     box_iou,
     box_iou_aligned,
+    box_iou_reference,
     complete_box_iou,
     complete_box_iou_aligned,
     distance_box_iou,

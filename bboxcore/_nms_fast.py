@@ -12,7 +12,8 @@ time it repeats, on boxes already sorted by score:
    says *can* overlap them by more than the threshold.
 
 The IoU is :func:`bboxcore.iou.pairwise_iou_unchecked`'s arithmetic (the
-aligned form, ``_iou_terms``, is the same sequence of operations), so the
+aligned form, :func:`bboxcore.iou.aligned_iou_unchecked`, is the same sequence of
+operations), so the
 result is bit-for-bit the reference's, float32 included.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bboxcore.iou import _iou_terms, pairwise_iou_unchecked
+from bboxcore.iou import aligned_iou_unchecked, pairwise_iou_unchecked
 
 __all__ = ["NMS_BLOCK", "PAIR_BUDGET", "nms_sorted"]
 
@@ -259,7 +260,7 @@ def _suppress_sparse(rows, dtype, k, order, starts, counts, t, alive) -> None:
         c = counts[:, lo:hi].ravel()
         partner = order[_ragged_arange(starts[:, lo:hi].ravel(), c)]  # (P,)
         owner = np.repeat(np.tile(k[lo:hi], len(counts)), c)  # (P,); labels match by the key
-        iou = _iou_terms(_gather(rows, owner, dtype), _gather(rows, partner, dtype))[0]  # (P,)
+        iou = aligned_iou_unchecked(_gather(rows, owner, dtype), _gather(rows, partner, dtype))
         alive[partner[iou > t]] = False
         lo = hi
 

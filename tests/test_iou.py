@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 import bboxcore.iou as iou_mod
 from bboxcore.iou import (
+    aligned_iou_unchecked,
     box_iou,
     box_iou_aligned,
+    box_iou_reference,
     complete_box_iou,
     complete_box_iou_aligned,
     distance_box_iou,
@@ -122,6 +124,45 @@ def test_iou_aligned_equals_diagonal_of_pairwise(pair):
 @given(boxes(max_size=30), boxes(max_size=30))
 def test_iou_equals_the_loop_reference(a, b):
     np.testing.assert_allclose(box_iou(a, b), iou_loop(a, b), rtol=1e-12, atol=1e-15)
+
+
+@given(
+    st.sampled_from([np.float32, np.float64]).flatmap(
+        lambda dt: st.tuples(boxes(max_size=30, dtype=dt), boxes(max_size=30, dtype=dt))
+    ),
+    st.integers(1, 64),
+)
+def test_fast_iou_equals_the_broadcasting_reference_bit_for_bit(pair, budget):
+    """The blocked kernel of box_iou performs the reference formula's operations, in order."""
+    a, b = pair
+    expected = box_iou_reference(a, b)
+    assert expected.dtype == a.dtype
+    old = iou_mod.IOU_BLOCK_BUDGET
+    iou_mod.IOU_BLOCK_BUDGET = budget  # many block boundaries on small inputs
+    try:
+        np.testing.assert_array_equal(box_iou(a, b), expected)
+    finally:
+        iou_mod.IOU_BLOCK_BUDGET = old
+    np.testing.assert_array_equal(
+        box_iou_aligned(a[: len(b)], b[: len(a)]), np.diagonal(expected).copy()
+    )
+
+
+@given(boxes(max_size=30), boxes(max_size=30))
+def test_broadcasting_reference_equals_the_loop_reference(a, b):
+    np.testing.assert_allclose(box_iou_reference(a, b), iou_loop(a, b), rtol=1e-12, atol=1e-15)
+
+
+def test_broadcasting_reference_by_hand_and_validation():
+    a = [[0, 0, 4, 2]]
+    b = [[2, 0, 6, 2], [0, 0, 4, 2], [4, 0, 5, 2]]  # half overlap, identical, touching
+    np.testing.assert_array_equal(box_iou_reference(a, b), [[4 / (8 + 8 - 4), 1.0, 0.0]])
+    assert box_iou_reference(np.zeros((0, 4)), b).shape == (0, 3)
+    with pytest.raises(ValueError, match=r"boxes2 must have shape \(R, 4\)"):
+        box_iou_reference(a, [[0, 0, 1]])
+    # the engine on validated arrays broadcasts like the formula
+    aa, bb = np.array(a, float), np.array(b, float)
+    np.testing.assert_array_equal(aligned_iou_unchecked(aa, bb), box_iou_reference(a, b)[0])
 
 
 @given(boxes(max_size=40), boxes(max_size=40), st.integers(1, 64))

@@ -17,9 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Exceptions still being removed, each with its owner; the lists only shrink.
 #: (importer, imported module, private name) -> owner
-ALLOWED_PRIVATE_IMPORTS: dict[tuple[str, str, str], str] = {
-    ("bboxcore._nms_fast", "bboxcore.iou", "_iou_terms"): "core (iou: public aligned engine)",
-}
+ALLOWED_PRIVATE_IMPORTS: dict[tuple[str, str, str], str] = {}
 #: sorted modules of a cycle -> owner
 ALLOWED_CYCLES: dict[tuple[str, ...], str] = {
     # bench_nn reuses bench's Case through the old bboxcore.bench path (function-level import)
