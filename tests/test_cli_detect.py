@@ -171,3 +171,41 @@ def test_checkpoint_that_is_not_a_checkpoint(run_dir, tmp_path, capsys, kind):
     err = _one_line_error(capsys, f"{ckpt.name} is not a bboxcore checkpoint")
     assert "unsafe" not in err and "pickle" not in err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- a failing model
+class _OneSizeModel:
+    """A stand-in detector that takes 48 x 64 images only (like YOLOv1 and its FC layers)."""
+
+    class_names = ("digit",)
+
+    def predict(self, image):
+        if image.shape[:2] != (48, 64):
+            raise ValueError(f"takes (48, 64) images; got {image.shape[:2]}")
+        box = np.array([[1.0, 2.0, 11.0, 22.0]], np.float32)
+        return [(box, np.array([0]), np.array([0.5], np.float32))]
+
+
+def test_a_model_error_names_the_image_and_writes_nothing(tmp_path):
+    from bboxcore.models.detect import detect_images
+
+    out = tmp_path / "det"
+    out.mkdir()
+    (out / "detections.json").write_text("[]")
+    good, odd = _png(tmp_path / "good.png"), _png(tmp_path / "odd.png", 30, 30)
+    with pytest.raises(ValueError, match=r"image .*odd\.png: takes \(48, 64\) images"):
+        detect_images(_OneSizeModel(), [good, odd], out)
+    assert _tree(out) == ["detections.json"]  # good.png's picture was staged, then removed
+    assert (out / "detections.json").read_text() == "[]"
+    records = detect_images(_OneSizeModel(), [good], out)
+    assert records == [
+        {
+            "image_id": "good.png",
+            "file_name": str(good),
+            "category_id": 1,
+            "category_name": "digit",
+            "bbox": [1.0, 2.0, 10.0, 20.0],
+            "score": 0.5,
+        }
+    ]
+    assert json.loads((out / "detections.json").read_text()) == records

@@ -37,13 +37,16 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 def min_image_side(model) -> int:
     r"""The smallest image height and width ``model`` can take: its feature stride.
 
-    The backbone halves the image ``n_pool`` times with 2x2/2 max-pools
-    (floor division), so the feature map has at least one cell iff
-    :math:`H, W \ge 2^{n_{pool}}`, the feature stride.
+    The backbone (:class:`~bboxcore.models.backbone.Backbone`) halves the
+    image ``n_pool`` times with 2x2/2 max-pools (floor division), so the
+    feature map has at least one cell iff :math:`H, W \ge 2^{n_{pool}}`, the
+    feature stride.
 
     Parameters
     ----------
-    model : FasterRCNN
+    model : Detector
+        A detector whose ``backbone`` has a ``feat_stride`` (Faster R-CNN,
+        CenterNet); 1 for any other (its own checks then apply).
 
     Returns
     -------
@@ -57,7 +60,8 @@ def min_image_side(model) -> int:
     >>> min_image_side(FasterRCNN(mnist_config(), np.random.default_rng(0)))  # 3 pools: 2**3
     8
     """
-    return int(model.backbone.feat_stride)
+    stride = getattr(getattr(model, "backbone", None), "feat_stride", None)
+    return int(stride) if stride else 1
 
 
 def collect_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
@@ -298,12 +302,16 @@ def detect_images(model, paths: Sequence[str | os.PathLike], out: str | os.PathL
     ids = image_ids(paths)
     pngs = _png_names(ids)
     out.mkdir(parents=True, exist_ok=True)
-    names = model.config.class_names or tuple(str(k) for k in range(model.config.n_class))
+    names = getattr(model, "class_names", None) or model.config.class_names
+    names = names or tuple(str(k) for k in range(model.config.n_class))
     records, staged = [], []  # staged: (temporary file, final path), renamed at the end
     try:
         for path, image_id, png in zip(paths, ids, pngs):
             image = load_image(path)
-            bbox, label, score = model.predict(image)[0]
+            try:
+                bbox, label, score = model.predict(image)[0]
+            except ValueError as err:  # e.g. a detector that takes one image size only
+                raise ValueError(f"image {path}: {err}") from None
             for b, k, s in zip(bbox.tolist(), label.tolist(), score.tolist()):
                 records.append({
                     "image_id": image_id, "file_name": str(path),

@@ -103,7 +103,7 @@ def test_detect_with_a_damaged_checkpoint_names_it(run_dir, tmp_path, capsys, da
     assert main([*argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1, err
-    assert "checkpoint.npz" in err and "not a bboxcore" in err, err
+    assert "checkpoint.npz" in err and "bboxcore checkpoint" in err, err
     assert not out.exists()
 
 
