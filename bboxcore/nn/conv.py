@@ -27,7 +27,15 @@ import numpy as np
 
 from bboxcore.nn.tensor import Tensor
 
-__all__ = ["avg_pool2d", "col2im", "conv2d", "conv_output_size", "im2col", "max_pool2d"]
+__all__ = [
+    "avg_pool2d",
+    "col2im",
+    "conv2d",
+    "conv_output_size",
+    "conv_transpose2d",
+    "im2col",
+    "max_pool2d",
+]
 
 
 def _pair(value, name: str, minimum: int) -> tuple[int, int]:
@@ -539,3 +547,100 @@ def _avg_pool_2x2(x: Tensor, ho: int, wo: int) -> Tensor:
         return (dx,)
 
     return Tensor.from_op(out, (x,), backward, "avg_pool2d")
+
+
+def conv_transpose2d(
+    x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1
+) -> Tensor:
+    r"""Transposed 2-D convolution ("deconvolution"): the adjoint of :func:`conv2d` in its input.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, H, W)
+    weight : Tensor, shape (C, F, kh, kw)
+        Input channels first, as in PyTorch's ``ConvTranspose2d``.
+    bias : Tensor, shape (F,), optional
+    stride, padding, dilation : int or (int, int)
+        Those of the :func:`conv2d` whose adjoint this is.
+    output_padding : int or (int, int)
+        Extra rows / columns on the bottom / right, 0 <= output_padding < stride:
+        several output sizes give the same conv2d output size; this picks one.
+
+    Returns
+    -------
+    Tensor, shape (N, F, Ho, Wo)
+        :math:`H_o = (H - 1) s - 2 p + d (k - 1) + \mathrm{output\_padding} + 1`, and
+        :math:`y_{n,f,\,s h + d i - p,\, s w + d j - p} \mathrel{+}= W_{c f i j}\, x_{n c h w}`
+        summed over c, h, w, i, j (entries landing outside the output are dropped), plus
+        :math:`b_f`.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match, ``output_padding`` is not below the stride, or the
+        output would be empty.
+    TypeError
+        If a size argument is not an int or a pair of ints.
+
+    Notes
+    -----
+    With :math:`W` as a (C, F kh kw) matrix: :math:`\mathrm{cols}_n = W^\top x_n` and
+    :math:`y = \mathrm{col2im}(\mathrm{cols})`; the backward pass is a convolution,
+
+    .. math::
+        d\mathrm{cols} = \mathrm{im2col}(dy),\quad dx_n = W\, d\mathrm{cols}_n,\quad
+        dW = \sum_n x_n\, d\mathrm{cols}_n^\top,\quad db = \sum dy.
+
+    Examples
+    --------
+    >>> x = Tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
+    >>> w = Tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
+    >>> y = conv_transpose2d(x, w, stride=2)  # each pixel paints a 2x2 block
+    >>> y.shape
+    (1, 1, 4, 4)
+    >>> conv_transpose2d(x, w, stride=1).data[0, 0]  # overlapping blocks add up
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    x, weight = _as_nchw(x, "x"), _as_nchw(weight, "weight")
+    n, c, h, w = x.shape
+    cw, f, kh, kw = weight.shape
+    if cw != c:
+        raise ValueError(f"weight must have shape ({c}, F, kh, kw) to match x; got {weight.shape}")
+    if bias is not None:
+        bias = bias if isinstance(bias, Tensor) else Tensor(bias)
+        if bias.shape != (f,):
+            raise ValueError(f"bias must have shape ({f},); got {bias.shape}")
+    stride, padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+    dilation = _pair(dilation, "dilation", 1)
+    extra = _pair(output_padding, "output_padding", 0)
+    if extra[0] >= stride[0] or extra[1] >= stride[1]:
+        raise ValueError(f"output_padding must be smaller than stride {stride}; got {extra}")
+    ho, wo = (
+        (size - 1) * s - 2 * p + d * (k - 1) + e + 1
+        for size, s, p, d, k, e in zip((h, w), stride, padding, dilation, (kh, kw), extra)
+    )
+    if ho < 1 or wo < 1:
+        raise ValueError(f"conv_transpose2d: output would be {(ho, wo)} for input {x.shape}")
+    y_shape = (n, f, ho, wo)
+    geometry = ((kh, kw), stride, padding, dilation)
+
+    wmat = weight.data.reshape(c, f * kh * kw)  # (C, K)
+    xmat = x.data.reshape(n, c, h * w)  # (N, C, P)
+    out = col2im(np.matmul(wmat.T, xmat), y_shape, *geometry)  # (K, C) @ (N, C, P) -> (N, K, P)
+    if bias is not None:
+        out += bias.data[:, None, None]
+
+    def backward(dout):
+        # y = col2im(W^T x)  =>  dcols = im2col(dy): a plain convolution of dy
+        dcols = im2col(dout, *geometry)  # (N, K, P)
+        dx = np.matmul(wmat, dcols).reshape(x.shape) if x.requires_grad else None
+        dweight = None
+        if weight.requires_grad:  # dW = sum_n x_n dcols_n^T: (N, C, P) @ (N, P, K)
+            dweight = np.matmul(xmat, dcols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
+        dbias = dout.sum(axis=(0, 2, 3)) if bias is not None else None
+        return dx, dweight, dbias
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return Tensor.from_op(out, parents, backward, "conv_transpose2d")

@@ -25,22 +25,29 @@ import numpy as np
 
 from bboxcore._checks import count
 from bboxcore.nn import init
-from bboxcore.nn.conv import _pair, avg_pool2d, conv2d, max_pool2d
-from bboxcore.nn.normalization import BN_EPS, BN_MOMENTUM, batch_norm, dropout
+from bboxcore.nn.activations import LEAKY_RELU_SLOPE, leaky_relu, relu
+from bboxcore.nn.conv import _pair, avg_pool2d, conv2d, conv_transpose2d, max_pool2d
+from bboxcore.nn.normalization import BN_EPS, BN_MOMENTUM, batch_norm, dropout, group_norm
+from bboxcore.nn.resample import upsample_bilinear, upsample_nearest
 from bboxcore.nn.tensor import DEFAULT_DTYPE, Tensor
 
 __all__ = [
     "AvgPool2d",
     "BatchNorm2d",
     "Conv2d",
+    "ConvTranspose2d",
     "Dropout",
     "Flatten",
+    "GroupNorm",
+    "LeakyReLU",
     "Linear",
     "MaxPool2d",
     "Module",
     "Parameter",
     "ReLU",
     "Sequential",
+    "Sigmoid",
+    "Upsample",
 ]
 
 
@@ -311,6 +318,58 @@ class Conv2d(Module):
         return f"{c}, {f}, kernel_size={(kh, kw)}, stride={self.stride}, padding={self.padding}"
 
 
+class ConvTranspose2d(Module):
+    """Transposed convolution layer (:func:`~bboxcore.nn.conv.conv_transpose2d`).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or (int, int)
+    stride, padding, output_padding, dilation : int or (int, int)
+    bias : bool
+    rng : numpy.random.Generator
+        Draws the initial He-normal weights (fan-in of the adjoint convolution).
+    dtype : dtype
+
+    Attributes
+    ----------
+    weight : Parameter, shape (in_channels, out_channels, kh, kw)
+    bias : Parameter, shape (out_channels,), or None
+
+    Examples
+    --------
+    >>> up = ConvTranspose2d(8, 4, 2, stride=2, rng=np.random.default_rng(0))
+    >>> up(Tensor(np.zeros((1, 8, 5, 5), np.float32))).shape
+    (1, 4, 10, 10)
+    """
+
+    def __init__(
+        self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+        dilation=1, bias: bool = True, *, rng: np.random.Generator, dtype=DEFAULT_DTYPE,
+    ) -> None:  # fmt: skip
+        kh, kw = _pair(kernel_size, "kernel_size", 1)
+        c_in = count(in_channels, "in_channels", minimum=1)
+        c_out = count(out_channels, "out_channels", minimum=1)
+        weight = init.kaiming_normal_(Parameter(np.empty((c_out, c_in, kh, kw), dtype)), rng)
+        self.weight = Parameter(
+            np.ascontiguousarray(weight.data.transpose(1, 0, 2, 3))
+        )  # (C, F, k, k)
+        self.bias = Parameter(np.zeros(c_out, dtype)) if bias else None
+        self.stride, self.padding = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+        self.output_padding = _pair(output_padding, "output_padding", 0)
+        self.dilation = _pair(dilation, "dilation", 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return conv_transpose2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+            self.dilation,
+        )  # fmt: skip
+
+    def extra_repr(self) -> str:
+        c, f, kh, kw = self.weight.shape
+        return f"{c}, {f}, kernel_size={(kh, kw)}, stride={self.stride}, padding={self.padding}"
+
+
 class Linear(Module):
     """Fully connected layer :math:`y = x W^T + b`, He-normal weights and zero bias.
 
@@ -357,10 +416,102 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """:math:`\\max(x, 0)` element-wise."""
+    """:math:`\\max(x, 0)` element-wise.
+
+    Parameters
+    ----------
+    inplace : bool
+        Overwrite the input's array when it is safe (the output of a convolution or a
+        normalisation that nothing else reads: see :mod:`bboxcore.nn.activations`),
+        saving one activation-sized array per layer.
+
+    Examples
+    --------
+    >>> ReLU()(Tensor([-1.0, 2.0])).data
+    array([0., 2.], dtype=float32)
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        self.inplace = bool(inplace)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+        return relu(x, inplace=True) if self.inplace else x.relu()
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """Leaky ReLU (see :func:`~bboxcore.nn.activations.leaky_relu`).
+
+    Parameters
+    ----------
+    negative_slope : float
+        Slope for x < 0, in [0, 1) (YOLOv2/v3: 0.1).
+    inplace : bool
+        As for :class:`ReLU`.
+
+    Examples
+    --------
+    >>> LeakyReLU(0.1)(Tensor([-1.0, 2.0])).data
+    array([-0.1,  2. ], dtype=float32)
+    """
+
+    def __init__(self, negative_slope: float = LEAKY_RELU_SLOPE, inplace: bool = False) -> None:
+        if not 0.0 <= negative_slope < 1.0:
+            raise ValueError(f"negative_slope must be in [0, 1); got {negative_slope!r}")
+        self.negative_slope, self.inplace = negative_slope, bool(inplace)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return leaky_relu(x, self.negative_slope, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class Sigmoid(Module):
+    """:math:`1 / (1 + e^{-x})` element-wise (see :meth:`Tensor.sigmoid`).
+
+    Examples
+    --------
+    >>> Sigmoid()(Tensor([0.0])).data
+    array([0.5], dtype=float32)
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.sigmoid()
+
+
+class Upsample(Module):
+    """Upsample (N, C, H, W) maps by an integer factor (see :mod:`bboxcore.nn.resample`).
+
+    Parameters
+    ----------
+    scale_factor : int
+    mode : {'nearest', 'bilinear'}
+        ``'bilinear'`` uses ``align_corners=False``.
+
+    Examples
+    --------
+    >>> Upsample(2)(Tensor(np.zeros((1, 3, 4, 5)))).shape
+    (1, 3, 8, 10)
+    """
+
+    MODES = ("nearest", "bilinear")
+
+    def __init__(self, scale_factor: int = 2, mode: str = "nearest") -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}; got {mode!r}")
+        self.scale_factor = count(scale_factor, "scale_factor", minimum=1)
+        self.mode = mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.mode == "nearest":
+            return upsample_nearest(x, self.scale_factor)
+        return upsample_bilinear(x, self.scale_factor)
+
+    def extra_repr(self) -> str:
+        return f"scale_factor={self.scale_factor}, mode={self.mode!r}"
 
 
 class Flatten(Module):
@@ -434,6 +585,47 @@ class BatchNorm2d(Module):
 
     def extra_repr(self) -> str:
         return f"{len(self.running_mean)}, eps={self.eps}, momentum={self.momentum}"
+
+
+class GroupNorm(Module):
+    """Group normalisation (:func:`~bboxcore.nn.normalization.group_norm`), FCOS's head norm.
+
+    Parameters
+    ----------
+    num_groups : int
+        G, dividing ``num_channels`` (FCOS: 32).
+    num_channels : int
+        C.
+    eps : float
+    affine : bool
+        Learn gamma (``weight``, init 1) and beta (``bias``, init 0) per channel.
+    dtype : dtype
+
+    Examples
+    --------
+    >>> gn = GroupNorm(2, 4)
+    >>> y = gn(Tensor(np.random.default_rng(0).normal(5, 3, (2, 4, 3, 3))))
+    >>> bool(abs(y.data[0, :2].mean()) < 1e-5), sorted(gn.state_dict())
+    (True, ['bias', 'weight'])
+    """
+
+    def __init__(
+        self, num_groups: int, num_channels: int, eps: float = BN_EPS, affine: bool = True,
+        dtype=DEFAULT_DTYPE,
+    ) -> None:  # fmt: skip
+        c = count(num_channels, "num_channels", minimum=1)
+        g = count(num_groups, "num_groups", minimum=1)
+        if c % g:
+            raise ValueError(f"num_groups must divide num_channels={c}; got {g}")
+        self.num_groups, self.eps = g, eps
+        self.weight = Parameter(np.ones(c, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(c, dtype)) if affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, eps={self.eps}"
 
 
 class Dropout(Module):

@@ -1,4 +1,5 @@
-r"""The two layers that behave differently in training and evaluation: batch norm, dropout.
+r"""Normalisation and dropout: batch norm and dropout (different in training and evaluation),
+group norm (the same in both).
 
 Batch normalisation [1]_ standardises each channel with the statistics of the
 current mini-batch while training, and with running averages of them when
@@ -12,6 +13,7 @@ References
    Training by Reducing Internal Covariate Shift." ICML 2015, arXiv:1502.03167.
 .. [2] N. Srivastava, G. Hinton, A. Krizhevsky, I. Sutskever, R. Salakhutdinov.
    "Dropout: A Simple Way to Prevent Neural Networks from Overfitting." JMLR 2014.
+.. [3] Y. Wu, K. He. "Group Normalization." ECCV 2018, arXiv:1803.08494.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 
 from bboxcore.nn.tensor import Tensor
 
-__all__ = ["BN_EPS", "BN_MOMENTUM", "batch_norm", "dropout"]
+__all__ = ["BN_EPS", "BN_MOMENTUM", "batch_norm", "dropout", "group_norm"]
 
 BN_EPS = 1e-5  # added to the variance so a constant channel does not divide by zero
 BN_MOMENTUM = 0.1  # weight of the new batch in the running averages (PyTorch's default)
@@ -224,3 +226,97 @@ def dropout(x, p: float = 0.5, *, rng: np.random.Generator, training: bool = Tru
     keep = rng.random(x.shape) >= p
     mask = (keep * (1.0 / (1.0 - p) if p < 1.0 else 0.0)).astype(x.dtype)  # 0 or 1 / (1 - p)
     return Tensor.from_op(x.data * mask, (x,), lambda d: (d * mask,), "dropout")
+
+
+def group_norm(x, num_groups: int, weight=None, bias=None, eps: float = BN_EPS) -> Tensor:
+    r"""Normalise each group of channels of each sample, then scale and shift per channel.
+
+    Group norm [3]_ (Eq. 1-3) uses the statistics of one image (no batch, no running
+    averages: training and evaluation are the same), which is why FCOS's and
+    RetinaNet's heads, trained with 2 images per GPU, use it.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, H, W) or (N, C)
+    num_groups : int
+        G, dividing C.
+    weight, bias : Tensor, shape (C,), optional
+        gamma and beta (1 and 0 when None).
+    eps : float
+        Added to the variance.
+
+    Returns
+    -------
+    Tensor, same shape as ``x``
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 2-D or 4-D, G does not divide C, or gamma / beta is not (C,).
+
+    Notes
+    -----
+    For each sample n and group g, with its m = (C / G) H W values:
+    :math:`\hat x = (x - \mu_{ng}) / \sqrt{\sigma^2_{ng} + \epsilon}`,
+    :math:`y = \gamma_c \hat x + \beta_c`, and as for batch norm
+
+    .. math::
+        \frac{\partial L}{\partial x} = \frac{1}{\sqrt{\sigma^2 + \epsilon}}
+        \Big(g - \overline{g} - \hat x\, \overline{g \hat x}\Big),\qquad
+        g = \gamma\,\frac{\partial L}{\partial y}
+
+    with the bars now means over the group. G = 1 is layer norm over (C, H, W),
+    G = C is instance norm.
+
+    Examples
+    --------
+    >>> x = Tensor(np.arange(8.0).reshape(1, 4, 2, 1))
+    >>> y = group_norm(x, 2)  # channels {0, 1} and {2, 3}: values 0..3 and 4..7
+    >>> y.data[0, :2, :, 0].round(3)  # (v - 1.5) / sqrt(1.25 + 1e-5)
+    array([[-1.342, -0.447],
+           [ 0.447,  1.342]])
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"x must have shape (N, C) or (N, C, H, W); got {x.shape}")
+    n, c = x.shape[:2]
+    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)):
+        raise ValueError(f"num_groups must be a positive int dividing C={c}; got {num_groups!r}")
+    if num_groups < 1 or c % num_groups:
+        raise ValueError(f"num_groups must be a positive int dividing C={c}; got {num_groups!r}")
+    weight, bias = _channel_vector(weight, "weight", c), _channel_vector(bias, "bias", c)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    g = int(num_groups)
+    grouped = (n, g, -1)  # (N, G, m): a group's values are contiguous
+    xg = x.data.reshape(grouped)
+    mean = xg.mean(axis=2, keepdims=True)  # (N, G, 1)
+    xc = xg - mean
+    var = np.einsum("ngm,ngm->ng", xc, xc)[..., None] / xc.shape[2]  # (N, G, 1), two-pass
+    inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype)
+    xhat = (xc * inv_std).reshape(x.shape)
+    gamma = None if weight is None else weight.data.reshape(per_channel)
+    out = xhat * gamma if gamma is not None else xhat.copy()
+    if bias is not None:
+        out += bias.data.reshape(per_channel)
+
+    def backward(dout):
+        sum_axes = (0,) + tuple(range(2, x.ndim))  # every axis but C
+        dgamma = (dout * xhat).sum(axis=sum_axes) if weight is not None else None
+        dbeta = dout.sum(axis=sum_axes) if bias is not None else None
+        gx = (dout * gamma if gamma is not None else dout).reshape(grouped)  # dL/dxhat
+        xh = xhat.reshape(grouped)
+        # x -> (mu, var) of its group -> xhat: the group means of g and g xhat
+        dx = inv_std * (
+            gx - gx.mean(axis=2, keepdims=True) - xh * (gx * xh).mean(axis=2, keepdims=True)
+        )
+        grads = (
+            (dx.reshape(x.shape),)
+            + ((dgamma,) if weight is not None else ())
+            + ((dbeta,) if bias is not None else ())
+        )
+        return grads
+
+    parents = (
+        (x,) + ((weight,) if weight is not None else ()) + ((bias,) if bias is not None else ())
+    )
+    return Tensor.from_op(out, parents, backward, "group_norm")

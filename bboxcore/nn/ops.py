@@ -1,4 +1,5 @@
-"""Operations that take several tensors: concatenate, stack, element-wise maximum.
+"""Operations that take several tensors or an index: concatenate, stack, element-wise maximum,
+take_along_axis (gather).
 
 Each forward sits beside its backward, as in :mod:`bboxcore.nn.tensor`.
 """
@@ -11,7 +12,7 @@ import numpy as np
 
 from bboxcore.nn.tensor import Tensor
 
-__all__ = ["concatenate", "maximum", "stack"]
+__all__ = ["concatenate", "gather", "maximum", "stack", "take_along_axis"]
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
@@ -111,3 +112,79 @@ def maximum(a, b) -> Tensor:
         return d * wins_a, d * (1 - wins_a)
 
     return Tensor.from_op(np.maximum(x, y), (a, b), backward, "maximum")
+
+
+def take_along_axis(x, indices, axis: int) -> Tensor:
+    """Pick entries of ``x`` along ``axis`` by an integer array, as ``np.take_along_axis``.
+
+    The dense heads' gather: e.g. the score of each anchor's assigned class,
+    ``take_along_axis(scores (N, S, K), label[..., None] (N, S, 1), axis=2)``, or the
+    top-k locations of a heatmap.
+
+    Parameters
+    ----------
+    x : Tensor
+    indices : array_like of int
+        Same number of axes as ``x``; broadcasts against it on every axis but ``axis``;
+        values in ``[-x.shape[axis], x.shape[axis])``.
+    axis : int
+
+    Returns
+    -------
+    Tensor, the broadcast shape of ``indices``
+        ``out[..., i, ...] = x[..., indices[..., i, ...], ...]`` along ``axis``.
+
+    Raises
+    ------
+    TypeError
+        If ``indices`` is not an integer array.
+    ValueError
+        If the number of axes differs, ``axis`` is out of range, or an index is out of
+        bounds.
+
+    Notes
+    -----
+    A gather; its adjoint is a scatter-add: ``dx`` gets ``dout`` added at every picked
+    position (``np.add.at``), so an entry picked twice gets both gradients.
+
+    Examples
+    --------
+    >>> scores = Tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]], requires_grad=True)
+    >>> picked = take_along_axis(scores, np.array([[1], [0]]), axis=1)
+    >>> picked.data.ravel()
+    array([0.7, 0.5], dtype=float32)
+    >>> picked.sum().backward()
+    >>> scores.grad
+    array([[0., 1., 0.],
+           [1., 0., 0.]], dtype=float32)
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"indices must be an integer array; got dtype {indices.dtype}")
+    if indices.ndim != x.ndim:
+        raise ValueError(f"indices must have {x.ndim} axes like x; got shape {indices.shape}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis must be in [{-x.ndim}, {x.ndim}); got {axis}")
+    axis = axis % x.ndim
+    size = x.shape[axis]
+    if indices.size and (indices.min() < -size or indices.max() >= size):
+        raise ValueError(f"indices must be in [{-size}, {size}) along axis {axis}")
+    out = np.take_along_axis(x.data, indices, axis=axis)
+    shape = x.shape
+
+    def backward(d):
+        # out = x[..., idx, ...] (a gather)  =>  dx = scatter-add of dout at idx
+        dx = np.zeros(shape, dtype=d.dtype)
+        # positions on the other axes; an axis of length 1 in x was broadcast: always 0
+        index = list(np.ix_(*(np.arange(k) * (n != 1) for k, n in zip(d.shape, shape))))
+        index[axis] = np.broadcast_to(indices, d.shape)
+        # NOTE: an index may repeat; np.add.at adds each pick, assignment would not
+        np.add.at(dx, tuple(index), d)
+        return (dx,)
+
+    return Tensor.from_op(out, (x,), backward, "take_along_axis")
+
+
+#: The same op under PyTorch's name (``torch.gather`` has the same semantics).
+gather = take_along_axis
