@@ -332,6 +332,9 @@ def _one_box_files(tmp_path, gt_xywh, det_xywh, size=(10, 10), det_image_id=1):
         ([5, 5, 10, 10], [5, 5, 5, 5], 0.0),
         # negative corner
         ([-3, -0.5, 8, 10.5], [-3, -0.5, 8, 10.5], 1.0),
+        # entirely outside (clipping would make it a zero-area box on the border)
+        ([100, 100, 5, 5], [100, 100, 5, 5], 1.0),
+        ([-20, -20, 5, 5], [-20, -20, 5, 5], 1.0),
     ],
 )
 def test_gt_box_outside_its_image_equals_pycocotools(tmp_path, gt_xywh, det_xywh, ap):
