@@ -1,6 +1,6 @@
 """Pascal VOC AP: hand-worked examples, the devkit's rules, and a loop reference.
 
-seed 002, IV.P "Evaluation: mAP & Recall": precision TP/(TP+FP), recall
+Course deck *Detection – 3 stages*, §IV.P "Evaluation: mAP & Recall": precision TP/(TP+FP), recall
 TP/n_pos, AP the area under the interpolated PR curve, mAP its class mean.
 """
 
