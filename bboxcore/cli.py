@@ -111,7 +111,7 @@ def _args_detect(p: argparse.ArgumentParser) -> None:
         "--score-thresh",
         type=float,
         default=None,
-        help="keep detections above this score (default: the model's, 0.05)",
+        help="keep detections above this score (default: the checkpoint's)",
     )
 
 
@@ -144,7 +144,11 @@ def _run_detect(args: argparse.Namespace) -> int:
     images = collect_images(args.images)
     model = load_detector(args.checkpoint)
     if args.score_thresh is not None:
-        model.config.detect.score_thresh = args.score_thresh
+        # Faster R-CNN keeps it in config.detect, the one-stage detectors in config itself.
+        holder = getattr(model.config, "detect", model.config)
+        if not hasattr(holder, "score_thresh"):
+            raise CLIError(f"--score-thresh: a {type(model).__name__} has no score threshold")
+        holder.score_thresh = args.score_thresh
     records = detect_images(model, images, args.out)  # checks every image before writing
     print(f"{len(records)} detections in {len(images)} image(s) -> {args.out}/")
     return 0
