@@ -15,7 +15,9 @@ over an ignored one (crowd, or area outside the range) whatever their IoUs.
 A detection matched to an ignored box is ignored; an unmatched detection
 whose own area is outside the range is ignored; any other unmatched one is
 an FP. Unlike VOC, a detection whose best box is taken falls back to the next
-best free box. The IoU with a crowd box is :math:`|D \cap G| / |D|`.
+best free box. The IoU with a crowd box is :math:`|D \cap G| / |D|`. Boxes
+are used as given, also where they stick out of their image, as the official
+code uses them (:func:`bboxcore.data.read_coco` clips only with ``clip=True``).
 
 Accumulation, per class, area and max-detections m: the first m detections
 of every image are ranked by score over all images (stable: ties in image
