@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 ## demo: the main job on the built-in data
 demo: $(STAMP)
-	$(BIN)/bboxcore demo
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/bboxcore demo
 
 ## test: lint, unit + property tests, doctests, notebooks, the docs site in a real browser
 test: $(STAMP) $(MATHJAX) chromium
