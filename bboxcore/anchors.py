@@ -2,9 +2,10 @@ r"""Anchors: the reference boxes that a region proposal network regresses from.
 
 A feature map of H x W cells, each cell ``feat_stride`` pixels of the image,
 carries A anchors per cell (3 scales x 3 ratios = 9 in Faster R-CNN,
-arXiv:1506.01497; seed 001), so the RPN scores H·W·A boxes: a 38 x 50 map gives
-1 x 9 x 38 x 50 = 17100 anchors (seed 002, C2). Anchor coordinates are image
-pixels, ``(x_min, y_min, x_max, y_max)`` (see :mod:`bboxcore.boxes`).
+arXiv:1506.01497; *Object Detection: Faster R-CNN*), so the RPN scores H·W·A
+boxes: a 38 x 50 map gives 1 x 9 x 38 x 50 = 17100 anchors
+(*Detection – 3 stages*, §C2). Anchor coordinates are image pixels,
+``(x_min, y_min, x_max, y_max)`` (see :mod:`bboxcore.boxes`).
 
 The conventions, stated once and used by every function here:
 
@@ -17,7 +18,7 @@ The conventions, stated once and used by every function here:
   lines up with it row by row.
 
 Also here: the feature-pyramid (FPN) anchors, SSD's prior boxes, YOLOv2's
-k-means dimension clusters and the receptive-field recurrence of seed 001.
+k-means dimension clusters and the receptive-field recurrence of *Object Detection: Faster R-CNN*.
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ __all__ = [
     "ssd_prior_boxes",
 ]
 
-#: FPN levels P2..P6: strides in pixels and anchor sides, areas 32²..512² (seed 002, G3).
+#: FPN levels P2..P6: strides in pixels and anchor sides, areas 32²..512²
+#: (*Detection – 3 stages*, §G3).
 FPN_STRIDES = (4, 8, 16, 32, 64)
 FPN_SIZES = (32, 64, 128, 256, 512)
 
-#: (ksize, stride) of ZF-net up to conv5, then the RPN's 3x3 sliding window (seed 001).
+#: (ksize, stride) of ZF-net up to conv5, then the RPN's 3x3 sliding window
+#: (*Object Detection: Faster R-CNN*).
 #: conv1 7x7/2, pool1 3x3/2, conv2 5x5/2, pool2 3x3/2, conv3-5 3x3/1, RPN 3x3/1.
 ZF_LAYERS = ((7, 2), (3, 2), (5, 2), (3, 2), (3, 1), (3, 1), (3, 1), (3, 1))
 # fmt: off
@@ -86,7 +89,7 @@ def generate_anchor_base(
         w h = (b s)^2,\qquad h / w = r
 
     with b = ``base_size``: the defaults give areas 128², 256², 512² and ratios
-    1:2, 1:1, 2:1 (seed 001). Every anchor is centred on ``(b/2, b/2)``, the
+    1:2, 1:1, 2:1 (*Object Detection: Faster R-CNN*). Every anchor is centred on ``(b/2, b/2)``, the
     centre of the cell ``[0, b] x [0, b]``.
 
     Parameters
@@ -169,8 +172,9 @@ def grid_anchors(anchor_base, feat_stride: float, feat_size: tuple[int, int]) ->
     The anchors of cell (y, x) are the base anchors moved by
     :math:`(x s, y s)` for stride s: with :func:`generate_anchor_base`
     (``base_size = s``) they are centred on :math:`((x + \tfrac12) s, (y + \tfrac12) s)`.
-    A 38 x 50 map gives 1 x 9 x 38 x 50 = 17100 anchors (seed 002, C2); a
-    512 x 256 image at stride 32 gives 16 x 8 x 9 (seed 003).
+    A 38 x 50 map gives 1 x 9 x 38 x 50 = 17100 anchors (*Detection – 3 stages*, §C2); a
+    512 x 256 image at stride 32 gives 16 x 8 x 9
+    (*Train/Test/Eval/Loss pipeline of a Faster R-CNN*).
 
     Parameters
     ----------
@@ -228,8 +232,9 @@ def inside_image(anchor, img_size: tuple[float, float]) -> np.ndarray:
 
     An anchor is inside when :math:`x_{min} \ge 0,\ y_{min} \ge 0,\
     x_{max} \le W,\ y_{max} \le H` (touching the border counts as inside).
-    Faster R-CNN trains the RPN on these only (seed 004). Seed 001 quotes ~20k
-    anchors and ~6k inside for a 1000 x 600 image; with a 38 x 63 map the exact
+    Faster R-CNN trains the RPN on these only (*The losses of Faster R-CNN*).
+    *Object Detection: Faster R-CNN* quotes ~20k anchors and ~6k inside for a
+    1000 x 600 image; with a 38 x 63 map the exact
     figures are 21546 and 8044 (17100 and 5834 for 800 x 600).
 
     Parameters
@@ -270,7 +275,7 @@ def pyramid_anchors(
 ) -> list[np.ndarray]:
     r"""Anchors of a feature pyramid: one size per level, every ratio at each.
 
-    FPN [2]_ (Sec. 4.1; seed 002, G3) puts anchors of area :math:`32^2,
+    FPN [2]_ (Sec. 4.1; *Detection – 3 stages*, §G3) puts anchors of area :math:`32^2,
     64^2, \dots, 512^2` on P2..P6 (strides 4..64) with ratios 1:2, 1:1, 2:1:
     15 anchor shapes in total, 3 per level. Level l is
     ``grid_anchors(generate_anchor_base(strides[l], ratios, (sizes[l] / strides[l],)), ...)``.
@@ -424,7 +429,7 @@ def kmeans_anchors(
     r"""YOLOv2's dimension clusters: k-means on box shapes with d = 1 - IoU.
 
     Boxes are compared by shape only, as if their top-left corners coincided
-    [4]_ (Sec. 2, "Dimension Clusters"; seed 002, F2.1):
+    [4]_ (Sec. 2, "Dimension Clusters"; *Detection – 3 stages*, §F2.1):
 
     .. math::
         d(\text{box}, \text{centroid}) = 1 - \mathrm{IoU}(\text{box}, \text{centroid}),\qquad
@@ -547,7 +552,7 @@ def _lloyd(wh: np.ndarray, centroid: np.ndarray, n_iter: int):
 def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     r"""Receptive field, in input pixels, of one cell of the last layer.
 
-    Walking back from the last layer (F = 1 cell) to the input, seed 001:
+    Walking back from the last layer (F = 1 cell) to the input, *Object Detection: Faster R-CNN*:
 
     .. math::
         F(i) = (F(i + 1) - 1) \times \mathrm{stride}_i + \mathrm{ksize}_i

@@ -3,7 +3,8 @@ r"""Box encoding: offsets ("loc") between a reference box and a target box.
 A reference box P (an anchor or a RoI) with centre :math:`(p_x, p_y)` and
 size :math:`(p_w, p_h)` and a target box G are related by the offsets
 :math:`t = (t_x, t_y, t_w, t_h)` of Faster R-CNN [1]_ (Eq. 2) and R-CNN [2]_
-(Appendix C), the formulas of the course (seed 000; seed 002 C2.2.1):
+(Appendix C), the formulas of the course (*Object Detection – BBOX Regression*;
+*Detection – 3 stages*, §C2.2.1):
 
 .. math::
     t_x = \frac{g_x - p_x}{p_w},\quad t_y = \frac{g_y - p_y}{p_h},\quad
@@ -17,7 +18,7 @@ regressor predicts.
 Boxes are ``(x_min, y_min, x_max, y_max)`` in continuous pixels (no "+1");
 offsets are ``(t_x, t_y, t_w, t_h)`` in that order. Optionally the offsets are
 normalised, :math:`\tilde t = (t - \mu) / \sigma`, with the
-:data:`LOC_NORMALIZE_STD` = (0.1, 0.1, 0.2, 0.2) of the RoI head (seed 004).
+:data:`LOC_NORMALIZE_STD` = (0.1, 0.1, 0.2, 0.2) of the RoI head (*The losses of Faster R-CNN*).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ __all__ = ["LOC_CLIP", "LOC_NORMALIZE_MEAN", "LOC_NORMALIZE_STD", "bbox2loc", "l
 #: untrained head (the value of Detectron and torchvision).
 LOC_CLIP = math.log(1000.0 / 16)
 
-#: The RoI head's offset normalisation (seed 004): mean 0, std (0.1, 0.1, 0.2, 0.2).
+#: The RoI head's offset normalisation (*The losses of Faster R-CNN*): mean 0,
+#: std (0.1, 0.1, 0.2, 0.2).
 LOC_NORMALIZE_MEAN = (0.0, 0.0, 0.0, 0.0)
 LOC_NORMALIZE_STD = (0.1, 0.1, 0.2, 0.2)
 
@@ -77,7 +79,8 @@ def bbox2loc(src_bbox, dst_bbox, *, mean=None, std=None) -> np.ndarray:
     r"""Encode target boxes ``dst_bbox`` as offsets from reference boxes ``src_bbox``.
 
     For a reference box P (centre :math:`p_x, p_y`, size :math:`p_w, p_h`) and
-    a target box G, [1]_ (Eq. 2), seed 000 and seed 002 (C2.2.1):
+    a target box G, [1]_ (Eq. 2), *Object Detection – BBOX Regression* and
+    *Detection – 3 stages* (§C2.2.1):
 
     .. math::
         t_x = \frac{g_x - p_x}{p_w},\quad t_y = \frac{g_y - p_y}{p_h},\quad
@@ -95,7 +98,8 @@ def bbox2loc(src_bbox, dst_bbox, *, mean=None, std=None) -> np.ndarray:
         be positive (:math:`\log 0` is undefined).
     mean, std : array_like, shape (4,), optional
         Normalisation of the offsets, e.g. ``std=LOC_NORMALIZE_STD``
-        (0.1, 0.1, 0.2, 0.2) for the RoI head (seed 004). ``std`` must be positive.
+        (0.1, 0.1, 0.2, 0.2) for the RoI head (*The losses of Faster R-CNN*).
+        ``std`` must be positive.
 
     Returns
     -------
@@ -169,7 +173,7 @@ def loc2bbox(
     r"""Decode offsets ``loc`` into boxes; the inverse of :func:`bbox2loc`.
 
     A reference box with centre :math:`(p_x, p_y)` and size :math:`(p_w, p_h)`
-    is moved by :math:`(t_x, t_y, t_w, t_h)` [1]_ (Eq. 2), seed 000:
+    is moved by :math:`(t_x, t_y, t_w, t_h)` [1]_ (Eq. 2), *Object Detection – BBOX Regression*:
 
     .. math::
         \hat g_x = p_w t_x + p_x,\quad \hat g_y = p_h t_y + p_y,\quad

@@ -16,7 +16,7 @@ The semantics, shared by every function here and by :mod:`bboxcore.nms_variants`
   exceeds 1, identical boxes included); ``iou_thresh = 0`` keeps a set of
   pairwise non-overlapping boxes.
 
-:func:`nms_reference` is the slide's algorithm (seed 002, A3.b) written as
+:func:`nms_reference` is the slide's algorithm (*Detection – 3 stages*, §A3.b) written as
 plainly as possible, the oracle of the tests; :func:`nms` returns the same
 indices on every input, fast (its engine is the private ``bboxcore._nms_fast``).
 Soft-NMS and CenterNet's heatmap peaks are in
@@ -50,7 +50,7 @@ def _rank(scores: np.ndarray) -> np.ndarray:
 def nms_reference(boxes, scores, iou_thresh: float) -> np.ndarray:
     """Greedy NMS exactly as on the slide, one kept box at a time: the tests' oracle.
 
-    Seed 002, A3.b: *sort the boxes by score; take the first one and remove
+    *Detection – 3 stages*, §A3.b: *sort the boxes by score; take the first one and remove
     those whose IoU with it is higher than the threshold; repeat until no box
     is left.* Same semantics and errors as :func:`nms`, which returns the same
     indices faster; this one takes O(K R) time for K kept boxes.
@@ -120,7 +120,7 @@ def nms(boxes, scores, iou_thresh: float, *, score_thresh=None, max_output=None)
     r"""Greedy non-maximum suppression: the highest-scoring box of each overlapping group.
 
     Boxes are taken by decreasing score; a box is dropped when its IoU with an
-    already kept box is strictly greater than ``iou_thresh`` (seed 002, A3.b;
+    already kept box is strictly greater than ``iou_thresh`` (*Detection – 3 stages*, §A3.b;
     R-CNN [1]_, Sec. 2.2):
 
     .. math::

@@ -1,10 +1,10 @@
 r"""Alternatives to hard suppression: Soft-NMS rescoring and CenterNet's heatmap peaks.
 
-* :func:`soft_nms` (seed 002, A*; Bodla et al. 2017) does not delete the
+* :func:`soft_nms` (*Detection – 3 stages*, §A*; Bodla et al. 2017) does not delete the
   boxes that overlap a selected one: it lowers their scores by a function of
   the overlap, and drops a box only once its score has fallen to
   ``score_thresh``.
-* :func:`heatmap_peaks` (seed 002, M; CenterNet) needs no NMS at all: a
+* :func:`heatmap_peaks` (*Detection – 3 stages*, §M; CenterNet) needs no NMS at all: a
   detector that predicts one heatmap per class keeps the cells that are the
   maximum of their 3 x 3 neighbourhood and takes the top k.
 
@@ -56,7 +56,7 @@ def soft_nms(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Soft-NMS: decay the scores of the boxes that overlap each selected box.
 
-    The seed's pseudo-code (seed 002, A*; [1]_, Fig. 2): repeatedly select the
+    The deck's pseudo-code (*Detection – 3 stages*, §A*; [1]_, Fig. 2): repeatedly select the
     remaining box :math:`\mathcal M` of highest (decayed) score, move it to the
     output, and multiply the score of every remaining box :math:`b_i` by
     :math:`f(\mathrm{IoU}(\mathcal M, b_i))`:
@@ -171,7 +171,7 @@ def heatmap_peaks(heatmap, k: int, kernel: int = 3) -> tuple[np.ndarray, ...]:
 
     A cell is a peak when it equals the maximum of its ``kernel x kernel``
     neighbourhood (CenterNet [1]_, Sec. 4: a 3 x 3 max-pooling "instead of
-    NMS"; seed 002, M); the peaks of all classes are then ranked together:
+    NMS"; *Detection – 3 stages*, §M); the peaks of all classes are then ranked together:
 
     .. math::
         \hat P = \{(c, y, x) : \hat Y_{c,y,x} = \max_{|dy|, |dx| \le \lfloor k_s / 2

@@ -1,4 +1,8 @@
-"""Tests of bboxcore.anchors against the slides (seeds 001, 002, 003) and the papers."""
+"""Tests of bboxcore.anchors against the slides and the papers.
+
+Course material: Object Detection: Faster R-CNN; Detection – 3 stages; Train/Test/Eval/Loss
+pipeline of a Faster R-CNN.
+"""
 
 from __future__ import annotations
 
@@ -36,16 +40,17 @@ def _feat_size(img_size, stride):
 
 # --------------------------------------------------------------------------- the slides' numbers
 def test_anchor_count_38x50_map_is_17100():
-    # seed 002, C2: "1 x 9 x 38 x 50 = 17100 anchors"
+    # Detection – 3 stages, §C2: "1 x 9 x 38 x 50 = 17100 anchors"
     anchor = grid_anchors(generate_anchor_base(), 16, (38, 50))
     assert anchor.shape == (1 * 9 * 38 * 50, 4) == (17100, 4)
 
 
 def test_anchor_count_1000x600_image_about_20k_and_6k_inside():
-    # seed 001: "1000 x 600 image: about 60 x 40 x 9 (20k) anchors, about 6k after dropping
+    # Object Detection: Faster R-CNN: "1000 x 600 image: about 60 x 40 x 9 (20k) anchors, about 6k
+    # after dropping
     # the cross-boundary ones". Exact figures with Caffe's VGG-16 map ceil(600/16) x
     # ceil(1000/16) = 38 x 63: 21546 anchors, 8044 of them fully inside (py-faster-rcnn's
-    # rounded anchors give 8151). The paper's "6k" matches a 600 x 800 image (seed 002's
+    # rounded anchors give 8151). The paper's "6k" matches a 600 x 800 image (Detection – 3 stages'
     # 38 x 50 map): 17100 anchors, 5834 inside.
     img_size = (600, 1000)
     anchor = grid_anchors(generate_anchor_base(), 16, _feat_size(img_size, 16))
@@ -58,7 +63,8 @@ def test_anchor_count_1000x600_image_about_20k_and_6k_inside():
 
 
 def test_anchor_count_512x256_image_stride_32():
-    # seed 003: stride 32, a 512 x 256 image gives a 16 x 8 map and 16 x 8 x 9 anchors
+    # Train/Test/Eval/Loss pipeline of a Faster R-CNN: stride 32, a 512 x 256 image gives a 16 x 8
+    # map and 16 x 8 x 9 anchors
     # (the "1152 boxes" of its Q2)
     img_size = (256, 512)  # (H, W)
     anchor = grid_anchors(generate_anchor_base(32), 32, _feat_size(img_size, 32))
@@ -66,7 +72,8 @@ def test_anchor_count_512x256_image_stride_32():
 
 
 def test_anchor_base_default_areas_are_128_256_512_squared():
-    # seed 001: "three scales (areas) {128², 256², 512²}, three ratios {1:1, 1:2, 2:1}"
+    # Object Detection: Faster R-CNN: "three scales (areas) {128², 256², 512²}, three ratios {1:1,
+    # 1:2, 2:1}"
     base = generate_anchor_base()
     w, h = base[:, 2] - base[:, 0], base[:, 3] - base[:, 1]
     np.testing.assert_allclose(np.sort(w * h), np.repeat([128.0**2, 256.0**2, 512.0**2], 3))
@@ -76,7 +83,8 @@ def test_anchor_base_default_areas_are_128_256_512_squared():
 # --------------------------------------------------------------------------- one cell
 @given(positive, ratio_lists, scale_lists)
 def test_anchor_base_area_is_base_times_scale_squared_and_h_over_w_is_ratio(b, ratios, scales):
-    # Faster R-CNN Sec. 3.1.1: area (b s)² for every ratio r = h / w (seed 001)
+    # Faster R-CNN Sec. 3.1.1: area (b s)² for every ratio r = h / w (Object Detection: Faster
+    # R-CNN)
     base = generate_anchor_base(b, ratios, scales)
     assert base.shape == (len(ratios) * len(scales), 4)
     w, h = base[:, 2] - base[:, 0], base[:, 3] - base[:, 1]
@@ -130,7 +138,8 @@ def test_grid_anchors_are_centred_on_the_cell_centres(hf, wf, stride):
 
 
 def test_grid_anchors_line_up_with_an_rpn_head_output():
-    # seed 003: the RPN head gives [B, 9*4, H, W]; channel 4a + k at (y, x) is offset k of
+    # Train/Test/Eval/Loss pipeline of a Faster R-CNN: the RPN head gives [B, 9*4, H, W]; channel 4a
+    # + k at (y, x) is offset k of
     # anchor a of cell (y, x), and .transpose(1, 2, 0).reshape(-1, 4) lines it up with the anchors
     hf, wf, n_a = 3, 5, 9
     base = generate_anchor_base()
@@ -240,7 +249,8 @@ def test_inside_image_fuzz_returns_documented_result_or_raises(anchor):
 
 # --------------------------------------------------------------------------- FPN and SSD
 def test_pyramid_anchors_have_fpn_areas_32_to_512_squared_15_shapes():
-    # seed 002, G3: "P2-P6. Anchor areas 32² ~ 512² per scale, ratio {1:2, 1:1, 2:1}, 15 in total"
+    # Detection – 3 stages, §G3: "P2-P6. Anchor areas 32² ~ 512² per scale, ratio {1:2, 1:1, 2:1},
+    # 15 in total"
     feat_sizes = [(8, 10), (4, 5), (2, 3), (1, 2), (1, 1)]
     levels = pyramid_anchors(feat_sizes)
     shapes = set()
@@ -317,7 +327,7 @@ def _mean_best_iou(wh, anchors):
 
 @given(box_shapes(min_size=6, max_size=40), st.integers(0, 3))
 def test_kmeans_mean_iou_never_decreases_with_k(wh, seed):
-    # seed 002, F2.1: k-means with d = 1 - IoU; YOLOv2 Fig. 2 plots Avg IoU against k
+    # Detection – 3 stages, §F2.1: k-means with d = 1 - IoU; YOLOv2 Fig. 2 plots Avg IoU against k
     ious = [kmeans_anchors(wh, k, np.random.default_rng(seed))[1] for k in range(1, 6)]
     assert all(b >= a - 1e-12 for a, b in zip(ious, ious[1:])), ious
 
@@ -403,7 +413,8 @@ def test_kmeans_matches_box_iou_of_origin_aligned_boxes():
 
 # --------------------------------------------------------------------------- receptive field
 def test_receptive_field_zf_is_171_step_by_step():
-    # seed 001: F(i) = (F(i+1) - 1) x stride + ksize, from the RPN's 3x3 window on conv5
+    # Object Detection: Faster R-CNN: F(i) = (F(i+1) - 1) x stride + ksize, from the RPN's 3x3
+    # window on conv5
     zf = [(7, 2), (3, 2), (5, 2), (3, 2), (3, 1), (3, 1), (3, 1), (3, 1)]
     # the slide's column, read backwards: 3, 5, 7, 9, 19, 41, 83, 171
     steps = [receptive_field(zf[i:]) for i in range(len(zf) - 1, -1, -1)]
@@ -412,7 +423,8 @@ def test_receptive_field_zf_is_171_step_by_step():
 
 
 def test_receptive_field_vgg16_is_228():
-    # seed 001: "VGG receptive field: 228" — 13 3x3 convs, 4 2x2 pools, then the 3x3 RPN window
+    # Object Detection: Faster R-CNN: "VGG receptive field: 228" — 13 3x3 convs, 4 2x2 pools, then
+    # the 3x3 RPN window
     conv, pool = (3, 1), (2, 2)
     vgg = (
         [conv] * 2 + [pool] + [conv] * 2 + [pool] + ([conv] * 3 + [pool]) * 2 + [conv] * 3 + [conv]

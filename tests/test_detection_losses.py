@@ -1,5 +1,9 @@
-"""The Faster R-CNN multi-task losses (seed 001) and the box losses (seed 002, N): values
-against the equations, gradients against central finite differences and the slides."""
+"""The Faster R-CNN multi-task losses and the box losses: values against the equations,
+gradients against central finite differences and the slides.
+
+Course material: Object Detection: Faster R-CNN (the multi-task losses); Detection – 3 stages, §N
+(the IoU loss and its hand-derived gradient).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ SMOOTH_L1_SIGMA_RPN, SMOOTH_L1_SIGMA_HEAD = 3.0, 1.0
 
 
 def _smooth_l1(x, sigma):
-    # seed 002, C2.2.1
+    # Detection – 3 stages, §C2.2.1
     return 0.5 * (sigma * x) ** 2 if abs(x) < 1 / sigma**2 else abs(x) - 0.5 / sigma**2
 
 
@@ -49,7 +53,7 @@ def rpn_batches(draw, max_anchors=12, binary=None):
 
 
 def _rpn_loss_loop(loc, score, gt, label, sigma):
-    """seed 001: (1/N) sum L_cls + (1/N) sum p* L_reg, N = number of non-ignored anchors."""
+    """Object Detection: Faster R-CNN: (1/N) sum L_cls + (1/N) sum p* L_reg, N = non-ignored."""
     n = max(int((label != -1).sum()), 1)
     cls, reg = 0.0, 0.0
     for i, u in enumerate(label.tolist()):
@@ -112,7 +116,8 @@ def test_rpn_loss_without_positives_has_zero_localisation_loss():
 
 
 def test_rpn_loss_normalisation_balances_like_the_paper():
-    # seed 001: N_cls = 256, N_reg ~ 2400, lambda = 10 -> lambda / N_reg = 1/240 ~ 1/N_cls;
+    # Object Detection: Faster R-CNN: N_cls = 256, N_reg ~ 2400, lambda = 10 -> lambda / N_reg =
+    # 1/240 ~ 1/N_cls;
     # bboxcore divides both sums by N = 256 non-ignored anchors with lambda = 1.
     label = np.full(2000, -1)
     label[:128], label[128:256] = 1, 0
@@ -176,7 +181,8 @@ def head_batches(draw, max_rois=8, max_class=3):
 def test_roi_head_loss_is_the_fast_rcnn_multitask_loss(batch):
     cls_loc, score, gt, label = batch
     n = max(len(label), 1)
-    # seed 001: L_cls(p, u) = -log p_u; [u >= 1] L_loc(t^u, v) on the true class's offsets
+    # Object Detection: Faster R-CNN: L_cls(p, u) = -log p_u; [u >= 1] L_loc(t^u, v) on the true
+    # class's offsets
     cls = sum(-(score[i, u] - math.log(np.exp(score[i]).sum())) for i, u in enumerate(label))
     loc = sum(
         _smooth_l1(cls_loc[i, 4 * u + m] - gt[i, m], SMOOTH_L1_SIGMA_HEAD)
@@ -254,7 +260,8 @@ def test_iou_loss_is_scale_invariant(pred, target, k):
 
 @given(ltrb, ltrb)
 def test_iou_loss_grad_is_the_slide_formula(pred, target):
-    # seed 002, N: dX/dx_t = x_l + x_r, dX/dx_l = x_t + x_b; dI/dx_t = I_w if x_t < x~_t else 0,
+    # Detection – 3 stages, §N: dX/dx_t = x_l + x_r, dX/dx_l = x_t + x_b; dI/dx_t = I_w if x_t <
+    # x~_t else 0,
     # dI/dx_l = I_h if x_l < x~_l else 0; dL/dx = (1/U) dX/dx - (U + I)/(U I) dI/dx.
     grad = iou_loss_backward(np.ones(6), pred, target, reduction="none")
     for k in range(6):

@@ -1,4 +1,8 @@
-"""Tests of bboxcore.encoding against the slide equations (seed 000; seed 002 C2.2.1; seed 004)."""
+"""Tests of bboxcore.encoding against the slide equations.
+
+Course material: Object Detection – BBOX Regression; Detection – 3 stages, §C2.2.1; The losses
+of Faster R-CNN.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,8 @@ def within_clip(src, dst):
 
 # --------------------------------------------------------------------------- the slide's numbers
 def test_bbox2loc_matches_the_slide_equations_by_hand():
-    # seed 000: t_x = (G_x - P_x) / P_w, t_y = (G_y - P_y) / P_h, t_w = log(G_w / P_w), ...
+    # Object Detection – BBOX Regression: t_x = (G_x - P_x) / P_w, t_y = (G_y - P_y) / P_h, t_w =
+    # log(G_w / P_w), ...
     p = np.array([[10.0, 20.0, 30.0, 60.0]])  # centre (20, 40), size (20, 40)
     g = np.array([[15.0, 10.0, 55.0, 30.0]])  # centre (35, 20), size (40, 20)
     expected = [(35 - 20) / 20, (20 - 40) / 40, math.log(40 / 20), math.log(20 / 40)]
@@ -42,7 +47,7 @@ def test_bbox2loc_matches_the_slide_equations_by_hand():
 
 
 def test_loc2bbox_matches_the_slide_decoding_by_hand():
-    # seed 000: G^_x = P_w d_x + P_x, G^_w = P_w exp(d_w)
+    # Object Detection – BBOX Regression: G^_x = P_w d_x + P_x, G^_w = P_w exp(d_w)
     p = np.array([[10.0, 20.0, 30.0, 60.0]])
     d = np.array([[0.5, -0.25, math.log(3), 0.0]])
     cx, cy, w, h = 20 * 0.5 + 20, 40 * -0.25 + 40, 20 * 3, 40
@@ -52,7 +57,8 @@ def test_loc2bbox_matches_the_slide_decoding_by_hand():
 
 
 def test_normalised_offsets_by_hand():
-    # seed 004: gt_roi_loc = (gt_roi_loc - mean) / std with std (0.1, 0.1, 0.2, 0.2)
+    # The losses of Faster R-CNN: gt_roi_loc = (gt_roi_loc - mean) / std with std (0.1, 0.1, 0.2,
+    # 0.2)
     p = np.array([[0.0, 0.0, 10.0, 10.0]])
     g = np.array([[1.0, 0.0, 11.0, 20.0]])
     raw = bbox2loc(p, g)
@@ -82,7 +88,8 @@ def test_loc2bbox_inverts_normalised_bbox2loc(pair):
 
 @given(src_dst(), st.floats(-1000, 1000), st.floats(-1000, 1000), st.floats(0.01, 100))
 def test_offsets_invariant_to_translating_and_scaling_the_pair(pair, dx, dy, s):
-    # seed 000: dividing by P_w, P_h makes t independent of where the pair is and of its scale
+    # Object Detection – BBOX Regression: dividing by P_w, P_h makes t independent of where the pair
+    # is and of its scale
     src, dst = pair
     shift = np.array([dx, dy, dx, dy])
     np.testing.assert_allclose(
@@ -92,7 +99,8 @@ def test_offsets_invariant_to_translating_and_scaling_the_pair(pair, dx, dy, s):
 
 @given(positive_boxes(5), hnp.arrays(np.float64, (5, 4), elements=st.floats(-1e6, 1e6)))
 def test_decoded_widths_are_never_negative_and_clip_keeps_exp_finite(src, loc):
-    # seed 000: exp(d_w) P_w > 0 whatever the regressor predicts; the clip bounds the growth
+    # Object Detection – BBOX Regression: exp(d_w) P_w > 0 whatever the regressor predicts; the clip
+    # bounds the growth
     try:
         out = loc2bbox(src, loc)
     except ValueError as err:  # only huge t_x / t_y can overflow the centre

@@ -43,12 +43,12 @@ def _scalar(reduced_fn, reduction):
 
 # --------------------------------------------------------------------------- smooth L1
 def _smooth_l1_seed000(x: float) -> float:
-    # seed 000: smooth_L1(x) = 0.5 x^2 if |x| < 1 else |x| - 0.5
+    # Object Detection – BBOX Regression: smooth_L1(x) = 0.5 x^2 if |x| < 1 else |x| - 0.5
     return 0.5 * x * x if abs(x) < 1 else abs(x) - 0.5
 
 
 def _smooth_l1_seed002(x: float, sigma: float) -> float:
-    # seed 002, C2.2.1: f(x) = (σx)^2 / 2 if |x| < 1/σ^2 else |x| - 0.5/σ^2
+    # Detection – 3 stages, §C2.2.1: f(x) = (σx)^2 / 2 if |x| < 1/σ^2 else |x| - 0.5/σ^2
     return 0.5 * (sigma * x) ** 2 if abs(x) < 1 / sigma**2 else abs(x) - 0.5 / sigma**2
 
 
@@ -86,7 +86,7 @@ def test_smooth_l1_quadratic_below_and_linear_above_switch(sigma, u):
 
 @pytest.mark.parametrize("sigma", [1.0, 3.0, 0.5])
 def test_smooth_l1_continuous_with_continuous_slope_at_switch(sigma):
-    # seed 002, C2.2.1: both pieces give 0.5/σ² at |x| = 1/σ², with slope ±1.
+    # Detection – 3 stages, §C2.2.1: both pieces give 0.5/σ² at |x| = 1/σ², with slope ±1.
     s = 1 / sigma**2
     h = 1e-7
     for sign in (1.0, -1.0):
@@ -279,7 +279,7 @@ def logits_and_targets(draw, max_size=16, scale=6.0, hard=None):
 def test_sigmoid_binary_cross_entropy_is_the_seed001_formula(zt):
     z, t = zt
     p = 1 / (1 + np.exp(-z))
-    # seed 001: L_cls = -[p* log p + (1 - p*) log(1 - p)]
+    # Object Detection: Faster R-CNN: L_cls = -[p* log p + (1 - p*) log(1 - p)]
     expected = -(t * np.log(p) + (1 - t) * np.log(1 - p))
     loss = sigmoid_binary_cross_entropy(z, t, reduction="none")
     np.testing.assert_allclose(loss, expected, rtol=1e-9, atol=1e-12)
@@ -324,7 +324,7 @@ def test_sigmoid_binary_cross_entropy_validation():
 # --------------------------------------------------------------------------- focal
 @given(logits_and_targets())
 def test_focal_loss_gamma0_alpha_half_is_half_bce(zt):
-    # seed 002, I: FL = -α_t (1 - p_t)^γ log p_t; γ = 0, α = 0.5 leaves 0.5 CE.
+    # Detection – 3 stages, §I: FL = -α_t (1 - p_t)^γ log p_t; γ = 0, α = 0.5 leaves 0.5 CE.
     z, t = zt
     fl = sigmoid_focal_loss(z, t, alpha=0.5, gamma=0.0, reduction="none")
     bce = sigmoid_binary_cross_entropy(z, t, reduction="none")
@@ -384,7 +384,7 @@ def _centernet_loop(z, y, alpha, beta):
     total, n = 0.0, 0
     for zi, yi in zip(z.ravel().tolist(), y.ravel().tolist()):
         p = 1 / (1 + math.exp(-zi))
-        if yi == 1:  # seed 002, M: (1 - Ŷ)^α log Ŷ
+        if yi == 1:  # Detection – 3 stages, §M: (1 - Ŷ)^α log Ŷ
             total -= (1 - p) ** alpha * math.log(p)
             n += 1
         else:  # (1 - Y)^β Ŷ^α log(1 - Ŷ)
@@ -393,7 +393,10 @@ def _centernet_loop(z, y, alpha, beta):
 
 
 def gaussian_heatmap(h, w, centres, sigma):
-    """Seed 002, M: Y = exp(-((x - p_x)^2 + (y - p_y)^2) / (2 σ_p^2)), max over objects."""
+    """The heatmap of Detection – 3 stages, §M, maximum over the objects.
+
+    Y = exp(-((x - p_x)^2 + (y - p_y)^2) / (2 σ_p^2)).
+    """
     yy, xx = np.mgrid[0:h, 0:w]
     y = np.zeros((h, w))
     for cx, cy in centres:

@@ -1,6 +1,6 @@
 """Tests of bboxcore.nms: greedy NMS against its definition, its reference, and a per-class loop.
 
-The definition (seed 002, A3.b): sort by score; take the top box; remove the
+The definition (Detection – 3 stages, §A3.b): sort by score; take the top box; remove the
 boxes whose IoU with it is above the threshold; repeat. bboxcore makes it
 exact: "above" is strictly greater, equal scores rank the lower index first,
 and the IoU is box_iou's arithmetic in the boxes' dtype.
@@ -46,7 +46,8 @@ def per_class_loop(boxes_, scores, labels, t):
 
 # --------------------------------------------------------------------------- worked numbers
 def test_nms_slide_example():
-    # seed 002, A3.b: sort by score, take the top one, remove those with higher IoU, repeat.
+    # Detection – 3 stages, §A3.b: sort by score, take the top one, remove those with higher IoU,
+    # repeat.
     b = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30], [21, 20, 31, 30]], float)
     s = np.array([0.9, 0.8, 0.7, 0.95])
     iou = (9 * 10) / (100 + 100 - 9 * 10)  # = 9/11 for both overlapping pairs

@@ -1,8 +1,8 @@
-"""Tests of bboxcore.nms_variants: Soft-NMS against the seed's pseudo-code, and heatmap peaks.
+"""Tests of bboxcore.nms_variants: Soft-NMS against the deck's pseudo-code, and heatmap peaks.
 
-Soft-NMS (seed 002, A*; Bodla et al. 2017): select the highest score M, move
+Soft-NMS (Detection – 3 stages, §A*; Bodla et al. 2017): select the highest score M, move
 it to D, multiply every remaining score by f(IoU(M, b_i)), repeat. Heatmap
-peaks (seed 002, M): CenterNet keeps the cells equal to their 3x3 max-pool.
+peaks (Detection – 3 stages, §M): CenterNet keeps the cells equal to their 3x3 max-pool.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ TINY_SIGMA = float(np.nextafter(0.0, 1.0))  # sigma -> 0: any IoU^2 / sigma over
 
 
 def soft_nms_loop(boxes, scores, nt, sigma, score_thresh, method):
-    """The seed's pseudo-code, one box at a time, in Python floats and lists."""
+    """The deck's pseudo-code, one box at a time, in Python floats and lists."""
     S = {i: float(v) for i, v in enumerate(scores)}  # float64 scores in these tests
     B = [i for i in S if S[i] > score_thresh]
     D, D_scores = [], []
@@ -59,7 +59,8 @@ soft_params = st.tuples(
 
 # --------------------------------------------------------------------------- Soft-NMS, numbers
 def test_soft_nms_linear_hand_computed():
-    # seed 002, A*: f = 1 - IoU above N_t. IoU(0, 1) = 50 / 150, IoU(0, 2) = 0, IoU(1, 2) = 0.
+    # Detection – 3 stages, §A*: f = 1 - IoU above N_t. IoU(0, 1) = 50 / 150, IoU(0, 2) = 0, IoU(1,
+    # 2) = 0.
     b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [30, 30, 40, 40]], float)
     keep, s = soft_nms(b, [0.9, 0.8, 0.7], iou_thresh=0.3, method="linear")
     np.testing.assert_array_equal(keep, [0, 2, 1])
@@ -227,7 +228,8 @@ def peaks_loop(heat, k, kernel):
 
 
 def test_heatmap_peaks_centernet_example():
-    # seed 002, M: "+3x3 max pool -> remove NMS": two objects of class 1, one of class 0.
+    # Detection – 3 stages, §M: "+3x3 max pool -> remove NMS": two objects of class 1, one of class
+    # 0.
     heat = np.full((2, 5, 6), 0.01)
     heat[1, 1, 1], heat[1, 1, 2], heat[1, 3, 4], heat[0, 4, 0] = 0.9, 0.6, 0.8, 0.3
     scores, cls, ys, xs = heatmap_peaks(heat, k=3)

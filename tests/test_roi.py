@@ -1,5 +1,5 @@
 """RoI Pool, RoI Align and PrRoI Pooling against hand-derived numbers, loop references,
-numerical integration and central finite differences (seed 002, B*)."""
+numerical integration and central finite differences (Detection – 3 stages, §B*)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.strategies import anything_boxes, roi_problems
 
 RAMP = np.arange(16.0).reshape(1, 1, 4, 4)  # value 4y + x at cell (y, x): bilinear reads are exact
 
-# The 8 x 8 map of the classic RoI Pooling illustration (seed 002, B3)
+# The 8 x 8 map of the classic RoI Pooling illustration (Detection – 3 stages, §B3)
 MAP8 = np.array(
     [
         [0.88, 0.44, 0.14, 0.16, 0.37, 0.77, 0.96, 0.27],
@@ -99,7 +99,7 @@ def test_roi_align_backward_is_the_adjoint_of_forward(p, sampling_ratio):
 
 
 def test_roi_align_backward_spreads_to_the_four_neighbours():
-    # seed 002, B*: a sample at (0.25, 0.75) gives (1-Δh)(1-Δw) to each neighbour
+    # Detection – 3 stages, §B*: a sample at (0.25, 0.75) gives (1-Δh)(1-Δw) to each neighbour
     d = roi_align_backward(
         np.ones((1, 1, 1, 1)), [[0, 1.0, 0.5, 1.5, 1.0]], (1, 1, 2, 2), 1, 1.0, 1
     )
@@ -161,7 +161,8 @@ def test_roi_pool_on_the_8x8_map():
 
 
 def test_roi_pool_quantises_twice():
-    # seed 002, B*: x_min = 23 px at stride 16 is 1.44 cells, rounded to cell 1 (quantisation 1)
+    # Detection – 3 stages, §B*: x_min = 23 px at stride 16 is 1.44 cells, rounded to cell 1
+    # (quantisation 1)
     col = np.arange(8.0)[None, None, None, :].repeat(8, axis=2)  # value = x
     a, _ = roi_pool(col, [[0, 23, 0, 127, 127]], 1, 1 / 16)
     b, _ = roi_pool(-col, [[0, 23, 0, 127, 127]], 1, 1 / 16)
@@ -207,7 +208,8 @@ def test_roi_pool_backward_matches_finite_difference(p):
 
 
 def test_roi_pool_backward_sums_at_a_shared_argmax():
-    # seed 002, B*: dL/dx_i = sum_r sum_j [i = i*(r, j)] dL/dy_rj; cell (5, 6) wins two bins
+    # Detection – 3 stages, §B*: dL/dx_i = sum_r sum_j [i = i*(r, j)] dL/dy_rj; cell (5, 6) wins two
+    # bins
     out, argmax = roi_pool(MAP8, [[0, 0, 3, 6, 7]], 2, 1.0)
     dout = np.array([1.0, 2.0, 3.0, 4.0]).reshape(1, 1, 2, 2)
     d = roi_pool_backward(dout, argmax, [[0, 0, 3, 6, 7]], MAP8.shape)
@@ -296,7 +298,8 @@ def test_prroi_pool_backward_matches_finite_difference(p):
 
 
 def test_prroi_pool_box_gradient_is_the_slide_formula():
-    # seed 002, B*: dPrPool/dx1 = PrPool / (x2 - x1) - int f(x1, y) dy / ((x2 - x1)(y2 - y1))
+    # Detection – 3 stages, §B*: dPrPool/dx1 = PrPool / (x2 - x1) - int f(x1, y) dy / ((x2 - x1)(y2
+    # - y1))
     f = np.array([[[[0.0, 1.0], [2.0, 3.0]]]])  # f(x, y) = x + 2y on [0, 1]^2
     _, drois = prroi_pool_backward(np.ones((1, 1, 1, 1)), f, [[0, 0, 0, 1, 1]], 1, 1.0)
     pool, line_x0, line_x1, line_y0, line_y1 = 1.5, 1.0, 2.0, 0.5, 2.5

@@ -1,4 +1,8 @@
-"""Tests of bboxcore.targets against seed 004's procedure (and seeds 001, 002, 003)."""
+"""Tests of bboxcore.targets against the procedure of *The losses of Faster R-CNN*.
+
+Also: Object Detection: Faster R-CNN; Detection – 3 stages; Train/Test/Eval/Loss pipeline of a
+Faster R-CNN.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ def _inside(anchor, img_size):
 
 
 def _anchor_labels_reference(bbox, anchor, img_size, pos_thresh=0.7, neg_thresh=0.3):
-    """Seed 004's labelling, before subsampling, one anchor and one GT at a time."""
+    """The labelling of The losses of Faster R-CNN before subsampling, one anchor/GT at a time."""
     inside = _inside(anchor, img_size)
     iou = box_iou(anchor, bbox)  # (S, R): the library's IoU, tested in test_iou.py
     label = np.full(len(anchor), -1)
@@ -64,7 +68,8 @@ def _anchor_labels_reference(bbox, anchor, img_size, pos_thresh=0.7, neg_thresh=
 # --------------------------------------------------------------------------- AnchorTargetCreator
 @given(IMG_SIZES, st.data(), st.integers(1, 300), st.sampled_from([0.0, 0.25, 0.5, 1.0]))
 def test_anchor_targets_respect_n_sample_pos_ratio_and_the_thresholds(img_size, data, n, ratio):
-    # seed 004 / seed 001: at most n_sample anchors, at most pos_ratio * n_sample positives;
+    # The losses of Faster R-CNN / Object Detection: Faster R-CNN: at most n_sample anchors, at most
+    # pos_ratio * n_sample positives;
     # positives have IoU >= 0.7 or are a GT's best anchor; negatives IoU < 0.3 with every GT
     bbox = data.draw(boxes_in_image(img_size, max_size=8))
     anchor = _anchors(img_size)
@@ -111,7 +116,8 @@ def test_anchor_labels_without_subsampling_equal_the_seed_004_reference(img_size
 
 @given(IMG_SIZES, st.data(), st.sampled_from([np.float64, np.float32]))
 def test_anchor_target_loc_decodes_to_the_matched_gt(img_size, data, dtype):
-    # seed 004: loc = bbox2loc(anchor, bbox[argmax_ious]); so loc2bbox(anchor, loc) is that GT
+    # The losses of Faster R-CNN: loc = bbox2loc(anchor, bbox[argmax_ious]); so loc2bbox(anchor,
+    # loc) is that GT
     bbox = data.draw(boxes_in_image(img_size, max_size=8, min_side=4.0)).astype(dtype)
     anchor = _anchors(img_size, dtype)
     loc, label = AnchorTargetCreator(n_sample=512)(bbox, anchor, img_size, np.random.default_rng(2))
@@ -129,7 +135,8 @@ def test_anchor_target_loc_decodes_to_the_matched_gt(img_size, data, dtype):
 
 def test_anchor_targets_are_deterministic_under_a_seed_and_vary_with_it():
     img_size = (600, 800)
-    anchor = grid_anchors(generate_anchor_base(), 16, (38, 50))  # seed 002, C2: 17100 anchors
+    # Detection – 3 stages, §C2: 17100 anchors
+    anchor = grid_anchors(generate_anchor_base(), 16, (38, 50))
     bbox = _random_boxes(0, 20, img_size, 30.0)
     creator = AnchorTargetCreator()
     loc1, label1 = creator(bbox, anchor, img_size, np.random.default_rng(5))
@@ -138,7 +145,7 @@ def test_anchor_targets_are_deterministic_under_a_seed_and_vary_with_it():
     np.testing.assert_array_equal(label1, label2)
     np.testing.assert_array_equal(loc1, loc2)
     assert not np.array_equal(label1, label3)
-    assert (label1 != -1).sum() == 256  # seed 001: 256 anchors per image
+    assert (label1 != -1).sum() == 256  # Object Detection: Faster R-CNN: 256 anchors per image
 
 
 def test_anchor_targets_without_gt_sample_only_negatives():
@@ -276,7 +283,8 @@ def rpn_outputs(draw, img_size):
 
 @given(IMG_SIZES, st.data(), st.sampled_from([0.3, 0.7]), st.integers(1, 400), st.booleans())
 def test_proposals_inside_image_large_enough_pass_nms_at_most_n_post(img_size, data, t, n, train):
-    # seed 001: proposals after NMS at IoU 0.7; ProposalCreator's documented steps
+    # Object Detection: Faster R-CNN: proposals after NMS at IoU 0.7; ProposalCreator's documented
+    # steps
     loc, score, anchor = data.draw(rpn_outputs(img_size))
     min_size, scale = 16.0, data.draw(st.sampled_from([0.5, 1.0, 1.5]))
     creator = ProposalCreator(
@@ -300,7 +308,8 @@ def test_proposals_inside_image_large_enough_pass_nms_at_most_n_post(img_size, d
 
 
 def test_proposal_creator_defaults_on_a_600x800_image():
-    # seed 002, C2: 17100 anchors on a 38 x 50 map; at most 2000 (train) / 300 (test) RoIs
+    # Detection – 3 stages, §C2: 17100 anchors on a 38 x 50 map; at most 2000 (train) / 300 (test)
+    # RoIs
     anchor = grid_anchors(generate_anchor_base(), 16, (38, 50)).astype(np.float32)
     rng = np.random.default_rng(0)
     loc = rng.normal(0, 0.2, size=anchor.shape).astype(np.float32)
@@ -373,7 +382,8 @@ def test_proposal_creator_fuzz(loc, anchor):
 # --------------------------------------------------------------------------- ProposalTargetCreator
 @given(IMG_SIZES, st.data(), st.integers(1, 200), st.sampled_from([0.0, 0.25, 1.0]))
 def test_proposal_targets_sample_foreground_then_background(img_size, data, n, ratio):
-    # seed 004: GT appended to the RoIs; foreground IoU >= 0.5, at most round(0.25 n);
+    # The losses of Faster R-CNN: GT appended to the RoIs; foreground IoU >= 0.5, at most round(0.25
+    # n);
     # background IoU in [0, 0.5); labels + 1 (0 = background); loc normalised by std
     roi = data.draw(boxes_in_image(img_size, max_size=60))
     bbox = data.draw(boxes_in_image(img_size, max_size=6, min_side=2.0))
@@ -432,7 +442,7 @@ def test_proposal_targets_normalisation_is_mean_and_std():
         expected = [0.5, 0, 0, 0] if sample_roi[0, 0] == 0 else [-0.5, 0, 0, 0]
         np.testing.assert_allclose(gt_roi_loc[0], expected, atol=1e-12)
     assert LOC_NORMALIZE_MEAN == (0.0, 0.0, 0.0, 0.0)
-    assert LOC_NORMALIZE_STD == (0.1, 0.1, 0.2, 0.2)  # seed 004
+    assert LOC_NORMALIZE_STD == (0.1, 0.1, 0.2, 0.2)  # The losses of Faster R-CNN
 
 
 def test_proposal_targets_without_gt_are_all_background():

@@ -35,7 +35,7 @@ __all__ = [
 def smooth_l1(x, sigma: float = 1.0, *, beta: float | None = None, reduction: str = "none"):
     r"""Smooth-L1 loss of the residual ``x``: quadratic near 0, linear beyond 1/σ².
 
-    Faster R-CNN's form with σ (seed 002, C2.2.1) [1]_:
+    Faster R-CNN's form with σ (*Detection – 3 stages*, §C2.2.1) [1]_:
 
     .. math::
         \mathrm{smooth}_{L_1}(x) = \begin{cases}
@@ -44,8 +44,8 @@ def smooth_l1(x, sigma: float = 1.0, *, beta: float | None = None, reduction: st
         \end{cases}
 
     σ = 1 gives Fast R-CNN's :math:`0.5 x^2` if :math:`|x| < 1` else
-    :math:`|x| - 0.5` [2]_ (Eq. 3; seed 000). Other libraries (torchvision,
-    detectron2) write the same function with ``beta`` = β = 1/σ²:
+    :math:`|x| - 0.5` [2]_ (Eq. 3; *Object Detection – BBOX Regression*). Other
+    libraries (torchvision, detectron2) write the same function with ``beta`` = β = 1/σ²:
     :math:`0.5 x^2 / \beta` if :math:`|x| < \beta` else :math:`|x| - 0.5\beta`;
     pass either ``sigma`` or ``beta`` (``beta`` wins; ``beta=0`` is plain L1).
 
@@ -79,7 +79,7 @@ def smooth_l1(x, sigma: float = 1.0, *, beta: float | None = None, reduction: st
     :math:`\operatorname{sign}(x)` outside. Both pieces meet at
     :math:`|x| = 1/\sigma^2` with value :math:`0.5/\sigma^2` and slope ±1, so
     the loss is C¹; L2 near the target (fast convergence), L1 far from it
-    (robust to outliers), as seed 000 explains.
+    (robust to outliers), as *Object Detection – BBOX Regression* explains.
 
     References
     ----------
@@ -204,7 +204,7 @@ def softmax_cross_entropy(logits, labels, ignore_index: int = -1, *, reduction: 
     r"""Softmax cross-entropy :math:`-\log p_u` of the true class u; ``ignore_index`` rows skipped.
 
     The :math:`L_{cls}` of Fast R-CNN (:math:`K + 1` classes) and of the
-    two-class RPN (seed 001) [1]_:
+    two-class RPN (*Object Detection: Faster R-CNN*) [1]_:
 
     .. math::
         L_{cls}(z, u) = -\log \frac{e^{z_u}}{\sum_k e^{z_k}}
@@ -300,7 +300,7 @@ def softmax_cross_entropy_backward(
 def sigmoid_binary_cross_entropy(logits, targets, *, reduction: str = "mean"):
     r"""Binary cross-entropy of ``sigmoid(logits)`` against ``targets`` in [0, 1].
 
-    The binary :math:`L_{cls}` of the RPN (one score per anchor, seed 001):
+    The binary :math:`L_{cls}` of the RPN (one score per anchor, *Object Detection: Faster R-CNN*):
 
     .. math::
         L = -[t \log p + (1 - t)\log(1 - p)],\ p = \sigma(z)

@@ -70,7 +70,7 @@ def iou_loss(pred_ltrb, target_ltrb, *, eps: float = IOU_LOSS_EPS, reduction: st
 
     A location inside a box predicts its distances to the four sides,
     :math:`x = (x_l, x_t, x_r, x_b)`; prediction and target share the point, so
-    (seed 002, N, Algorithm 1) [1]_:
+    (*Detection – 3 stages*, §N; Algorithm 1) [1]_:
 
     .. math::
         X = (x_t + x_b)(x_l + x_r),\ \tilde X = (\tilde x_t + \tilde x_b)(\tilde x_l + \tilde x_r),\
@@ -130,7 +130,7 @@ def iou_loss_backward(
 ) -> np.ndarray:
     r"""The slide's hand-derived gradient of :func:`iou_loss` w.r.t. ``pred_ltrb``.
 
-    Seed 002, N (UnitBox Eq. 1-3):
+    *Detection – 3 stages*, §N (UnitBox Eq. 1-3):
 
     .. math::
         \frac{\partial X}{\partial x_t} = \frac{\partial X}{\partial x_b} = x_l + x_r,\quad

@@ -1,4 +1,6 @@
-r"""The two multi-task losses of Faster R-CNN: the RPN's and the Fast R-CNN head's (seed 001).
+r"""The two multi-task losses of Faster R-CNN: the RPN's and the Fast R-CNN head's.
+
+As in *Object Detection: Faster R-CNN* and *The losses of Faster R-CNN*.
 
 Both are built from the element-wise losses of :mod:`bboxcore.losses` (no formula
 is re-derived here) and follow its convention, with two loss terms and so two
@@ -13,7 +15,7 @@ The total loss is ``loc_loss + cls_loss`` (λ = 1, see below); pass
 
 Normalisation
 -------------
-The paper writes (Faster R-CNN Eq. 1, seed 001)
+The paper writes (Faster R-CNN Eq. 1, *Object Detection: Faster R-CNN*)
 
 .. math::
     L(\{p_i\}, \{t_i\}) = \frac{1}{N_{cls}} \sum_i L_{cls}(p_i, p_i^*)
@@ -116,7 +118,7 @@ def _rpn_inputs(rpn_loc, rpn_score, gt_loc, gt_label):
 def rpn_loss(rpn_loc, rpn_score, gt_loc, gt_label, sigma: float = 3.0):
     r"""The RPN's multi-task loss: objectness cross-entropy + smooth-L1 on positive anchors.
 
-    Seed 001 (Faster R-CNN Eq. 1, normalised as in the module docstring):
+    *Object Detection: Faster R-CNN* (Faster R-CNN Eq. 1, normalised as in the module docstring):
 
     .. math::
         L_{cls} = \frac{1}{N}\sum_{i: p_i^* \ne -1} L_{cls}(p_i, p_i^*),\quad
@@ -132,7 +134,7 @@ def rpn_loss(rpn_loc, rpn_score, gt_loc, gt_label, sigma: float = 3.0):
     rpn_score : ndarray, shape (S, 2) or (S,), float
         Objectness logits: two per anchor (background, object) for the softmax
         cross-entropy used by the paper's code and chainercv, or one per anchor
-        for the binary cross-entropy variant of seed 001.
+        for the binary cross-entropy variant of *Object Detection: Faster R-CNN*.
     gt_loc : ndarray, shape (S, 4)
         Target offsets from :class:`bboxcore.targets.AnchorTargetCreator`.
     gt_label : ndarray of int, shape (S,)
@@ -256,7 +258,8 @@ def _true_class_loc(cls_loc: np.ndarray, label: np.ndarray) -> np.ndarray:
 def roi_head_loss(roi_cls_loc, roi_score, gt_roi_loc, gt_roi_label, sigma: float = 1.0):
     r"""Fast R-CNN head's multi-task loss :math:`L_{cls}(p, u) + \lambda[u \ge 1] L_{loc}(t^u, v)`.
 
-    Seed 001/002 (Fast R-CNN Eq. 1) [1]_, normalised as in the module docstring:
+    *Object Detection: Faster R-CNN* and *Detection – 3 stages*, §B5 (Fast R-CNN
+    Eq. 1) [1]_, normalised as in the module docstring:
     the (K+1)-way softmax cross-entropy averaged over the sampled RoIs, plus
     the smooth-L1 of the offsets **of the true class u** (the head predicts
     one (t_x, t_y, t_w, t_h) per class), summed over foreground RoIs (u >= 1)

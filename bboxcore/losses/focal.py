@@ -1,4 +1,4 @@
-r"""Focal losses: RetinaNet's (seed 002, I) and CenterNet's heatmap variant (seed 002, M).
+r"""Focal losses: RetinaNet's and CenterNet's heatmap variant (*Detection – 3 stages*, §I, §M).
 
 Both take **logits** z and work with :math:`p = \sigma(z)`, so that every
 logarithm is a stable softplus (:math:`-\log p = \mathrm{softplus}(-z)`,
@@ -52,7 +52,7 @@ def sigmoid_focal_loss(
 
     The cross-entropy of each element is scaled down by :math:`(1 - p_t)^\gamma`
     when it is already well classified, so the many easy negatives of a
-    one-stage detector stop dominating the gradient (seed 002, I) [1]_ (Eq. 5):
+    one-stage detector stop dominating the gradient (*Detection – 3 stages*, §I) [1]_ (Eq. 5):
 
     .. math::
         FL(p_t) = -\alpha_t (1 - p_t)^\gamma \log p_t,\quad
@@ -178,7 +178,7 @@ def centernet_focal_loss(
     r"""CenterNet's penalty-reduced focal loss on a Gaussian centre heatmap.
 
     Ŷ = σ(z) is the predicted heatmap and Y the target, a Gaussian bump of
-    peak 1 at each object centre (seed 002, M) [1]_ (Eq. 1):
+    peak 1 at each object centre (*Detection – 3 stages*, §M) [1]_ (Eq. 1):
 
     .. math::
         L_k = \frac{-1}{N} \sum_{xyc} \begin{cases}

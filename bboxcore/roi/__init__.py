@@ -21,7 +21,7 @@ column weights :math:`A^x` (R, pw, W) only on its horizontal one (a bilinear
 weight is a product of a weight in y and one in x). So the forward is two
 matrix products per image and the backward their transpose,
 :math:`dF = \sum_r A^{y\top}_r\, dY_r\, A^x_r` — exactly the sum "to the four
-neighbours with the bilinear weights" of seed 002, B*, done by BLAS.
+neighbours with the bilinear weights" of *Detection – 3 stages*, §B*, done by BLAS.
 
 The family, one module per op (all re-exported here and by :mod:`bboxcore`):
 

@@ -9,7 +9,7 @@ column weights :math:`A^x` (R, pw, W) only on its horizontal one (a bilinear
 weight is a product of a weight in y and one in x). So the forward is two
 matrix products per image and the backward their transpose,
 :math:`dF = \sum_r A^{y\top}_r\, dY_r\, A^x_r` — exactly the sum "to the four
-neighbours with the bilinear weights" of seed 002, B*, done by BLAS.
+neighbours with the bilinear weights" of *Detection – 3 stages*, §B*, done by BLAS.
 
 References
 ----------
@@ -49,7 +49,7 @@ def roi_align(
     Each RoI is mapped to the feature map by ``spatial_scale`` and cut into
     ``ph x pw`` equal bins; bin (i, j) is the mean of a ``g_h x g_w`` grid of
     regularly spaced sample points, each read by bilinear interpolation of the
-    four surrounding cells (seed 002, B*) [1]_:
+    four surrounding cells (*Detection – 3 stages*, §B*) [1]_:
 
     .. math::
         y_{r,c,i,j} = \frac{1}{g_h g_w}\sum_{k,l} \sum_{y,x}
@@ -146,7 +146,7 @@ def roi_align_backward(
         \frac{\partial L}{\partial F_{n,c,y,x}} = \sum_{r: n_r = n} \sum_{i,j}
             A^y_{r,i,y}\, \frac{\partial L}{\partial y_{r,c,i,j}}\, A^x_{r,j,x}
 
-    (seed 002, B*: each bin's gradient goes to the neighbours of its samples,
+    (*Detection – 3 stages*, §B*: each bin's gradient goes to the neighbours of its samples,
     weighted by :math:`(1 - \Delta h)(1 - \Delta w)`). RoI Align is linear in
     the features, so this is exact; no gradient flows to ``rois``.
 

@@ -33,7 +33,7 @@ def roi_pool(features, rois, output_size, spatial_scale: float) -> tuple[np.ndar
     r"""Fast R-CNN's RoI max pooling, with its two quantisations, and the argmax for the backward.
 
     The RoI is snapped to whole cells, cut into ``ph x pw`` bins whose edges are
-    snapped again, and each bin keeps its maximum (seed 002, B3) [1]_:
+    snapped again, and each bin keeps its maximum (*Detection – 3 stages*, §B3) [1]_:
 
     .. math::
         x_0 = \mathrm{round}(s\,x_{min}),\ x_1 = \mathrm{round}(s\,x_{max}),\
@@ -42,7 +42,7 @@ def roi_pool(features, rois, output_size, spatial_scale: float) -> tuple[np.ndar
             x_0 + \left\lceil \tfrac{(j + 1) L_x}{pw} \right\rceil\right)
 
     (likewise in y), clipped to the map; :math:`y_{r,c,i,j} = \max` of the cells
-    of bin (i, j). These are the "quantised 2 times" of seed 002, B*: the RoI
+    of bin (i, j). These are the "quantised 2 times" of *Detection – 3 stages*, §B*: the RoI
     corners move by up to half a cell (8 px at stride 16) and the bin edges by up
     to one more, which RoI Align removes.
 
@@ -123,7 +123,7 @@ def roi_pool_backward(dout, argmax, rois, features_shape) -> np.ndarray:
         \frac{\partial L}{\partial x_i} = \sum_r \sum_j [i = i^*(r, j)]
             \frac{\partial L}{\partial y_{r,j}}
 
-    (seed 002, B*): one cell per bin receives the gradient, and a cell that is
+    (*Detection – 3 stages*, §B*): one cell per bin receives the gradient, and a cell that is
     the maximum of several bins (of one or several RoIs) receives their sum.
 
     Parameters

@@ -84,7 +84,7 @@ def _prroi_setup(f, rois, output_size, spatial_scale):
 def prroi_pool(features, rois, output_size, spatial_scale: float) -> np.ndarray:
     r"""Precise RoI Pooling: the integral of the interpolated features over each bin, over its area.
 
-    IoU-Net's pooling (seed 002, B*) [1]_ (Eq. 2-3): no quantisation, no
+    IoU-Net's pooling (*Detection – 3 stages*, §B*) [1]_ (Eq. 2-3): no quantisation, no
     sampling parameter, and every cell under a bin receives gradient:
 
     .. math::
@@ -150,7 +150,7 @@ def prroi_pool_backward(
 
     The features get :math:`\sum_{r,i,j} a^y\, dY\, a^x` (every cell under a bin,
     weighted by its share of the integral). A bin's left edge gets the slide's
-    (seed 002, B*) [1]_ (Eq. 4)
+    (*Detection – 3 stages*, §B*) [1]_ (Eq. 4)
 
     .. math::
         \frac{\partial\,\mathrm{PrPool}}{\partial x_1} =

@@ -1,6 +1,6 @@
 r"""Target assignment for Faster R-CNN's two heads, and the proposal layer between them.
 
-Three callables, in the order a training step meets them [1]_ (seed 004):
+Three callables, in the order a training step meets them [1]_ (*The losses of Faster R-CNN*):
 
 * :class:`AnchorTargetCreator` — labels and regression targets for the RPN:
   which anchors are objects (1), background (0) or ignored (-1);
@@ -10,7 +10,7 @@ Three callables, in the order a training step meets them [1]_ (seed 004):
   its class (0 = background, 1..K) and normalised regression target.
 
 They are plain NumPy and have no gradient: they only take part in the
-forward pass (seed 004). All randomness comes from the ``rng`` argument, so
+forward pass (*The losses of Faster R-CNN*). All randomness comes from the ``rng`` argument, so
 a seed reproduces a training step exactly. Boxes are ``(x_min, y_min, x_max,
 y_max)`` in image pixels; offsets ``(t_x, t_y, t_w, t_h)`` (see
 :mod:`bboxcore.encoding`).
@@ -56,7 +56,8 @@ __all__ = [
     "ProposalTargetCreator",
 ]
 
-#: Anchor labels of the RPN (seed 004): object, background, not used by the loss.
+#: Anchor labels of the RPN (*The losses of Faster R-CNN*): object, background, not used
+#: by the loss.
 POSITIVE, NEGATIVE, IGNORE = 1, 0, -1
 
 
@@ -86,11 +87,11 @@ class AnchorTargetCreator:
     r"""Assign ground-truth boxes to anchors: the RPN's labels and offsets.
 
     Notation: S anchors, R ground-truth boxes. Following [1]_ (Sec. 3.1.2) and
-    the code of seed 004, among the anchors that lie inside the image:
+    the code of *The losses of Faster R-CNN*, among the anchors that lie inside the image:
 
     1. **negative** (0) if its IoU with every GT box is below ``neg_iou_thresh``;
     2. **positive** (1), overriding step 1, if it has the highest IoU with some GT
-       box (ties included: "the anchor/anchors", seed 001), or an IoU of at
+       box (ties included: "the anchor/anchors", *Object Detection: Faster R-CNN*), or an IoU of at
        least ``pos_iou_thresh`` with any GT box;
     3. positives are subsampled at random to at most
        ``int(pos_ratio * n_sample)``, negatives to ``n_sample`` minus the
@@ -236,7 +237,7 @@ class ProposalCreator:
     r"""Turn the RPN's outputs into region proposals (RoIs).
 
     For S anchors with predicted offsets and objectness scores [1]_ (Sec. 3.3;
-    seed 001: ~20k anchors -> 2k proposals after NMS at IoU 0.7):
+    *Object Detection: Faster R-CNN*: ~20k anchors -> 2k proposals after NMS at IoU 0.7):
 
     1. decode, :math:`\text{roi} = \mathrm{loc2bbox}(\text{anchor}, \text{loc})`;
     2. clip to the image :math:`[0, W] \times [0, H]`;
@@ -384,7 +385,7 @@ class ProposalTargetCreator:
     r"""Sample RoIs for the detection head and give each its class and offsets.
 
     Notation: R RoIs, R' ground-truth boxes, S sampled RoIs, K object classes.
-    Following Fast R-CNN [2]_ (Sec. 2.3) and the code of seed 004:
+    Following Fast R-CNN [2]_ (Sec. 2.3) and the code of *The losses of Faster R-CNN*:
 
     1. the GT boxes are appended to the RoIs (so every GT has a perfect RoI);
     2. each RoI is matched to the GT box of highest IoU;
@@ -394,19 +395,19 @@ class ProposalTargetCreator:
        filling up to ``n_sample``; class 0;
     5. offsets :math:`\tilde t = (\mathrm{bbox2loc}(\text{roi}, \text{gt}) - \mu) / \sigma`
        with :math:`\sigma` = (0.1, 0.1, 0.2, 0.2); 0 for background, which
-       adds no localisation loss (seed 004).
+       adds no localisation loss (*The losses of Faster R-CNN*).
 
     Parameters
     ----------
     n_sample : int
-        RoIs sampled per image (128; the slides' 64 in seed 002).
+        RoIs sampled per image (128; the slides' 64 in *Detection – 3 stages*).
     pos_ratio : float
         Largest fraction of foreground RoIs (0.25).
     pos_iou_thresh : float
         IoU from which a RoI is foreground, in (0, 1] (0.5).
     neg_iou_thresh_hi, neg_iou_thresh_lo : float
         Background IoU range [lo, hi) (0.5 and 0.0; Fast R-CNN uses lo = 0.1,
-        seed 002). Requires ``lo <= hi <= pos_iou_thresh``.
+        *Detection – 3 stages*). Requires ``lo <= hi <= pos_iou_thresh``.
 
     Raises
     ------

@@ -455,7 +455,7 @@ def suite_losses(rng: np.random.Generator) -> list[Case]:
     """
     from bboxcore import detection_losses as dl
 
-    s, r, k1 = 17100, 128, 21  # seed 002: 38 x 50 x 9 anchors; 20 VOC classes + background
+    s, r, k1 = 17100, 128, 21  # 38 x 50 x 9 anchors (Detection – 3 stages, §C2); 20 classes + bg
     rpn_loc = rng.normal(0, 0.5, (s, 4)).astype(np.float32)
     rpn_score = rng.normal(0, 1, (s, 2)).astype(np.float32)
     gt_loc = rng.normal(0, 0.5, (s, 4)).astype(np.float32)
