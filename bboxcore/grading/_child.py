@@ -1,7 +1,7 @@
 """The worker process of ``bboxcore grade``: the only place where a student's code runs.
 
 Started by :class:`bboxcore.grading.worker.Worker` as
-``python -I -u -B _child.py FD MEMORY_BYTES CPU_SECONDS`` with a clean environment.
+``python -I -u -B _child.py FD MEMORY_BYTES CPU_SECONDS FORBIDDEN`` with a clean environment.
 It uses the standard library and NumPy only (never ``bboxcore``), so nothing a
 submission patches can reach the reference answers, which live in the grader's
 process. It talks to the grader over the socket ``FD``, one pickled tuple per
@@ -10,8 +10,11 @@ message:
 grader -> worker
     ``("load", path, function_name)``, ``("call", args)``
 worker -> grader
-    ``("loaded",)``, ``("ok", value, changed)`` (``changed[i]``: was argument i
-    modified in place?), ``("raised", type_name, message, traceback)``
+    ``("loaded", forbidden)``, ``("ok", value, changed, forbidden)``
+    (``changed[i]``: was argument i modified in place?),
+    ``("raised", type_name, message, traceback, forbidden)``; ``forbidden`` is
+    the tuple of forbidden packages (``argv[4]``, comma-separated) the submission
+    tried to import so far (the import was refused).
 
 Everything sent back is built from plain ``tuple``/``list``/``str``/``bytes``/
 ``int``/``float``/``None``, with arrays as ``("nd", dtype, shape, bytes,
@@ -41,6 +44,33 @@ RECURSION_LIMIT = 10_000
 #: The name the submission is imported under (so its ``if __name__ == "__main__":``
 #: block does not run).
 MODULE_NAME = "student_submission"
+#: Packages a submission may not import (``argv[4]``, from ``worker.FORBIDDEN_IMPORTS``).
+_FORBIDDEN: list[str] = []
+#: Top-level names of the forbidden packages the submission tried to import, in order.
+_ATTEMPTS: list[str] = []
+
+
+class _Forbidden:
+    """A ``sys.meta_path`` finder that refuses the forbidden packages (and records the attempt).
+
+    Every import statement, ``importlib.import_module`` and ``__import__`` goes
+    through it, so the reference cannot be imported under another spelling; an
+    ``ImportError`` is raised and the attempt is reported to the grader even if
+    the submission catches it.
+    """
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in _FORBIDDEN:
+            if top not in _ATTEMPTS:
+                _ATTEMPTS.append(top)
+            raise ImportError(
+                f"bboxcore grade: a submission may not import {top!r} (it holds a finished "
+                "implementation); write the function yourself with NumPy",
+                name=name,
+            )
+        return None
 
 
 def _limit(memory_bytes: int, cpu_seconds: int) -> None:
@@ -145,10 +175,12 @@ def _load(path: str, function: str):
 def _main(argv: list[str]) -> int:
     """Serve ``load``/``call`` messages on socket ``argv[1]`` until the grader hangs up.
 
-    ``argv`` is ``[script, FD, MEMORY_BYTES, CPU_SECONDS]``; returns the exit status 0.
+    ``argv`` is ``[script, FD, MEMORY_BYTES, CPU_SECONDS, FORBIDDEN]``; returns the exit status 0.
     """
     fd, memory_bytes, cpu_seconds = (int(a) for a in argv[1:4])
     _limit(memory_bytes, cpu_seconds)
+    _FORBIDDEN[:] = [n for n in (argv[4] if len(argv) > 4 else "").split(",") if n]
+    sys.meta_path.insert(0, _Forbidden())
     sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     from multiprocessing.connection import Connection
 
@@ -182,10 +214,12 @@ def _main(argv: list[str]) -> int:
                 reply = ("ok", _encode(value), changed)
         except BaseException as err:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, anything
             reply = _raised(err, path)
+        reply = (*reply, tuple(_ATTEMPTS))  # last item: forbidden imports tried so far
         try:
             send(dumps(reply))
         except BaseException as err:  # noqa: BLE001 - e.g. MemoryError while pickling
-            send(dumps(("raised", type(err).__name__, _text(err), "while sending the answer")))
+            msg = ("raised", type(err).__name__, _text(err), "while sending the answer")
+            send(dumps((*msg, tuple(_ATTEMPTS))))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,29 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["INDEX_MAX", "fmt", "grid_boxes", "short", "xywh_read"]
+__all__ = [
+    "BOUND_FACTOR",
+    "INDEX_MAX",
+    "REGIMES",
+    "SHOW_ROWS",
+    "U32",
+    "fmt",
+    "grid_boxes",
+    "jittered",
+    "mixed_boxes",
+    "near",
+    "regime_boxes",
+    "short",
+    "xywh_read",
+]
 
+#: Unit roundoff of float32: a float32 operation's result is off by at most U32 * |result|.
+U32 = 2.0**-24
+#: The accepted error is this many times the first-order float32 error bound of the formula
+#: (room for a student's different but equivalent order of operations).
+BOUND_FACTOR = 4.0
+#: Rows of a counterexample shown in the text report (all of them are in the JSON report).
+SHOW_ROWS = 8
 #: Float "indices" must stay below this to be read as integers (2**53: exact in float64).
 INDEX_MAX = 2.0**53
 
@@ -41,6 +62,72 @@ def grid_boxes(rng: np.random.Generator, n: int, *, side: float = 64.0, min_size
     xy = rng.integers(0, int(4 * side), size=(n, 2)) / 4.0
     wh = rng.integers(int(4 * min_size), int(4 * side / 2), size=(n, 2)) / 4.0
     return np.concatenate([xy, xy + wh], axis=1)
+
+
+#: Kinds of random boxes: on the 1/4-pixel grid (readable, exact in float32), anywhere in a
+#: small image, far from the origin (1000 to 4000 px), and tiny (0.05 to 1 px wide) anywhere
+#: in a 4000 px image: the last two are where float32 rounding is largest.
+REGIMES = ("grid", "offgrid", "far", "tiny")
+
+
+def mixed_boxes(rng: np.random.Generator, n: int, regime: str, *, min_size: float = 0.25):
+    """n random boxes of one of the :data:`REGIMES` (positive sizes).
+
+    Examples
+    --------
+    >>> b = mixed_boxes(np.random.default_rng(0), 5, "tiny")
+    >>> bool(((b[:, 2:] - b[:, :2]) < 1).all() and (b[:, 2:] > b[:, :2]).all())
+    True
+    """
+    if regime == "grid":
+        return grid_boxes(rng, n, side=8.0 * np.sqrt(max(n, 1)), min_size=min_size)
+    lo, hi, small, large = {
+        "offgrid": (0.0, 64.0, 1.0, 32.0),
+        "far": (1000.0, 4000.0, 1.0, 300.0),
+        "tiny": (0.0, 4000.0, 0.05, 1.0),
+    }[regime]
+    xy = rng.uniform(lo, hi, size=(n, 2))
+    wh = np.exp(rng.uniform(np.log(small), np.log(large), size=(n, 2)))
+    return np.concatenate([xy, xy + wh], axis=1)
+
+
+def regime_boxes(rng: np.random.Generator, n: int, regime: str, *, min_size: float = 0.25):
+    """:func:`mixed_boxes`, or for ``regime='mixed'`` a quarter of the rows from each regime."""
+    if regime != "mixed":
+        return mixed_boxes(rng, n, regime, min_size=min_size)
+    parts = np.array_split(np.arange(n), len(REGIMES))
+    return np.concatenate(
+        [mixed_boxes(rng, len(p), r, min_size=min_size) for p, r in zip(parts, REGIMES)]
+    )
+
+
+def near(rng: np.random.Generator, boxes: np.ndarray, m: int, regime: str, **kw) -> np.ndarray:
+    """m boxes, about half of them jittered copies of ``boxes`` (so that they overlap).
+
+    Grid boxes stay on the grid: the copies are then fresh grid boxes.
+    """
+    if regime == "grid" or len(boxes) == 0:
+        return regime_boxes(rng, m, regime, **kw)
+    k = m // 2
+    copies = jittered(rng, boxes[rng.integers(0, len(boxes), size=k)])
+    return np.concatenate([copies, regime_boxes(rng, m - k, regime, **kw)])
+
+
+def jittered(rng: np.random.Generator, boxes: np.ndarray, amount: float = 0.5) -> np.ndarray:
+    """Boxes moved by up to ``amount`` of their size and rescaled by up to e^amount.
+
+    Examples
+    --------
+    >>> b = np.array([[10., 10., 20., 30.]])
+    >>> j = jittered(np.random.default_rng(0), b)
+    >>> bool((j[:, 2:] > j[:, :2]).all())
+    True
+    """
+    b = np.asarray(boxes, dtype=np.float64)
+    wh = b[:, 2:] - b[:, :2]
+    centre = b[:, :2] + wh / 2 + rng.uniform(-amount, amount, size=wh.shape) * wh
+    wh = wh * np.exp(rng.uniform(-amount, amount, size=wh.shape))
+    return np.concatenate([centre - wh / 2, centre + wh / 2], axis=1)
 
 
 def xywh_read(b: np.ndarray) -> np.ndarray:

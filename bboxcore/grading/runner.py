@@ -26,7 +26,17 @@ import numpy as np
 from bboxcore.grading.report import CheckResult, Counterexample, Report
 from bboxcore.grading.worker import Outcome, Worker
 
-__all__ = ["MAX_TIMEOUTS", "Assignment", "Case", "Check", "Failure", "failure_hint", "grade_with"]
+__all__ = [
+    "MAX_TIMEOUTS",
+    "Assignment",
+    "Case",
+    "Check",
+    "Failure",
+    "failure_hint",
+    "forbidden_hint",
+    "grade_with",
+    "no_match_hint",
+]
 
 #: Timed-out calls after which the remaining checks are skipped.
 MAX_TIMEOUTS = 2
@@ -34,12 +44,24 @@ MAX_TIMEOUTS = 2
 MAX_DEATHS = 5
 #: Student calls the hypothesis search may spend, per requested example (shrinking included).
 CALLS_PER_EXAMPLE = 8
-#: Student calls spent reducing a failing fixed case by deleting elements.
+#: Student calls spent shrinking a failing case (delta debugging, then simpler values).
 REDUCE_CALLS = 300
+#: Counterexample lines at most in the text report (the full case is in the JSON report).
+REPORT_LINES = 40
+#: Rows at most of a case in the JSON report.
+JSON_ROWS = 1000
 #: CPU seconds a worker may use beyond the total time limit (Python and NumPy start-up).
 CPU_MARGIN_SECONDS = 30
 #: Cases with more rows than this are shown in JSON by their shape only.
 CASE_ROWS = 100
+#: Answers kept as evidence for the hint (cases of at most HINT_MAX_ROWS rows), per grade.
+EVIDENCE_LIMIT = 200
+#: Cases bigger than this (in rows) are not replayed through the bug variants.
+HINT_MAX_ROWS = 64
+#: Extra student calls allowed to tell apart bugs that all reproduce the answers so far.
+PROBE_CALLS = 40
+#: Seed of those probe cases (fixed: the same submission gets the same hint at every --seed).
+PROBE_SEED = 12345
 
 
 @dataclass(frozen=True)
@@ -63,11 +85,18 @@ class Failure:
         ``'died'``, ``'mutated'``, ``'not_loaded'``.
     details : dict
         Assignment-specific facts for the counterexample (e.g. the deciding pair).
+    check : str
+        The name of the check that failed (set by the runner).
+    check_index : int
+        That check's position in the report (set by the runner).
     """
 
     message: str
     kind: str = "wrong"
     details: dict = field(default_factory=dict)
+    #: The check that found it, and that check's position in the report (set by the runner).
+    check: str = ""
+    check_index: int = -1
 
 
 @dataclass
@@ -127,18 +156,153 @@ class Assignment:
         """How big a case is (the counterexample is the smallest failing one)."""
         return len(case.args[0])
 
-    def smaller(self, case: Case) -> Iterator[Case]:
-        """Cases with one element less, to reduce a failing case."""
-        return iter(())
+    #: True when every array argument has the same rows (row i of each goes together).
+    aligned = True
+    #: Decimals tried, in order, when shrinking the values of a counterexample.
+    SHRINK_DECIMALS = (0, 1, 2)
+
+    def units(self, case: Case) -> list[tuple[int, int]]:
+        """The rows of a case that shrinking may delete, as ``(argument, row)`` pairs.
+
+        Aligned assignments delete row i of every array at once (argument -1).
+        """
+        arrays = [k for k, v in enumerate(case.args) if isinstance(v, np.ndarray) and v.ndim]
+        if not arrays:
+            return []
+        if self.aligned:
+            return [(-1, i) for i in range(len(case.args[arrays[0]]))]
+        return [(k, i) for k in arrays for i in range(len(case.args[k]))]
+
+    def subset(self, case: Case, units: list[tuple[int, int]]) -> Case:
+        """The case restricted to ``units`` (from :meth:`units`)."""
+        args = list(case.args)
+        for k, v in enumerate(args):
+            if isinstance(v, np.ndarray) and v.ndim:
+                rows = [i for j, i in units if j in (-1, k)]
+                args[k] = v[np.array(rows, dtype=np.int64)]
+        return Case(tuple(args), self.note(tuple(args)))
+
+    def note(self, args: tuple) -> str:
+        """The short description of a case built by shrinking."""
+        return ""
+
+    def valid(self, case: Case) -> bool:
+        """Whether a shrunk case is still within the contract (default: boxes well formed)."""
+        boxes = case.args[0] if case.args else None
+        if isinstance(boxes, np.ndarray) and boxes.ndim == 2 and boxes.shape[1] == 4:
+            return bool((boxes[:, 2:] >= boxes[:, :2]).all())
+        return True
+
+    def simplify(self, case: Case) -> Iterator[Case]:
+        """Simpler variants of a case: one row of one array rounded to fewer decimals."""
+        for k, v in enumerate(case.args):
+            if not (isinstance(v, np.ndarray) and v.ndim and v.dtype.kind == "f"):
+                continue
+            for i in range(len(v)):
+                for d in self.SHRINK_DECIMALS:
+                    row = np.round(v[i], d)
+                    if not np.array_equal(row, v[i]):
+                        w = v.copy()
+                        w[i] = row
+                        yield Case(case.args[:k] + (w,) + case.args[k + 1 :], case.note)
+                        break
 
     def describe(self, case: Case, value, failure: Failure) -> tuple[list[str], dict]:
         """Counterexample lines for the text report and the same as plain data."""
         raise NotImplementedError
 
-    def hint(self, failures: list[tuple[Case, Outcome, Failure]]) -> str:
-        """One line naming the likely bug, from the failing cases (the counterexample first)."""
+    # -------------------------------------------------------------- hints
+    #: name -> hint: the catalogue of usual mistakes (subclasses fill it in).
+    bug_hints: dict[str, str] = {}
+
+    def reproduces(self, bug: str, case: Case, value) -> bool | None:
+        """Does the variant ``bug`` give the student's answer ``value`` on ``case``?
+
+        None when ``value`` cannot be compared (e.g. not readable as an answer).
+        """
+        return None
+
+    def type_hint(self, failure: Failure) -> str:
+        """The hint for an answer of the wrong type or shape (``failure.kind == 'type'``)."""
+        return ""
+
+    def probe_case(self, rng: np.random.Generator, k: int) -> Case | None:
+        """A small random case to tell apart bugs that all reproduce the answers so far."""
+        return None
+
+    def matching_bug(self, wrong, evidence=(), probe=None) -> str:
+        """The catalogued bug that reproduces every answer, or ``''``.
+
+        Parameters
+        ----------
+        wrong : list of (Case, Outcome)
+            Wrong answers (the counterexample first); the bug must give each of them.
+        evidence : sequence of (Case, Outcome)
+            Every other answer recorded while grading (right ones included): the
+            bug must give them too, so that a bug that merely agrees on one
+            small counterexample is not named.
+        probe : callable, optional
+            ``probe(case) -> Outcome`` calls the student's function. When several
+            bugs reproduce everything, up to :data:`PROBE_CALLS` small random cases
+            (:meth:`probe_case`) are tried to tell them apart.
+
+        Returns
+        -------
+        str
+            A key of :attr:`bug_hints` (the first in catalogue order among those
+            left), or ``''``.
+        """
+        candidates = []
+        for bug in self.bug_hints:
+            results = [self.reproduces(bug, c, o.value) for c, o in wrong]
+            if all(r is not False for r in results) and any(results):
+                if all(self.reproduces(bug, c, o.value) is not False for c, o in evidence):
+                    candidates.append(bug)
+        if len(candidates) > 1 and probe is not None:
+            rng = np.random.default_rng(PROBE_SEED)
+            for k in range(PROBE_CALLS):
+                case = self.probe_case(rng, k)
+                if case is None:
+                    break
+                out = probe(case)
+                if out.status != "ok":
+                    continue
+                left = [b for b in candidates if self.reproduces(b, case, out.value) is not False]
+                candidates = left
+                if len(candidates) <= 1:
+                    break
+        return candidates[0] if candidates else ""
+
+    def hint(self, failures: list[tuple[Case, Outcome, Failure]], evidence=(), probe=None) -> str:
+        """One line naming the likely bug, from the failing cases (the counterexample first).
+
+        A catalogued mistake is named only when its variant reproduces the
+        student's answers on every failing case and on the recorded
+        ``evidence``; otherwise the hint says so and points at the first failing
+        check. Crashes, time-outs, wrong types and mutated inputs get their own hints.
+        """
         case, out, failure = failures[0]
-        return failure_hint(case, out, failure, self.signature)
+        if failure.kind == "type":  # a catalogued mistake may explain it (duplicates, shape)
+            typed = [
+                (c, o)
+                for c, o, f in failures
+                if f.kind in ("type", "wrong") and self.size(c) <= HINT_MAX_ROWS
+            ]
+            bug = self.matching_bug(typed, evidence, probe)
+            return self.bug_hints[bug] if bug else self.type_hint(failure) or f"{failure.message}."
+        if failure.kind not in ("wrong", "mutated"):
+            return failure_hint(case, out, failure, self.signature)
+        wrong = [
+            (c, o) for c, o, f in failures if f.kind == "wrong" and self.size(c) <= HINT_MAX_ROWS
+        ]
+        bug = self.matching_bug(wrong, evidence, probe) if wrong else ""
+        if bug:
+            return self.bug_hints[bug]
+        for c, o, f in failures:
+            if f.kind == "mutated":
+                return failure_hint(c, o, f, self.signature)
+        first = min((f for _, _, f in failures), key=lambda f: f.check_index)
+        return no_match_hint(first)
 
     # -------------------------------------------------------------- generic judging
     def judge(self, case: Case, out: Outcome) -> Failure | None:
@@ -162,6 +326,38 @@ class Assignment:
         if changed:
             return Failure(f"modified its input {', '.join(changed)} in place", "mutated")
         return None
+
+
+def no_match_hint(failure: Failure) -> str:
+    """The hint when no catalogued mistake reproduces the student's answers.
+
+    Examples
+    --------
+    >>> print(no_match_hint(Failure("box 1 was removed", check="exact_threshold")))
+    no catalogued mistake reproduces your answers: start from the first failing check,
+    exact_threshold (box 1 was removed), and work through its counterexample by hand.
+    """
+    where = f"the first failing check, {failure.check} ({failure.message})"
+    if not failure.check:
+        where = f"the counterexample ({failure.message})"
+    return (
+        f"no catalogued mistake reproduces your answers: start from {where}, and work through "
+        "its counterexample by hand."
+    )
+
+
+def forbidden_hint(packages: list[str], function: str) -> str:
+    """The hint for a submission that imports a finished implementation.
+
+    Examples
+    --------
+    >>> forbidden_hint(["bboxcore"], "nms")
+    'the file imports bboxcore, which holds a finished nms: write nms yourself with NumPy.'
+    """
+    return (
+        f"the file imports {', '.join(packages)}, which holds a finished {function}: write "
+        f"{function} yourself with NumPy."
+    )
 
 
 def failure_hint(case: Case, out: Outcome, failure: Failure, signature: str) -> str:
@@ -231,6 +427,8 @@ def failure_hint(case: Case, out: Outcome, failure: Failure, signature: str) -> 
         )
     if kind == "raised":
         where = f" on {case.note}" if case.note else ""
+        if "may not import" in err:
+            return f"it imports a finished implementation ({err}); write {function} yourself."
         if err.startswith("TypeError") and "argument" in err:
             return f"the grader calls {signature}: check your function's parameters."
         if "MemoryError" in err:
@@ -257,7 +455,20 @@ class _Stop(Exception):
     """Raised inside the hypothesis search to abandon it (time-out, time budget)."""
 
 
-def _search(a: Assignment, worker: Worker, seed: int, examples: int, deadline: float):
+def _record(a: Assignment, evidence: list | None, case: Case, out: Outcome) -> None:
+    """Keep a small answered case as evidence for the hint."""
+    if (
+        evidence is not None
+        and out.status == "ok"
+        and len(evidence) < EVIDENCE_LIMIT
+        and a.size(case) <= HINT_MAX_ROWS
+    ):
+        evidence.append((case, out))
+
+
+def _search(
+    a: Assignment, worker: Worker, seed: int, examples: int, deadline: float, evidence=None
+):
     """Hypothesis search for a failing case; returns the shrunk ``(case, outcome, failure)``."""
     from hypothesis import HealthCheck, Phase, Verbosity, find, settings
     from hypothesis.errors import HypothesisException, NoSuchExample
@@ -270,6 +481,7 @@ def _search(a: Assignment, worker: Worker, seed: int, examples: int, deadline: f
             raise _Stop  # out of budget: keep the smallest failure found so far
         budget[0] -= 1
         out = worker.call(*case.args)
+        _record(a, evidence, case, out)
         failure = a.judge(case, out)
         if failure is not None:
             last[:] = [(case, out, failure)]
@@ -294,23 +506,86 @@ def _search(a: Assignment, worker: Worker, seed: int, examples: int, deadline: f
     return last[0] if last else None
 
 
+class _Budget:
+    """Student calls left for shrinking a counterexample, and the time limit."""
+
+    def __init__(self, calls: int, deadline: float) -> None:
+        self.calls, self.deadline = calls, deadline
+
+    def take(self) -> bool:
+        if self.calls <= 0 or time.monotonic() > self.deadline:
+            return False
+        self.calls -= 1
+        return True
+
+
+def _ddmin(units: list, fails: Callable[[list], bool], budget: _Budget) -> list:
+    """Delta debugging (Zeller and Hildebrandt 2002): a small sub-list of ``units`` that fails.
+
+    Tries ever finer chunks of ``units`` and their complements, keeping any that
+    still ``fails``; a case whose failure hangs on one row of 10 000 is reduced
+    to that row in about 2 log2(10 000) = 27 calls.
+    """
+    n = 2
+    while len(units) >= 2:
+        size = -(-len(units) // n)
+        chunks = [units[i : i + size] for i in range(0, len(units), size)]
+        for k, chunk in enumerate(chunks):
+            if not budget.take():
+                return units
+            if fails(chunk):
+                units, n = chunk, 2
+                break
+            rest = [u for c in chunks[:k] + chunks[k + 1 :] for u in c]
+            if len(chunks) > 2:
+                if not budget.take():
+                    return units
+                if fails(rest):
+                    units, n = rest, max(n - 1, 2)
+                    break
+        else:
+            if n >= len(units):
+                break
+            n = min(len(units), 2 * n)
+    return units
+
+
 def _reduce(a: Assignment, worker: Worker, found, deadline: float):
-    """Delete elements of a failing case while it keeps failing the same way."""
+    """Shrink a failing case: delta debugging over its rows, then simpler values.
+
+    The case keeps failing the same way (same ``Failure.kind``) at every step.
+    """
     case, out, failure = found
-    calls = REDUCE_CALLS
+    budget = _Budget(REDUCE_CALLS, deadline)
+    best = [(case, out, failure)]
+
+    def fails(candidate: Case) -> bool:
+        if not a.valid(candidate):
+            return False
+        o = worker.call(*candidate.args)
+        f = a.judge(candidate, o)
+        if f is not None and f.kind == failure.kind:
+            f.check, f.check_index = failure.check, failure.check_index
+            best[0] = (candidate, o, f)
+            return True
+        return False
+
+    units = a.units(case)
+    if len(units) > 1:
+        kept = _ddmin(units, lambda u: fails(a.subset(case, u)), budget)
+        if len(kept) < len(units) and best[0][0] is case:  # re-run the kept subset once
+            fails(a.subset(case, kept))
+    # then hypothesis-style shrinking of the values: round, one row at a time
     progress = True
-    while progress and calls > 0 and time.monotonic() < deadline:
+    while progress:
         progress = False
-        for smaller in a.smaller(case):
-            calls -= 1
-            o = worker.call(*smaller.args)
-            f = a.judge(smaller, o)
-            if f is not None and f.kind == failure.kind:
-                case, out, failure, progress = smaller, o, f, True
+        for simpler in a.simplify(best[0][0]):
+            if not budget.take():
+                return best[0]
+            if fails(simpler):
+                progress = True
                 break
-            if calls <= 0:
-                break
-    return case, out, failure
+    return best[0]
 
 
 def grade_with(
@@ -323,6 +598,7 @@ def grade_with(
     memory_mb: int = 2048,
     seed: int = 0,
     examples: int = 200,
+    worker_factory: Callable[..., Worker] | None = None,
 ) -> Report:
     """Grade the submission ``path`` on assignment ``a``; see :func:`bboxcore.grading.grade`.
 
@@ -351,12 +627,21 @@ def grade_with(
     examples : int
         Examples of the hypothesis search (its call budget is
         :data:`CALLS_PER_EXAMPLE` times this).
+    worker_factory : callable, optional
+        Builds the object that calls the student's function, with the
+        signature of :class:`~bboxcore.grading.worker.Worker` (the default).
+        :class:`~bboxcore.grading.worker.InProcessWorker` runs it in this
+        process instead: much faster, no isolation (tests, trusted code).
 
     Returns
     -------
     Report
         One :class:`~bboxcore.grading.report.CheckResult` per check, ``'loads'``
-        first; when a check failed, the smallest counterexample and a hint.
+        first; when a check failed, the smallest counterexample (shrunk: delta
+        debugging over the rows of the failing case, then simpler values) and
+        a hint. A file that imports a finished implementation (bboxcore,
+        torchvision...: :data:`~bboxcore.grading.worker.FORBIDDEN_IMPORTS`)
+        fails ``'loads'``, even when it catches the refused import.
 
     Raises
     ------
@@ -396,21 +681,32 @@ def grade_with(
     deadline = start + total_timeout
     checks = a.checks()
     failures: list[tuple[Case, Outcome, Failure]] = []
+    evidence: list[tuple[Case, Outcome]] = []
     found_by: dict[int, str] = {}
     cpu_seconds = int(total_timeout) + CPU_MARGIN_SECONDS
-    with Worker(
+    make = worker_factory or Worker
+    with make(
         path, function, timeout=timeout, memory_mb=memory_mb, cpu_seconds=cpu_seconds
     ) as worker:
         loaded = worker.start()
         report.load_error = worker.load_error
         signature = a.signature.replace(a.function, function, 1)
         desc = f"the file imports without error and defines {signature}"
+        message = worker.load_error
+        if loaded and worker.forbidden:
+            message = _forbidden_message(worker.forbidden)
         report.checks.append(
             CheckResult(
-                "loads", desc, loaded, message=worker.load_error, seconds=time.monotonic() - start
+                "loads",
+                desc,
+                loaded and not worker.forbidden,
+                message=message,
+                seconds=time.monotonic() - start,
             )
         )
         stop_reason = "" if loaded else "not run: the file did not load"
+        if loaded and worker.forbidden:
+            stop_reason = f"not run: the file imports {', '.join(worker.forbidden)}"
         for check in checks:
             t0 = time.monotonic()
             if not stop_reason and t0 > deadline:
@@ -421,14 +717,15 @@ def grade_with(
                 )
                 continue
             rng = np.random.default_rng([seed, len(report.checks)])
-            result, bad = _run_check(a, worker, check, rng, seed, examples, deadline)
+            result, bad = _run_check(a, worker, check, rng, seed, examples, deadline, evidence)
             result.seconds = time.monotonic() - t0
-            report.checks.append(result)
             if bad is not None:
+                bad[2].check, bad[2].check_index = check.name, len(report.checks)
                 found_by[len(failures)] = (
                     "hypothesis search" if check.search else f"check {check.name}"
                 )
                 failures.append(bad)
+            report.checks.append(result)
             timeouts = sum(f.kind == "timeout" for _, _, f in failures)
             if timeouts >= MAX_TIMEOUTS:
                 stop_reason = f"not run: the function timed out {timeouts} times"
@@ -442,17 +739,21 @@ def grade_with(
                 key=lambda k: (a.size(failures[k][0]), _RANDOM_FIRST.get(found_by[k], 0), k),
             )
             best, how = order[0], found_by[order[0]]
+            original = failures[best][0]
             kind = failures[best][2].kind
-            if kind not in ("timeout", "not_loaded") and a.size(failures[best][0]) > 4:
+            if kind not in ("timeout", "not_loaded") and a.size(original) > 4:
                 reduced = _reduce(a, worker, failures[best], deadline)
-                if a.size(reduced[0]) < a.size(failures[best][0]):
-                    failures[best], how = reduced, how + ", reduced"
+                if a.size(reduced[0]) < a.size(original) or reduced[0] is not original:
+                    failures[best], how = reduced, how + ", shrunk"
             case, out, failure = failures[best]
             if failure.kind != "not_loaded":
                 lines, data = a.describe(case, out.value, failure)
+                lines = _cap_lines(lines)
+                if failures[best][0] is not original:
+                    data = data | {"original_case": _case_data(a, original, JSON_ROWS)}
                 report.counterexample = Counterexample(lines, data, how)
             ranked = [failures[best]] + [failures[k] for k in order if k != best]
-            report.hint = a.hint(ranked)
+            report.hint = a.hint(ranked, evidence, lambda c: worker.call(*c.args))
         elif not loaded:
             report.hint = a.hint(
                 [
@@ -463,14 +764,34 @@ def grade_with(
                     )
                 ]
             )
+        if worker.forbidden:  # tried to import the reference: whatever else happened, it fails
+            report.checks[0] = CheckResult(
+                "loads", desc, False, message=_forbidden_message(worker.forbidden)
+            )
+            report.hint = forbidden_hint(worker.forbidden, function)
         report.output = worker.output
     return report
 
 
-def _run_check(a, worker, check: Check, rng, seed, examples, deadline):
+def _forbidden_message(packages: list[str]) -> str:
+    return (
+        f"the file imports {', '.join(packages)}: a submission may not use a finished "
+        "implementation (the import was refused)"
+    )
+
+
+def _cap_lines(lines: list[str]) -> list[str]:
+    """At most REPORT_LINES counterexample lines in the text report (all of it is in JSON)."""
+    if len(lines) <= REPORT_LINES:
+        return lines
+    cut = len(lines) - REPORT_LINES + 1
+    return lines[: REPORT_LINES - 1] + [f"... ({cut} more lines in the --json report)"]
+
+
+def _run_check(a, worker, check: Check, rng, seed, examples, deadline, evidence=None):
     judge = check.judge or a.judge
     if check.search:
-        found = _search(a, worker, seed, examples, deadline)
+        found = _search(a, worker, seed, examples, deadline, evidence)
         if found is None:
             return CheckResult(check.name, check.description, True), None
         case, out, failure = found
@@ -487,6 +808,7 @@ def _run_check(a, worker, check: Check, rng, seed, examples, deadline):
                 "not run: the total time limit was used up",
             ), None
         out = worker.call(*case.args, timeout=check.timeout)
+        _record(a, evidence, case, out)
         failure = judge(case, out)
         if failure is not None:
             msg = failure.message
@@ -496,11 +818,14 @@ def _run_check(a, worker, check: Check, rng, seed, examples, deadline):
     return CheckResult(check.name, check.description, True), None
 
 
-def _case_data(a: Assignment, case: Case) -> dict:
-    """The case as plain data for JSON; arrays of more than CASE_ROWS rows only by shape."""
+def _case_data(a: Assignment, case: Case, rows: int = CASE_ROWS) -> dict:
+    """The case as plain data for JSON; arrays of more than ``rows`` rows cut to ``rows``."""
     data = {}
     for n, v in zip(a.arg_names(), case.args):
         if isinstance(v, np.ndarray):
-            v = v.tolist() if len(v) <= CASE_ROWS else f"array of shape {v.shape}"
+            if len(v) > rows:
+                data[n + "_rows"] = len(v)
+                v = v[:rows]
+            v = v.tolist()
         data[n] = v
     return data | {"note": case.note}

@@ -30,12 +30,15 @@ from multiprocessing.connection import Pipe
 
 import numpy as np
 
-__all__ = ["OUTPUT_LIMIT", "Outcome", "Worker"]
+__all__ = ["FORBIDDEN_IMPORTS", "OUTPUT_LIMIT", "InProcessWorker", "Outcome", "Worker"]
 
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py")
 #: How long close() waits for the last output of a killed submission, in seconds.
 _DRAIN_JOIN_SECONDS = 5.0
 
+#: Packages a submission may not import (the worker refuses them and reports the attempt):
+#: each ships a finished NMS / IoU / box coder, and bboxcore is the reference itself.
+FORBIDDEN_IMPORTS = ("bboxcore", "torchvision", "mmcv", "mmdet", "detectron2")
 #: Captured student output kept per graded file, in characters.
 OUTPUT_LIMIT = 4000
 #: Largest reply accepted from the worker, in bytes.
@@ -184,6 +187,8 @@ class Worker:
         self.load_error: str = ""
         self.load_traceback: str = ""
         self.restarts = 0
+        #: Forbidden packages (:data:`FORBIDDEN_IMPORTS`) the submission tried to import.
+        self.forbidden: list[str] = []
         self._proc: subprocess.Popen | None = None
         self._conn = None
         self._out = bytearray()
@@ -205,7 +210,7 @@ class Worker:
         parent, child = Pipe(duplex=True)
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ} | _ENV_SET
         cmd = [sys.executable, "-I", "-u", "-B", _CHILD, str(child.fileno())]
-        cmd += [str(self.memory_mb << 20), str(self.cpu_seconds)]
+        cmd += [str(self.memory_mb << 20), str(self.cpu_seconds), ",".join(FORBIDDEN_IMPORTS)]
         self._proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
@@ -316,7 +321,10 @@ class Worker:
             return Outcome("died", error=f"unreadable answer from the worker: {err}")
         seconds = time.perf_counter() - t0
         try:
-            return self._outcome(reply, seconds)
+            if isinstance(reply, tuple) and reply and isinstance(reply[-1], tuple):
+                *reply, tried = reply
+                self.forbidden += [str(t) for t in tried if str(t) not in self.forbidden]
+            return self._outcome(tuple(reply), seconds)
         except (ValueError, TypeError, IndexError) as err:
             return Outcome("died", error=f"unreadable answer from the worker: {err}")
 
@@ -351,3 +359,82 @@ class Worker:
         return Outcome(
             "died", error=f"the Python process running the submission {why}", seconds=seconds
         )
+
+
+class InProcessWorker:
+    """Call the student's function in *this* process: fast, and no isolation at all.
+
+    The same interface as :class:`Worker` (``start``, ``call``, ``output``,
+    ``forbidden``, ...), for tests and sweeps over trusted code (``grade_with(...,
+    worker_factory=InProcessWorker)``). Arguments are passed as copies, changes
+    to them are reported, and the answer is encoded and decoded exactly as the
+    isolated worker does; time and memory limits are *not* enforced, nothing is
+    captured and imports are not checked.
+
+    Parameters
+    ----------
+    path : str or callable
+        A ``.py`` file, or the function itself.
+    function : str
+        The function's name in the file (ignored for a callable).
+    **limits
+        Accepted and ignored (``timeout``, ``memory_mb``, ``cpu_seconds``).
+
+    Examples
+    --------
+    >>> w = InProcessWorker(lambda x: 2 * x, "double")
+    >>> w.start(), w.call(np.array([1, 2])).value
+    (True, array([2, 4]))
+    """
+
+    def __init__(self, path, function: str = "", **limits) -> None:
+        self.path, self.function = path, function
+        self.load_error = self.load_traceback = ""
+        self.restarts = 0
+        self.forbidden: list[str] = []
+        self.output = ""
+        self._fn = path if callable(path) else None
+
+    def __enter__(self) -> InProcessWorker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def start(self) -> bool:
+        """Import the file (once) and find the function; False (``load_error``) if that fails."""
+        if self._fn is not None:
+            return True
+        import importlib.util
+
+        try:
+            spec = importlib.util.spec_from_file_location("student_submission_inproc", self.path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self._fn = getattr(module, self.function)
+        except Exception as err:  # noqa: BLE001 - any import error is the student's
+            self.load_error = f"{type(err).__name__}: {err}"
+            return False
+        return True
+
+    def call(self, *args, timeout: float | None = None) -> Outcome:
+        """Call the function on copies of ``args``."""
+        from bboxcore.grading._child import _encode
+
+        if self._fn is None and not self.start():
+            return Outcome("not_loaded", error=self.load_error)
+        copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        t0 = time.perf_counter()
+        try:
+            value = self._fn(*copies)
+        except Exception as err:  # noqa: BLE001 - the student's exception is the outcome
+            return Outcome("raised", error=f"{type(err).__name__}: {err}")
+        changed = tuple(
+            isinstance(a, np.ndarray) and not np.array_equal(a, c, equal_nan=True)
+            for a, c in zip(args, copies)
+        )
+        seconds = time.perf_counter() - t0
+        return Outcome("ok", _decode(_encode(value)), changed, seconds=seconds)

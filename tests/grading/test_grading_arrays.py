@@ -56,18 +56,6 @@ def test_array_judge_accepts_the_reference_in_float32(name):
         assert a.judge_value(case, ref32) is None
 
 
-@pytest.mark.parametrize("name", ["iou", "bbox2loc", "loc2bbox"])
-def test_array_bug_variants_are_wrong_and_recognised(name):
-    a = ASSIGNMENTS[name]
-    case = a.random_case(np.random.default_rng(2), 6)
-    for bug, (variant, hint) in a.bugs.items():
-        with np.errstate(all="ignore"):
-            got = np.asarray(variant(*case.args), dtype=np.float64)
-        assert a.judge_value(case, got) is not None, bug
-        failures = [(case, type("Out", (), {"value": got})(), a.judge_value(case, got))]
-        assert a.hint(failures) == hint, bug
-
-
 def test_iou_judge_accepts_nan_only_for_two_zero_area_boxes():
     a = ASSIGNMENTS["iou"]
     boxes = np.array([[1.0, 1.0, 1.0, 3.0], [0.0, 0.0, 4.0, 4.0]])

@@ -36,7 +36,7 @@ CORRECT = [
     "correct_reverse_ties",
     "correct_float32",
     "noisy_correct",
-    "patch_bboxcore_correct",
+    "patch_numpy_correct",
 ]
 
 #: submission -> (text expected in the hint, a check that must fail)
@@ -57,7 +57,12 @@ BUGGY = {
     "bug_last_kept": (NMS_BUGS["last_kept_only"], "search"),
     "bug_infinite_loop": ("infinite loop", "single_box"),
     "bug_sys_exit": ("sys.exit()", "loads"),
-    "patch_bboxcore_wrong": (NMS_BUGS["no_sort"], "score_order"),
+    "patch_bboxcore_wrong": ("imports bboxcore", "loads"),
+    "patch_bboxcore_correct": ("imports bboxcore", "loads"),
+    "import_reference": ("imports bboxcore", "loads"),
+    "import_reference_lazily": ("imports bboxcore", "loads"),
+    "import_torchvision": ("imports torchvision", "loads"),
+    "sorts_scores_in_place": ("in place", "inputs_unchanged"),
 }
 
 
@@ -90,11 +95,13 @@ def test_grade_nms_fails_buggy_implementations(name):
     assert hint in report.hint, text
     if name == "bug_sys_exit":  # nothing can be called: no counterexample exists
         assert report.counterexample is None and "SystemExit" in report.load_error
+    elif check == "loads":  # a finished implementation imported: nothing else counts
+        assert "a submission may not use a finished implementation" in text
     else:
         assert report.counterexample is not None, text
         assert len(report.counterexample.data["scores"]) <= 4, text
         assert "your answer:" in text and "expected:" in text
-    if name not in ("bug_infinite_loop", "bug_sys_exit"):
+    if name not in ("bug_infinite_loop", "bug_sys_exit") and check != "loads":
         assert "SKIP" not in status.values(), text
     assert seconds < 60  # well within the default total limit of 300 s
 
@@ -107,15 +114,30 @@ def test_grade_nms_counterexample_shows_the_deciding_pair():
     assert "deciding pair: IoU(box 0, box 1) = 2 / 4 = 0.5" in report.to_text()
 
 
-def test_grade_nms_patching_bboxcore_changes_nothing():
+def test_grade_nms_patching_changes_nothing_here():
     nms_module, iou_module = (importlib.import_module(f"bboxcore.{m}") for m in ("nms", "iou"))
     nms_before, iou_before = nms_module.nms, iou_module.box_iou
     wrong, _ = _grade("patch_bboxcore_wrong")
-    right, _ = _grade("patch_bboxcore_correct")
+    right, _ = _grade("patch_numpy_correct")
     assert not wrong.passed and right.passed
-    assert wrong.load_error == right.load_error == ""  # the patching itself worked, there
+    assert right.load_error == ""  # the patching itself worked, there
     assert nms_module.nms is nms_before and iou_module.box_iou is iou_before
     assert np.argsort(np.array([3, 1, 2])).tolist() == [1, 2, 0]
+
+
+def test_grade_nms_reference_import_fails_even_when_caught():
+    # the import sits in try/except with a correct fallback: still a failed `loads` check
+    report, _ = _grade("patch_bboxcore_correct")
+    loads = report.checks[0]
+    assert loads.name == "loads" and not loads.passed and "bboxcore" in loads.message
+    assert report.hint.startswith("the file imports bboxcore")
+
+
+def test_grade_nms_mutating_submission_is_not_named_a_sorting_bug():
+    # it sorts scores in place (wrong answers follow): the hint is about the mutation
+    report, _ = _grade("sorts_scores_in_place")
+    assert "in place" in report.hint
+    assert report.hint not in NMS_BUGS.values()
 
 
 def test_grade_nms_infinite_loop_is_cut_by_the_time_limit():

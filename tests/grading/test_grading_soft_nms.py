@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from bboxcore.grading import ASSIGNMENTS, grade
 from bboxcore.grading.soft_nms.assignment import soft_nms_failure
+from bboxcore.grading.soft_nms.bugs import SOFT_NMS_BUGS
 from bboxcore.grading.soft_nms.cases import random_soft_case
-from bboxcore.grading.soft_nms.bugs import SOFT_NMS_BUGS, buggy_soft_nms
 from bboxcore.nms_variants import soft_nms
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
@@ -40,27 +40,6 @@ def test_soft_nms_judge_accepts_either_order_of_a_tie():
         assert soft_nms_failure(*args, np.array(keep), np.array([0.5, 0.5])) is None
     f = soft_nms_failure(*args, np.array([0, 1]), np.array([0.5, 0.4]))
     assert "score when taken is 0.5" in f.message
-
-
-def _fixed_cases():
-    rng = np.random.default_rng(0)
-    for check in SOFT.checks():
-        if check.cases is not None and check.name not in ("large_input", "random_cases"):
-            yield from (c for c in check.cases(rng) if len(c.args[1]))
-
-
-@pytest.mark.parametrize("bug", list(SOFT_NMS_BUGS))
-def test_each_soft_nms_bug_variant_is_wrong_and_recognised(bug):
-    wrong = []
-    for case in _fixed_cases():
-        keep, kept = buggy_soft_nms(*case.args, bug)
-        value = np.array([keep, kept], dtype=np.float64).reshape(2, -1)
-        failure = SOFT.judge_value(case, value)
-        if failure is not None:
-            wrong.append((case, type("Out", (), {"value": value})(), failure))
-    assert wrong, f"{bug} passes every fixed case"
-    wrong.sort(key=lambda w: len(w[0].args[1]))
-    assert SOFT.hint(wrong) == SOFT_NMS_BUGS[bug]
 
 
 @pytest.mark.parametrize("name", ["soft_correct", "soft_correct_float32"])

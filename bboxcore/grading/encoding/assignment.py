@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from bboxcore.encoding import bbox2loc, loc2bbox
-from bboxcore.grading._common import grid_boxes, xywh_read
+from bboxcore.grading._common import grid_boxes, jittered, regime_boxes, xywh_read
 from bboxcore.grading.arrays import ArrayAssignment
 from bboxcore.grading.encoding.bugs import BBOX2LOC_BUGS, LOC2BBOX_BUGS
 from bboxcore.grading.encoding.contract import (
@@ -20,6 +20,7 @@ from bboxcore.grading.encoding.contract import (
     LOC2BBOX_CONTRACT,
     LOC2BBOX_SIGNATURE,
 )
+from bboxcore.grading.encoding.tolerance import bbox2loc_error_bound, loc2bbox_error_bound
 from bboxcore.grading.runner import Case, Check
 
 __all__ = ["Bbox2locAssignment", "Loc2bboxAssignment"]
@@ -44,7 +45,6 @@ class Bbox2locAssignment(ArrayAssignment):
     function = "bbox2loc"
     signature = BBOX2LOC_SIGNATURE
     contract = BBOX2LOC_CONTRACT
-    atol = 1e-5
     large = ("10000 box pairs within the time limit", 10_000)
     bugs = BBOX2LOC_BUGS
 
@@ -54,10 +54,22 @@ class Bbox2locAssignment(ArrayAssignment):
     def entry_name(self, idx: tuple) -> str:
         return f"loc[{idx[0]}] {('t_x', 't_y', 't_w', 't_h')[idx[1]]}"
 
-    def random_case(self, rng: np.random.Generator, n: int) -> Case:
-        src = _positive(rng, n)
-        dst = _positive(rng, n)
-        return Case((src, dst), f"{n} box pairs (random)")
+    def random_case(self, rng: np.random.Generator, n: int, regime: str = "grid") -> Case:
+        src = regime_boxes(rng, n, regime, min_size=1.0)
+        if regime == "grid":
+            dst = _positive(rng, n)
+        else:  # targets near their references, as anchors and ground truth are
+            dst = jittered(rng, src)
+        return Case((src, dst), f"{n} box pairs (random, {regime})")
+
+    def shape_hint(self, got: tuple, expected: tuple) -> str:
+        return (
+            f"return one row (t_x, t_y, t_w, t_h) per pair of src_bbox and dst_bbox rows: "
+            f"shape {expected}; yours has shape {got}."
+        )
+
+    def error_bound(self, src_bbox, dst_bbox) -> np.ndarray:
+        return bbox2loc_error_bound(src_bbox, dst_bbox)
 
     def edge_checks(self) -> list[Check]:
         def identical(rng):
@@ -108,7 +120,6 @@ class Loc2bboxAssignment(ArrayAssignment):
     function = "loc2bbox"
     signature = LOC2BBOX_SIGNATURE
     contract = LOC2BBOX_CONTRACT
-    atol = 1e-4
     large = ("10000 boxes within the time limit", 10_000)
     bugs = LOC2BBOX_BUGS
 
@@ -118,10 +129,22 @@ class Loc2bboxAssignment(ArrayAssignment):
     def entry_name(self, idx: tuple) -> str:
         return f"box[{idx[0]}] {('x_min', 'y_min', 'x_max', 'y_max')[idx[1]]}"
 
-    def random_case(self, rng: np.random.Generator, n: int) -> Case:
-        src = _positive(rng, n)
-        loc = rng.integers(-16 * LOC_MAX, 16 * LOC_MAX + 1, size=(n, 4)) / 16.0
-        return Case((src, loc), f"{n} boxes (random)")
+    def random_case(self, rng: np.random.Generator, n: int, regime: str = "grid") -> Case:
+        src = regime_boxes(rng, n, regime, min_size=1.0)
+        if regime == "grid":
+            loc = rng.integers(-16 * LOC_MAX, 16 * LOC_MAX + 1, size=(n, 4)) / 16.0
+        else:
+            loc = rng.uniform(-LOC_MAX, LOC_MAX, size=(n, 4))
+        return Case((src, loc), f"{n} boxes (random, {regime})")
+
+    def shape_hint(self, got: tuple, expected: tuple) -> str:
+        return (
+            f"return one box (x_min, y_min, x_max, y_max) per row of src_bbox and loc: "
+            f"shape {expected}; yours has shape {got}."
+        )
+
+    def error_bound(self, src_bbox, loc) -> np.ndarray:
+        return loc2bbox_error_bound(src_bbox, loc)
 
     def edge_checks(self) -> list[Check]:
         def zero(rng):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from bboxcore.boxes import box_area
-from bboxcore.grading._common import grid_boxes
+from bboxcore.grading._common import near, regime_boxes
 from bboxcore.grading.arrays import ArrayAssignment
 from bboxcore.grading.iou.bugs import IOU_BUGS
 from bboxcore.grading.iou.contract import IOU_CONTRACT, IOU_SIGNATURE
+from bboxcore.grading.iou.tolerance import iou_error_bound
 from bboxcore.grading.runner import Case, Check
 from bboxcore.iou import box_iou
 
@@ -106,10 +107,26 @@ class IouAssignment(ArrayAssignment):
         yield _case(box, np.zeros((0, 4)), "boxes2 empty: shape (3, 0)")
         yield _case(np.zeros((0, 4)), np.zeros((0, 4)), "both empty: shape (0, 0)")
 
-    def random_case(self, rng: np.random.Generator, n: int) -> Case:
+    def random_case(self, rng: np.random.Generator, n: int, regime: str = "grid") -> Case:
         m = max(1, (2 * n) // 3)
-        side = 8.0 * np.sqrt(max(n, 1))
-        return _case(grid_boxes(rng, n, side=side), grid_boxes(rng, m, side=side), "random")
+        a = regime_boxes(rng, n, regime)
+        return _case(a, near(rng, a, m, regime), f"random, {regime}")
+
+    def shape_hint(self, got: tuple, expected: tuple) -> str:
+        if len(got) == 2 and got == expected[::-1]:
+            return (
+                "the answer is transposed: entry [i, j] is IoU(boxes1[i], boxes2[j]), so "
+                "boxes1 goes along the rows and boxes2 along the columns."
+            )
+        if len(got) == 1:
+            return (
+                "you return one IoU per row (boxes1[i] with boxes2[i]); return the (N, M) "
+                "matrix of every boxes1[i] with every boxes2[j]."
+            )
+        return f"return the (N, M) matrix, here of shape {expected}; yours has shape {got}."
+
+    def error_bound(self, boxes1, boxes2) -> np.ndarray:
+        return iou_error_bound(boxes1, boxes2)
 
     def strategy(self):
         from hypothesis import strategies as st

@@ -16,23 +16,41 @@ import numpy as np
 
 from bboxcore.grading.iou.bugs import buggy_iou
 
-__all__ = ["NMS_BUGS", "buggy_nms", "classify_nms"]
+__all__ = ["IOU_VARIANTS", "NMS_BUGS", "buggy_nms", "classify_nms", "reproduces_nms", "tie_rank"]
 
-#: The bugs that live in the IoU itself (variants of :func:`~bboxcore.grading.iou.bugs.buggy_iou`).
-IOU_VARIANTS = ("plus_one", "no_clip", "union_no_minus_inter", "iou_over_min", "xywh")
+#: NMS bug -> the IoU variant (:func:`~bboxcore.grading.iou.bugs.buggy_iou`) it uses.
+IOU_VARIANTS = {
+    "plus_one": "plus_one",
+    "no_clip": "no_clip",
+    "union_no_minus_inter": "union_no_minus_inter",
+    "iou_over_min": "iou_over_min",
+    "iou_over_taken": "over_area1",
+    "iou_over_candidate": "over_area2",
+    "enclosing_box": "enclosing_box",
+    "xywh": "xywh",
+}
 
-#: name -> hint, in the order in which ties between matching variants are broken.
+#: name -> hint, in the order in which they are tried.
 NMS_BUGS: dict[str, str] = {
     "greater_equal": "you suppress when IoU >= iou_thresh; the convention is strictly "
     "greater: a box whose IoU equals iou_thresh is kept (use `iou > iou_thresh`).",
     "plus_one": "you compute widths and heights with '+1' (the old integer-pixel "
     "convention); here width = x_max - x_min, so boxes that only touch have IoU 0.",
-    "no_clip": "the intersection's width and height are not clipped at 0, so two "
-    "disjoint boxes get a positive 'intersection' (use max(0, x2 - x1)).",
+    "no_clip": "the intersection's width and height are not each clipped at 0, so two "
+    "disjoint boxes get a positive 'intersection' (use max(0, x2 - x1) for each side, "
+    "before multiplying).",
     "union_no_minus_inter": "your union is area_a + area_b; subtract the intersection "
     "(union = area_a + area_b - inter), otherwise every IoU is too small.",
     "iou_over_min": "you divide the intersection by the smaller box's area instead of "
     "the union (that is the 'intersection over minimum', not IoU).",
+    "iou_over_taken": "you divide the intersection by the area of the taken box alone; "
+    "IoU divides by the union area_a + area_b - inter.",
+    "iou_over_candidate": "you divide the intersection by the area of the other "
+    "(remaining) box alone; IoU divides by the union area_a + area_b - inter.",
+    "enclosing_box": "min and max are swapped in the intersection: it starts at the "
+    "larger x_min (np.maximum) and ends at the smaller x_max (np.minimum).",
+    "xywh": "boxes are (x_min, y_min, x_max, y_max): you read the last two columns as "
+    "width and height.",
     "no_sort": "you take the boxes in input order: sort them by decreasing score first "
     "(order = np.argsort(-scores)).",
     "ascending": "you process the boxes from the lowest score up: argsort sorts "
@@ -41,6 +59,14 @@ NMS_BUGS: dict[str, str] = {
     "box and drop the ones that don't (keep those with IoU <= iou_thresh).",
     "last_kept_only": "you compare each box only with the last kept box; it must be "
     "compared with every box kept so far (or removed as soon as a kept box overlaps it).",
+    "single_pass": "only the best box suppresses others: repeat the pass with each kept "
+    "box (take the best remaining box, remove its overlaps, and so on).",
+    "suppressed_suppress": "a box that was already suppressed still suppresses the boxes "
+    "after it: only kept boxes may remove others (skip the removed ones).",
+    "inds_no_plus_one": "the IoUs are computed against order[1:], so the surviving "
+    "positions are shifted by one: order = order[inds + 1], not order[inds].",
+    "drops_last": "your loop stops while one box is still waiting (e.g. `while "
+    "len(order) > 1`): the last remaining box must be kept too.",
     "sorted_positions": "you return positions in the score-sorted order instead of "
     "indices into the input: return order[i], not i.",
     "sorted_by_index": "your kept indices are sorted by index; return them in the order "
@@ -50,8 +76,33 @@ NMS_BUGS: dict[str, str] = {
 }
 
 
-def buggy_nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float, bug: str) -> list[int]:
-    """Greedy NMS with the bug ``bug`` (a key of :data:`NMS_BUGS`), ties by lower index.
+def tie_rank(keep, n: int) -> np.ndarray:
+    """A processing priority among equal scores that follows the student's answer.
+
+    The student's kept boxes first, in their order, then the others by index:
+    greedy NMS processed in this order returns the student's answer whenever
+    some order of the tied boxes does (the same argument as the judge's).
+
+    Examples
+    --------
+    >>> tie_rank([2, 0], 4).tolist()
+    [1, 5, 0, 7]
+    """
+    rank = np.arange(n, dtype=np.int64) + n
+    keep = [int(k) for k in keep if 0 <= int(k) < n]
+    rank[keep] = np.arange(len(keep))
+    return rank
+
+
+def buggy_nms(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    iou_thresh: float,
+    bug: str,
+    rank=None,
+    nan_over: bool = False,
+) -> list[int]:
+    """Greedy NMS with the bug ``bug`` (a key of :data:`NMS_BUGS`).
 
     Parameters
     ----------
@@ -59,6 +110,13 @@ def buggy_nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float, bug: str
     scores : ndarray, shape (R,)
     iou_thresh : float
     bug : str
+        A key of :data:`NMS_BUGS`; ``''`` runs plain greedy NMS.
+    rank : ndarray, shape (R,), optional
+        Order among equal scores (lower first), e.g. :func:`tie_rank`;
+        default: by index.
+    nan_over : bool
+        Whether an undefined IoU (0 / 0, two zero-area boxes) suppresses:
+        ``iou > t`` says no, ``not iou <= t`` says yes.
 
     Returns
     -------
@@ -75,14 +133,16 @@ def buggy_nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float, bug: str
     """
     b = np.asarray(boxes, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64)
+    n = len(s)
+    rank = np.arange(n) if rank is None else np.asarray(rank)
     if bug == "no_sort":
-        order = list(range(len(s)))
+        order = list(range(n))
     elif bug == "ascending":
-        order = list(np.argsort(s, kind="stable"))
+        order = np.lexsort((rank, s)).tolist()
     else:
-        order = list(np.argsort(-s, kind="stable"))
+        order = np.lexsort((rank, -s)).tolist()
 
-    iou = buggy_iou(b, b, bug if bug in IOU_VARIANTS else "")
+    iou = buggy_iou(b, b, IOU_VARIANTS.get(bug, ""))  # [i, j]: i taken, j candidate
     if bug == "greater_equal":
         over = iou >= iou_thresh
     elif bug == "inverted":
@@ -90,10 +150,29 @@ def buggy_nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float, bug: str
     elif bug == "no_suppression":
         over = np.zeros_like(iou, dtype=bool)
     else:
-        over = iou > iou_thresh  # NaN (two zero-area boxes) is never over
+        over = iou > iou_thresh
+    over = np.where(np.isnan(iou), nan_over, over)  # 0 / 0: either way, as the judge allows
 
     keep: list[int] = []
-    for j in order:
+    if bug == "inds_no_plus_one":  # the vectorised loop of py-faster-rcnn's py_cpu_nms
+        rest = np.array(order, dtype=np.int64)
+        while rest.size:
+            i = int(rest[0])
+            keep.append(i)
+            inds = np.flatnonzero(~over[i, rest[1:]])
+            rest = rest[inds]  # should be rest[inds + 1]
+        return keep
+    if bug == "single_pass":
+        top = order[:1]
+        return top + [j for j in order[1:] if not over[top[0], j]]
+    if bug == "suppressed_suppress":
+        removed = np.zeros(n, dtype=bool)
+        for p, i in enumerate(order):
+            for j in order[p + 1 :]:
+                removed[j] |= bool(over[i, j])
+        return [j for j in order if not removed[j]]
+    todo = order[:-1] if bug == "drops_last" and order else order
+    for j in todo:
         against = keep[-1:] if bug == "last_kept_only" else keep
         if not any(over[i, j] for i in against):
             keep.append(int(j))
@@ -104,18 +183,35 @@ def buggy_nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float, bug: str
     return keep
 
 
+def reproduces_nms(bug: str, boxes, scores, iou_thresh: float, keep) -> bool:
+    """True when the variant ``bug``, ties taken in the student's order, returns ``keep``.
+
+    Examples
+    --------
+    >>> boxes = np.array([[0., 0., 2., 2.], [2., 0., 4., 2.]])  # touching: IoU 0
+    >>> reproduces_nms("plus_one", boxes, np.array([0.9, 0.8]), 0.1, [0])
+    True
+    """
+    keep = [int(k) for k in keep]
+    rank = None if bug == "sorted_positions" else tie_rank(keep, len(scores))
+    return any(
+        buggy_nms(boxes, scores, iou_thresh, bug, rank, nan_over) == keep
+        for nan_over in (False, True)
+    )
+
+
 def classify_nms(answers: Sequence[tuple[np.ndarray, np.ndarray, float, list[int]]]) -> str:
-    """The name of the bug whose variant reproduces the student's wrong answers best.
+    """The first bug whose variant reproduces every one of the student's answers.
 
     Parameters
     ----------
     answers : sequence of (boxes, scores, iou_thresh, student_keep)
-        Cases the student got wrong, the most telling (smallest) first.
+        The student's answers (wrong ones, and right ones as further evidence).
 
     Returns
     -------
     str
-        A key of :data:`NMS_BUGS`, or ``''`` when no variant reproduces the first case.
+        A key of :data:`NMS_BUGS`, or ``''`` when no variant reproduces them all.
 
     Examples
     --------
@@ -123,16 +219,7 @@ def classify_nms(answers: Sequence[tuple[np.ndarray, np.ndarray, float, list[int
     >>> classify_nms([(boxes, np.array([0.9, 0.8]), 0.1, [0])])
     'plus_one'
     """
-    best, best_score = "", 0.0
     for bug in NMS_BUGS:
-        score = 0.0
-        for k, (boxes, scores, t, keep) in enumerate(answers):
-            got = buggy_nms(boxes, scores, t, bug)
-            match = 1.0 if got == list(keep) else 0.5 if sorted(got) == sorted(keep) else 0.0
-            if k == 0 and match < 1.0:
-                score = -1.0
-                break
-            score += match
-        if score > best_score:
-            best, best_score = bug, score
-    return best
+        if answers and all(reproduces_nms(bug, b, s, t, k) for b, s, t, k in answers):
+            return bug
+    return ""

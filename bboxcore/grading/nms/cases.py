@@ -12,7 +12,7 @@ import numpy as np
 
 from bboxcore.grading.runner import Case, Check
 
-__all__ = ["LARGE_N", "SEARCH_MAX_BOXES", "nms_checks", "nms_search_cases"]
+__all__ = ["LARGE_N", "SEARCH_MAX_BOXES", "nms_checks", "nms_search_cases", "random_case"]
 
 #: Boxes in the large input (a plain Python double loop takes well under a second).
 LARGE_N = 1000
@@ -116,7 +116,7 @@ def _thresholds(rng):
         yield _case(boxes, scores, t)
 
 
-def _random_case(rng: np.random.Generator, n: int, t: float, what: str = "random") -> Case:
+def random_case(rng: np.random.Generator, n: int, t: float, what: str = "random") -> Case:
     """n random boxes on the 1/4-pixel grid, in an image that grows with n, tied scores."""
     side = 16.0 * np.sqrt(n)
     xy = rng.integers(0, int(side / GRID), size=(n, 2)) * GRID
@@ -129,7 +129,7 @@ def _random(rng):
     k = 0
     for n in RANDOM_SIZES:
         for _ in range(2):
-            yield _random_case(rng, n, RANDOM_THRESHOLDS[k % len(RANDOM_THRESHOLDS)])
+            yield random_case(rng, n, RANDOM_THRESHOLDS[k % len(RANDOM_THRESHOLDS)])
             k += 1
 
 

@@ -30,11 +30,11 @@ from fractions import Fraction
 import numpy as np
 
 from bboxcore.boxes import box_area
-from bboxcore.grading._common import INDEX_MAX, short
+from bboxcore.grading._common import INDEX_MAX, SHOW_ROWS, short
 from bboxcore.grading.nms import cases
-from bboxcore.grading.nms.bugs import NMS_BUGS, classify_nms
+from bboxcore.grading.nms.bugs import NMS_BUGS, reproduces_nms
 from bboxcore.grading.nms.contract import NMS_CONTRACT, NMS_SIGNATURE
-from bboxcore.grading.runner import Assignment, Case, Check, Failure, failure_hint
+from bboxcore.grading.runner import Assignment, Case, Check, Failure
 from bboxcore.grading.worker import Opaque
 from bboxcore.iou import box_iou
 from bboxcore.nms import nms
@@ -307,19 +307,18 @@ class NmsAssignment(Assignment):
     def strategy(self):
         return cases.nms_search_cases()
 
-    def smaller(self, case: Case):
-        boxes, scores, t = case.args
-        for i in range(len(scores)):
-            rest = np.delete(np.arange(len(scores)), i)
-            yield Case((boxes[rest], scores[rest], t), f"{len(rest)} boxes, iou_thresh={t:g}")
+    def note(self, args: tuple) -> str:
+        return f"{len(args[1])} boxes, iou_thresh={args[2]:g}"
 
     def describe(self, case: Case, value, failure: Failure):
         boxes, scores, t = case.args
         lines = ["boxes (x_min, y_min, x_max, y_max) and scores:"]
         lines += [
             f"  {i}: [{', '.join(f'{v:g}' for v in boxes[i])}]  score {scores[i]:g}"
-            for i in range(len(scores))
+            for i in range(min(len(scores), SHOW_ROWS))
         ] or ["  (no boxes: shape (0, 4))"]
+        if len(scores) > SHOW_ROWS:
+            lines.append(f"  ... ({len(scores) - SHOW_ROWS} more boxes: all of them in --json)")
         expected = nms(boxes, scores, t)
         keep, _ = as_keep(value) if failure.kind in ("wrong", "type") else (None, "")
         got = short(keep, 32) if keep is not None else self._got_text(value, failure)
@@ -352,24 +351,21 @@ class NmsAssignment(Assignment):
             return failure.message
         return repr(value)
 
-    def hint(self, failures) -> str:
-        case, out, failure = failures[0]
-        if failure.kind == "type":
-            return next((h for key, h in _TYPE_HINTS.items() if key in failure.message), "")
-        if failure.kind != "wrong":
-            return failure_hint(case, out, failure, self.signature)
-        answers = []
-        for c, o, f in failures:
-            keep = as_keep(o.value)[0] if f.kind == "wrong" else None
-            if keep is not None and 0 < len(c.args[1]) <= HINT_MAX_BOXES:
-                answers.append((*c.args, keep.tolist()))
-        bug = classify_nms(answers) if answers else ""
-        if bug:
-            return NMS_BUGS[bug]
-        return (
-            "no usual bug matches this answer: run your function on the counterexample "
-            "by hand, box by box, and compare with the expected answer."
-        )
+    bug_hints = NMS_BUGS
+
+    def type_hint(self, failure: Failure) -> str:
+        return next((h for key, h in _TYPE_HINTS.items() if key in failure.message), "")
+
+    def probe_case(self, rng: np.random.Generator, k: int) -> Case:
+        t = cases.RANDOM_THRESHOLDS[k % len(cases.RANDOM_THRESHOLDS)]
+        return cases.random_case(rng, 2 + k % 7, t, "probe")
+
+    def reproduces(self, bug: str, case: Case, value) -> bool | None:
+        """Does the variant ``bug`` return the student's indices (ties in the student's order)?"""
+        keep, _ = as_keep(value)
+        if keep is None or len(case.args[1]) > HINT_MAX_BOXES:
+            return None
+        return reproduces_nms(bug, *case.args, keep)
 
 
 #: Hints for answers that are not indices, keyed by a phrase of the failure message.

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bboxcore.grading._common import INDEX_MAX, short
-from bboxcore.grading.runner import Assignment, Case, Check, Failure, failure_hint
+from bboxcore.grading._common import INDEX_MAX, SHOW_ROWS, short
+from bboxcore.grading.runner import HINT_MAX_ROWS as HINT_MAX_BOXES
+from bboxcore.grading.runner import Assignment, Case, Check, Failure
 from bboxcore.grading.soft_nms import cases
 from bboxcore.grading.soft_nms.bugs import SOFT_NMS_BUGS, buggy_soft_nms, decay
 from bboxcore.grading.soft_nms.contract import SOFT_NMS_CONTRACT, SOFT_NMS_SIGNATURE
@@ -187,19 +188,23 @@ class SoftNmsAssignment(Assignment):
     def strategy(self):
         return cases.soft_nms_search_cases()
 
-    def smaller(self, case: Case):
-        boxes, scores, *params = case.args
-        for i in range(len(scores)):
-            rest = np.delete(np.arange(len(scores)), i)
-            yield Case((boxes[rest], scores[rest], *params), f"{len(rest)} boxes")
+    def note(self, args: tuple) -> str:
+        return f"{len(args[1])} boxes, {args[5]}"
+
+    def valid(self, case: Case) -> bool:
+        boxes, t = case.args[0], case.args[2]
+        positive = bool((boxes[:, 2:] > boxes[:, :2]).all())
+        return positive and cases.unambiguous(boxes, t)
 
     def describe(self, case: Case, value, failure: Failure):
         boxes, scores, t, sigma, st, method = case.args
         lines = ["boxes (x_min, y_min, x_max, y_max) and scores:"]
         lines += [
             f"  {i}: [{', '.join(f'{v:g}' for v in boxes[i])}]  score {scores[i]:g}"
-            for i in range(len(scores))
+            for i in range(min(len(scores), SHOW_ROWS))
         ] or ["  (no boxes: shape (0, 4))"]
+        if len(scores) > SHOW_ROWS:
+            lines.append(f"  ... ({len(scores) - SHOW_ROWS} more boxes: all of them in --json)")
         lines.append(f"method={method!r}, iou_thresh={t:g}, sigma={sigma:g}, score_thresh={st:g}")
         keep_ref, kept_ref = soft_nms(boxes, scores, t, sigma, st, method)
         keep, kept, _ = as_pair(value) if failure.kind in ("wrong", "type") else (None, None, "")
@@ -225,24 +230,23 @@ class SoftNmsAssignment(Assignment):
         }
         return lines, data
 
-    def hint(self, failures) -> str:
-        case, out, failure = failures[0]
-        if failure.kind == "type":
-            return (
-                "return a pair (keep, kept_scores): the indices in the order they were taken "
-                "and each one's score at that moment, e.g. `return keep, kept_scores`."
-            )
-        if failure.kind != "wrong":
-            return failure_hint(case, out, failure, self.signature)
-        small = [
-            (c, as_pair(o.value))
-            for c, o, f in failures
-            if f.kind == "wrong" and len(c.args[1]) <= 64
-        ]
-        for bug, hint in SOFT_NMS_BUGS.items():
-            if small and all(_replays(bug, c, keep, kept) for c, (keep, kept, _) in small):
-                return hint
-        return "no usual bug matches: replay the counterexample by hand, one step at a time."
+    bug_hints = SOFT_NMS_BUGS
+
+    def type_hint(self, failure: Failure) -> str:
+        return (
+            "return a pair (keep, kept_scores): the indices in the order they were taken "
+            "and each one's score at that moment, e.g. `return keep, kept_scores`."
+        )
+
+    def probe_case(self, rng: np.random.Generator, k: int) -> Case:
+        method = ("linear", "gaussian")[k % 2]
+        return cases.random_soft_case(rng, 2 + k % 5, method, (0.3, 0.5)[k // 2 % 2])
+
+    def reproduces(self, bug: str, case: Case, value) -> bool | None:
+        keep, kept, _ = as_pair(value)
+        if keep is None or len(case.args[1]) > HINT_MAX_BOXES:
+            return None
+        return _replays(bug, case, keep, kept)
 
 
 def _pair_text(keep, kept) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bboxcore.iou import box_iou
+from bboxcore.grading.iou.bugs import buggy_iou
 
 __all__ = ["SOFT_NMS_BUGS", "buggy_soft_nms", "decay"]
 
@@ -30,6 +30,16 @@ SOFT_NMS_BUGS: dict[str, str] = {
     "gaussian_two_sigma": "the Gaussian penalty is exp(-IoU^2 / sigma), without a factor 2.",
     "no_score_thresh": "drop a box as soon as its score is at or below score_thresh "
     "(its initial score included).",
+    "thresh_initial_only": "score_thresh applies after every decay too: drop a box as soon "
+    "as its decayed score is at or below it.",
+    "linear_iou": "the linear penalty multiplies by 1 - IoU, not by IoU.",
+    "gaussian_sigma_squared": "the Gaussian penalty is exp(-IoU^2 / sigma), with sigma "
+    "itself (not sigma^2) in the denominator.",
+    "gaussian_times_sigma": "the Gaussian penalty divides by sigma: exp(-IoU^2 / sigma), not "
+    "exp(-IoU^2 * sigma).",
+    "gaussian_thresholded": "the Gaussian penalty applies to every overlapping box, whatever "
+    "its IoU: iou_thresh is used by the linear method only.",
+    "plus_one": "width = x_max - x_min in the IoU, without the '+1' of the original Soft-NMS code.",
 }
 
 
@@ -70,10 +80,18 @@ def decay(iou: np.ndarray, method: str, t: float, sigma: float, bug: str = "") -
             return np.exp(-iou / sigma)
         if bug == "gaussian_two_sigma":
             return np.exp(-(iou * iou) / (2 * sigma))
+        if bug == "gaussian_sigma_squared":
+            return np.exp(-(iou * iou) / (sigma * sigma))
+        if bug == "gaussian_times_sigma":
+            return np.exp(-(iou * iou) * sigma)
+        if bug == "gaussian_thresholded":
+            return np.where(iou > t, np.exp(-(iou * iou) / sigma), 1.0)
         with np.errstate(over="ignore"):
             return np.exp(-(iou * iou) / sigma)
     if bug == "linear_always":
         return 1.0 - iou
+    if bug == "linear_iou":
+        return np.where(iou > t, iou, 1.0)
     over = iou >= t if bug == "greater_equal" else iou > t
     return np.where(over, 1.0 - iou, 1.0)
 
@@ -132,7 +150,7 @@ def buggy_soft_nms(boxes, scores, iou_thresh, sigma, score_thresh, method, bug):
     """
     b = np.asarray(boxes, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64).copy()
-    iou = box_iou(b, b)
+    iou = buggy_iou(b, b, "plus_one" if bug == "plus_one" else "")
     floor = -np.inf if bug == "no_score_thresh" else score_thresh
     remaining = [i for i in range(len(s)) if s[i] > floor]
     initial = s.copy()
@@ -148,5 +166,6 @@ def buggy_soft_nms(boxes, scores, iou_thresh, sigma, score_thresh, method, bug):
         rest = np.array(remaining, dtype=np.int64)
         if rest.size:
             s[rest] *= decay(iou[m, rest], method, iou_thresh, sigma, bug)
-        remaining = [i for i in remaining if s[i] > floor]
+        if bug != "thresh_initial_only":
+            remaining = [i for i in remaining if s[i] > floor]
     return keep, kept
