@@ -42,39 +42,6 @@ LOC_NORMALIZE_MEAN = (0.0, 0.0, 0.0, 0.0)
 LOC_NORMALIZE_STD = (0.1, 0.1, 0.2, 0.2)
 
 
-def _sizes(b: np.ndarray, name: str) -> tuple[np.ndarray, ...]:
-    """Centres and sizes of validated boxes; ``ValueError`` unless every side is positive."""
-    with np.errstate(over="ignore"):
-        w = b[:, 2] - b[:, 0]
-        h = b[:, 3] - b[:, 1]
-    bad = ~((w > 0) & (h > 0) & np.isfinite(w) & np.isfinite(h))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name} must have positive, finite width and height; row {i} is "
-            f"{[float(v) for v in b[i]]} (width {float(w[i])}, height {float(h[i])})"
-        )
-    return b[:, 0] + 0.5 * w, b[:, 1] + 0.5 * h, w, h
-
-
-def _mean_std(mean, std, dtype) -> tuple[np.ndarray | None, np.ndarray | None]:
-    out = []
-    for name, v in (("mean", mean), ("std", std)):
-        if v is None:
-            out.append(None)
-            continue
-        arr = as_float_array(v, name).astype(dtype)
-        if arr.shape != (4,):
-            raise ValueError(
-                f"{name} must have shape (4,) for (t_x, t_y, t_w, t_h); got {arr.shape}"
-            )
-        check_finite(arr, name)
-        if name == "std" and (arr <= 0).any():
-            raise ValueError(f"std must be positive; got {arr.tolist()}")
-        out.append(arr)
-    return out[0], out[1]
-
-
 def bbox2loc(src_bbox, dst_bbox, *, mean=None, std=None) -> np.ndarray:
     r"""Encode target boxes ``dst_bbox`` as offsets from reference boxes ``src_bbox``.
 
@@ -285,3 +252,37 @@ def loc2bbox(
             f"keep loc_clip or use smaller offsets"
         )
     return dst
+
+
+# --------------------------------------------------------------------------- input checks
+def _sizes(b: np.ndarray, name: str) -> tuple[np.ndarray, ...]:
+    """Centres and sizes of validated boxes; ``ValueError`` unless every side is positive."""
+    with np.errstate(over="ignore"):
+        w = b[:, 2] - b[:, 0]
+        h = b[:, 3] - b[:, 1]
+    bad = ~((w > 0) & (h > 0) & np.isfinite(w) & np.isfinite(h))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name} must have positive, finite width and height; row {i} is "
+            f"{[float(v) for v in b[i]]} (width {float(w[i])}, height {float(h[i])})"
+        )
+    return b[:, 0] + 0.5 * w, b[:, 1] + 0.5 * h, w, h
+
+
+def _mean_std(mean, std, dtype) -> tuple[np.ndarray | None, np.ndarray | None]:
+    out = []
+    for name, v in (("mean", mean), ("std", std)):
+        if v is None:
+            out.append(None)
+            continue
+        arr = as_float_array(v, name).astype(dtype)
+        if arr.shape != (4,):
+            raise ValueError(
+                f"{name} must have shape (4,) for (t_x, t_y, t_w, t_h); got {arr.shape}"
+            )
+        check_finite(arr, name)
+        if name == "std" and (arr <= 0).any():
+            raise ValueError(f"std must be positive; got {arr.tolist()}")
+        out.append(arr)
+    return out[0], out[1]

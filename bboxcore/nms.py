@@ -38,14 +38,6 @@ from bboxcore.iou import pairwise_iou_unchecked
 __all__ = ["batched_nms", "nms", "nms_reference"]
 
 
-# --------------------------------------------------------------------------- ranking
-def _rank(scores: np.ndarray) -> np.ndarray:
-    """Indices by decreasing score; equal scores by increasing index."""
-    # NOTE: ties. A stable sort of -scores keeps equal scores in input order; -(-0.0) == 0.0
-    # compares equal to 0.0, and +-inf sort at the ends, so the ranking is total and stable.
-    return np.argsort(-scores, kind="stable")
-
-
 # --------------------------------------------------------------------------- reference
 def nms_reference(boxes, scores, iou_thresh: float) -> np.ndarray:
     """Greedy NMS exactly as on the slide, one kept box at a time: the tests' oracle.
@@ -249,3 +241,11 @@ def batched_nms(
     array([0, 1])
     """
     return _nms_impl(boxes, scores, iou_thresh, labels, score_thresh, max_output)
+
+
+# --------------------------------------------------------------------------- ranking
+def _rank(scores: np.ndarray) -> np.ndarray:
+    """Indices by decreasing score; equal scores by increasing index."""
+    # NOTE: ties. A stable sort of -scores keeps equal scores in input order; -(-0.0) == 0.0
+    # compares equal to 0.0, and +-inf sort at the ends, so the ranking is total and stable.
+    return np.argsort(-scores, kind="stable")

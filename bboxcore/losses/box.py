@@ -27,31 +27,6 @@ IOU_LOSS_EPS = 1e-6
 
 
 # --------------------------------------------------------------------------- IoU loss (UnitBox)
-def _ltrb_pair(pred_ltrb, target_ltrb):
-    out = []
-    for name, x in (("pred_ltrb", pred_ltrb), ("target_ltrb", target_ltrb)):
-        a = as_float_array(x, name)
-        if a.ndim != 2 or a.shape[1] != 4:
-            raise ValueError(f"{name} must have shape (R, 4) of (l, t, r, b); got {a.shape}")
-        check_finite(a, name)
-        if a.size and a.min() < 0:
-            raise ValueError(f"{name} must hold distances >= 0; got {a.min()}")
-        out.append(a)
-    for name, a in (("pred_ltrb", out[0]), ("target_ltrb", out[1])):
-        with np.errstate(over="ignore"):
-            area = (a[:, 1] + a[:, 3]) * (a[:, 0] + a[:, 2])
-        if not np.isfinite(area).all():
-            i = int(np.flatnonzero(~np.isfinite(area))[0])
-            raise ValueError(f"{name} row {i} is too large: its box area overflows {a.dtype}")
-    p, t = out
-    if p.shape != t.shape:
-        raise ValueError(
-            f"pred_ltrb and target_ltrb must have the same shape; got {p.shape}, {t.shape}"
-        )
-    dtype = result_float_dtype(p, t)
-    return p.astype(dtype, copy=False), t.astype(dtype, copy=False)
-
-
 def _unitbox_terms(p, t, eps):
     """Algorithm 1 of UnitBox, column by column: X, I_h, I_w, I, U, IoU."""
     (pl, pt, pr, pb), (tl, tt, tr, tb) = p.T, t.T
@@ -189,28 +164,6 @@ def iou_loss_backward(
 
 
 # --------------------------------------------------------------------------- GIoU loss
-def _box_pair(pred_boxes, target_boxes):
-    a = as_boxes(pred_boxes, "pred_boxes")
-    b = as_boxes(target_boxes, "target_boxes")
-    if a.shape != b.shape:
-        raise ValueError(
-            f"pred_boxes and target_boxes must have the same shape; got {a.shape}, {b.shape}"
-        )
-    dtype = result_float_dtype(a, b)
-    a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
-    with np.errstate(over="ignore"):
-        sides = np.maximum(a[:, 2:], b[:, 2:]) - np.minimum(a[:, :2], b[:, :2])  # enclosing box
-        area = checked_area(a, "pred_boxes") + checked_area(b, "target_boxes")
-        area += sides[:, 0] * sides[:, 1]
-    if not np.isfinite(area).all():
-        i = int(np.flatnonzero(~np.isfinite(area))[0])
-        raise ValueError(
-            f"pred_boxes and target_boxes row {i} are too large or too far apart: the area of "
-            f"their enclosing box overflows {dtype}"
-        )
-    return a, b
-
-
 def giou_loss(pred_boxes, target_boxes, *, reduction: str = "mean"):
     r"""GIoU loss :math:`1 - \mathrm{GIoU}`: still a gradient when the boxes do not overlap.
 
@@ -336,3 +289,51 @@ def giou_loss_backward(dloss, pred_boxes, target_boxes, *, reduction: str = "mea
     )
     grad = g_i[:, None] * d_i + g_a[:, None] * d_a + g_c[:, None] * d_c
     return (up[:, None] * grad).astype(a.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- input checks
+def _ltrb_pair(pred_ltrb, target_ltrb):
+    out = []
+    for name, x in (("pred_ltrb", pred_ltrb), ("target_ltrb", target_ltrb)):
+        a = as_float_array(x, name)
+        if a.ndim != 2 or a.shape[1] != 4:
+            raise ValueError(f"{name} must have shape (R, 4) of (l, t, r, b); got {a.shape}")
+        check_finite(a, name)
+        if a.size and a.min() < 0:
+            raise ValueError(f"{name} must hold distances >= 0; got {a.min()}")
+        out.append(a)
+    for name, a in (("pred_ltrb", out[0]), ("target_ltrb", out[1])):
+        with np.errstate(over="ignore"):
+            area = (a[:, 1] + a[:, 3]) * (a[:, 0] + a[:, 2])
+        if not np.isfinite(area).all():
+            i = int(np.flatnonzero(~np.isfinite(area))[0])
+            raise ValueError(f"{name} row {i} is too large: its box area overflows {a.dtype}")
+    p, t = out
+    if p.shape != t.shape:
+        raise ValueError(
+            f"pred_ltrb and target_ltrb must have the same shape; got {p.shape}, {t.shape}"
+        )
+    dtype = result_float_dtype(p, t)
+    return p.astype(dtype, copy=False), t.astype(dtype, copy=False)
+
+
+def _box_pair(pred_boxes, target_boxes):
+    a = as_boxes(pred_boxes, "pred_boxes")
+    b = as_boxes(target_boxes, "target_boxes")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"pred_boxes and target_boxes must have the same shape; got {a.shape}, {b.shape}"
+        )
+    dtype = result_float_dtype(a, b)
+    a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):
+        sides = np.maximum(a[:, 2:], b[:, 2:]) - np.minimum(a[:, :2], b[:, :2])  # enclosing box
+        area = checked_area(a, "pred_boxes") + checked_area(b, "target_boxes")
+        area += sides[:, 0] * sides[:, 1]
+    if not np.isfinite(area).all():
+        i = int(np.flatnonzero(~np.isfinite(area))[0])
+        raise ValueError(
+            f"pred_boxes and target_boxes row {i} are too large or too far apart: the area of "
+            f"their enclosing box overflows {dtype}"
+        )
+    return a, b

@@ -59,28 +59,6 @@ IGNORE_LABEL = -1  # anchors (and RoIs) with this label count for nothing
 
 
 # --------------------------------------------------------------------------- shared parts
-def _as_locs(x, name: str, n: int | None = None, width: int = 4) -> np.ndarray:
-    arr = as_float_array(x, name)
-    if arr.ndim != 2 or arr.shape[1] != width or (n is not None and arr.shape[0] != n):
-        rows = "R" if n is None else str(n)
-        raise ValueError(f"{name} must have shape ({rows}, {width}); got {arr.shape}")
-    check_finite(arr, name)
-    return arr
-
-
-def _as_labels(x, name: str, n: int, high: int) -> np.ndarray:
-    lab = np.asarray(x)
-    if lab.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be an integer array; got dtype {lab.dtype}")
-    if lab.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) matching the predictions; got {lab.shape}")
-    bad = (lab < IGNORE_LABEL) | (lab > high)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must be in [-1, {high}]; got {int(lab[i])} at index {i}")
-    return lab
-
-
 def _n_valid(label: np.ndarray) -> int:
     return int((label != IGNORE_LABEL).sum())
 
@@ -352,3 +330,26 @@ def roi_head_loss_backward(
     dcls_loc[np.arange(r), np.maximum(label, 0)] = d_true  # rows not in the foreground are 0
     dscore = softmax_cross_entropy_backward(dcls_up, score, label, IGNORE_LABEL)
     return dcls_loc.reshape(cls_loc.shape), dscore
+
+
+# --------------------------------------------------------------------------- input checks
+def _as_locs(x, name: str, n: int | None = None, width: int = 4) -> np.ndarray:
+    arr = as_float_array(x, name)
+    if arr.ndim != 2 or arr.shape[1] != width or (n is not None and arr.shape[0] != n):
+        rows = "R" if n is None else str(n)
+        raise ValueError(f"{name} must have shape ({rows}, {width}); got {arr.shape}")
+    check_finite(arr, name)
+    return arr
+
+
+def _as_labels(x, name: str, n: int, high: int) -> np.ndarray:
+    lab = np.asarray(x)
+    if lab.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array; got dtype {lab.dtype}")
+    if lab.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},) matching the predictions; got {lab.shape}")
+    bad = (lab < IGNORE_LABEL) | (lab > high)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be in [-1, {high}]; got {int(lab[i])} at index {i}")
+    return lab

@@ -61,26 +61,6 @@ __all__ = [
 POSITIVE, NEGATIVE, IGNORE = 1, 0, -1
 
 
-def _sample(index: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """``size`` entries of ``index`` drawn uniformly without replacement (all if fewer)."""
-    if len(index) <= size:
-        return index
-    return rng.choice(index, size=size, replace=False)
-
-
-def _top_n(score: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` highest scores, by decreasing score, equal scores by lower index."""
-    neg = -score
-    if n < len(score):  # keep only the candidates: everything down to the n-th score
-        nth = np.partition(neg, n - 1)[n - 1]
-        # NOTE: ties at the cut — every score equal to the n-th is a candidate, in index
-        # order, so the stable sort below keeps the lowest indices among them.
-        cand = np.flatnonzero(neg <= nth)
-    else:
-        cand = np.arange(len(score))
-    return cand[np.argsort(neg[cand], kind="stable")][:n]
-
-
 # --------------------------------------------------------------------------- RPN targets
 @dataclass
 class AnchorTargetCreator:
@@ -538,3 +518,24 @@ class ProposalTargetCreator:
             std=loc_normalize_std,
         )
         return sample_roi, gt_roi_loc, gt_roi_label
+
+
+# --------------------------------------------------------------------------- sampling helpers
+def _sample(index: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` entries of ``index`` drawn uniformly without replacement (all if fewer)."""
+    if len(index) <= size:
+        return index
+    return rng.choice(index, size=size, replace=False)
+
+
+def _top_n(score: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` highest scores, by decreasing score, equal scores by lower index."""
+    neg = -score
+    if n < len(score):  # keep only the candidates: everything down to the n-th score
+        nth = np.partition(neg, n - 1)[n - 1]
+        # NOTE: ties at the cut — every score equal to the n-th is a candidate, in index
+        # order, so the stable sort below keeps the lowest indices among them.
+        cand = np.flatnonzero(neg <= nth)
+    else:
+        cand = np.arange(len(score))
+    return cand[np.argsort(neg[cand], kind="stable")][:n]
