@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import textwrap
 
 from bboxcore.grading.contracts import CONTRACTS, SIGNATURES
 
-__all__ = ["declare", "run"]
+__all__ = ["check_outputs", "declare", "find_submissions", "run"]
 
 _DESCRIPTION = """\
 Grade a student's assignment: the file's function runs in a separate Python
@@ -28,6 +30,17 @@ examples:
   bboxcore grade nms my_nms.py
   bboxcore grade nms my_nms.py --function non_max_suppression --seed 1
   bboxcore grade nms submissions/*.py --csv grades.csv --junit grades.xml
+  bboxcore grade nms submissions/ --csv grades.csv   (every .py file below the folder)
+"""
+
+_TOLERANCE = """\
+tolerances (iou, bbox2loc, loc2bbox, soft_nms scores): an answer is accepted when
+each entry is within 4 times the first-order float32 error bound of the
+formula: the magnitudes of its intermediates (coordinates, widths, areas,
+centres, exp(t)) times the float32 unit roundoff 2^-24, propagated through each
+operation. So float32 code written in any usual way passes, tiny boxes far
+from the origin get the wider bound float32 needs, and exact grid inputs a
+bound of a few float32 ulps.
 """
 
 
@@ -36,7 +49,41 @@ def _epilog() -> str:
     for name, contract in CONTRACTS.items():
         parts.append(f"  {SIGNATURES[name]}")
         parts += textwrap.wrap(contract, 76, initial_indent="      ", subsequent_indent="      ")
-    return "\n".join(parts) + "\n\n" + _EXAMPLES
+    parts.append(
+        "  A file that imports bboxcore, torchvision, mmcv, mmdet or detectron2 fails the "
+        "'loads' check."
+    )
+    return "\n".join(parts) + "\n\n" + _TOLERANCE + "\n" + _EXAMPLES
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text}")
+    return value
 
 
 def declare(p: argparse.ArgumentParser) -> None:
@@ -68,7 +115,12 @@ def declare(p: argparse.ArgumentParser) -> None:
     p.epilog = _epilog()
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("assignment", choices=list(CONTRACTS), help="which assignment")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="the submission(s), .py files")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="the submission(s): .py files, or folders (every .py file below them, sorted)",
+    )
     p.add_argument(
         "--function", metavar="NAME", help="the function's name (default: the assignment's)"
     )
@@ -79,27 +131,35 @@ def declare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", metavar="FILE", help="also write one CSV row per submission")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=_positive_float,
         default=10.0,
         metavar="SECONDS",
         help="time limit per call (default: 10)",
     )
     p.add_argument(
         "--total-timeout",
-        type=float,
+        type=_positive_float,
         default=300.0,
         metavar="SECONDS",
         help="time limit per submission (default: 300)",
     )
     p.add_argument(
-        "--memory", type=int, default=2048, metavar="MB", help="memory limit (default: 2048)"
+        "--memory",
+        type=_positive_int,
+        default=2048,
+        metavar="MB",
+        help="memory limit (default: 2048)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="seed of the random cases (default: 0)"
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="seed of the random cases (default: 0)",
     )
     p.add_argument(
         "--examples",
-        type=int,
+        type=_positive_int,
         default=100,
         metavar="N",
         help="hypothesis search examples (default: 100)",
@@ -110,15 +170,95 @@ def declare(p: argparse.ArgumentParser) -> None:
 
 
 def _write(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file (never half-written); '-': stdout."""
     if path == "-":
         sys.stdout.write(text)
-    else:
-        with open(path, "w", encoding="utf-8") as f:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".bboxcore-grade-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Fail before grading when a ``--json``/``--junit``/``--csv`` file cannot be written.
+
+    Raises
+    ------
+    ValueError
+        Naming the option and the path: its folder is missing or not writable,
+        or the path is a folder or a read-only file.
+    """
+    for option in ("json", "junit", "csv"):
+        path = getattr(args, option, None)
+        if not path or path == "-":
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        problem = ""
+        if os.path.isdir(path):
+            problem = "it is a folder"
+        elif not os.path.isdir(folder):
+            problem = f"no such folder {folder}"
+        elif not os.access(folder, os.W_OK | os.X_OK):
+            problem = f"the folder {folder} is not writable"
+        elif os.path.exists(path) and not os.access(path, os.W_OK):
+            problem = "the file is not writable"
+        if problem:
+            raise ValueError(f"--{option}: cannot write {path}: {problem}")
+
+
+def find_submissions(paths: list[str]) -> list[str]:
+    """The submission files: each ``.py`` PATH, and every ``.py`` file below each folder.
+
+    Files below a folder come sorted by their path (hidden folders and
+    ``__pycache__`` skipped), one submission per file: ``class/alice/nms.py``
+    and ``class/bob/nms.py`` are two submissions.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a PATH does not exist, or a folder holds no ``.py`` file (naming it).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("bob/nms.py", "alice/nms.py", "alice/notes.txt"):
+    ...     (d / name).parent.mkdir(exist_ok=True)
+    ...     _ = (d / name).write_text("")
+    >>> [pathlib.Path(p).relative_to(d).as_posix() for p in find_submissions([str(d)])]
+    ['alice/nms.py', 'bob/nms.py']
+    """
+    found: list[str] = []
+    missing: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            inside = []
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+                inside += [os.path.join(root, f) for f in files if f.endswith(".py")]
+            if not inside:
+                raise FileNotFoundError(f"no .py file in the folder {path}")
+            found += sorted(inside)
+        elif os.path.isfile(path):
+            found.append(path)
+        else:
+            missing.append(path)
+    if missing:
+        raise FileNotFoundError(f"no such file: {', '.join(missing)}")
+    return found
 
 
 def run(args: argparse.Namespace) -> int:
     r"""Grade every PATH; print the report (one file) or one line per file (several).
+
+    A folder PATH stands for every ``.py`` file below it (:func:`find_submissions`).
 
     Each file is graded by :func:`bboxcore.grading.grade` with the options of
     ``args``. One file: its full text report is printed. Several files: one
@@ -141,10 +281,11 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     FileNotFoundError
-        If a PATH does not exist (before anything is graded).
+        If a PATH does not exist or a folder holds no ``.py`` file (before
+        anything is graded).
     ValueError
-        If a limit (``--timeout``, ``--total-timeout``, ``--memory``,
-        ``--examples``) is not positive.
+        If a ``--json``/``--junit``/``--csv`` file cannot be written (before
+        anything is graded), or a limit is not positive.
 
     Examples
     --------
@@ -177,27 +318,28 @@ def run(args: argparse.Namespace) -> int:
     )
     from bboxcore.grading import grade, to_csv, to_junit
 
-    missing = [p for p in args.paths if not os.path.isfile(p)]
-    if missing:
-        raise FileNotFoundError(f"no such file: {', '.join(missing)}")
-    many = len(args.paths) > 1
-    paths = args.paths
+    paths = find_submissions(args.paths)
+    check_outputs(args)
+    many = len(paths) > 1 or any(os.path.isdir(p) for p in args.paths)
     if many and not args.no_progress and sys.stderr.isatty():
         from tqdm import tqdm
 
         paths = tqdm(paths, desc=f"grading {args.assignment}", unit="file")
     reports = []
     for path in paths:
-        report = grade(
-            args.assignment,
-            path,
-            function=args.function,
-            timeout=args.timeout,
-            total_timeout=args.total_timeout,
-            memory_mb=args.memory,
-            seed=args.seed,
-            examples=args.examples,
-        )
+        try:
+            report = grade(
+                args.assignment,
+                path,
+                function=args.function,
+                timeout=args.timeout,
+                total_timeout=args.total_timeout,
+                memory_mb=args.memory,
+                seed=args.seed,
+                examples=args.examples,
+            )
+        except OSError as err:  # e.g. the file vanished or cannot be read: name it
+            raise ValueError(f"grading {path} failed: {err}") from err
         reports.append(report)
     if args.json != "-":
         if many:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -198,7 +199,8 @@ def to_junit(reports: Sequence[Report]) -> str:
     """
     root = ET.Element("testsuites")
     n_tests = n_fail = n_skip = 0
-    for r in reports:
+    classnames = _classnames([r.path for r in reports])
+    for r, classname in zip(reports, classnames):
         suite = ET.SubElement(
             root,
             "testsuite",
@@ -217,7 +219,7 @@ def to_junit(reports: Sequence[Report]) -> str:
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=f"grade.{r.assignment}.{_stem(r.path)}",
+                classname=f"grade.{r.assignment}.{classname}",
                 name=c.name,
                 time=f"{c.seconds:.3f}",
             )
@@ -238,10 +240,39 @@ def to_junit(reports: Sequence[Report]) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _stem(path: str) -> str:
-    """The file name without folder and extension, dots replaced (JUnit reads dots as packages)."""
-    name = path.replace("\\", "/").rsplit("/", 1)[-1]
-    return name.removesuffix(".py").replace(".", "_")
+def _classnames(paths: Sequence[str]) -> list[str]:
+    """One JUnit class name per submission, unique: the path's folders become packages.
+
+    ``alice/nms.py`` -> ``alice.nms``, ``bob/nms.py`` -> ``bob.nms``; the folders
+    the paths share are left out, other characters become ``_``, and a name
+    still taken gets a ``_2``, ``_3``... suffix.
+
+    Examples
+    --------
+    >>> _classnames(["class/alice/nms.py", "class/bob/nms.py", "class/bob/nms.py"])
+    ['alice.nms', 'bob.nms', 'bob.nms_2']
+    """
+    parts = [
+        [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")] for path in paths
+    ]
+    common = 0
+    if len(parts) > 1:
+        while all(len(p) > common + 1 for p in parts) and len({p[common] for p in parts}) == 1:
+            common += 1
+    else:
+        common = max(len(parts[0]) - 1, 0) if parts else 0
+    names, seen = [], set()
+    for p in parts:
+        items = list(p[common:])
+        items[-1] = items[-1].removesuffix(".py")
+        name = ".".join(re.sub(r"[^A-Za-z0-9_]", "_", x) for x in items) or "submission"
+        unique, k = name, 1
+        while unique in seen:
+            k += 1
+            unique = f"{name}_{k}"
+        seen.add(unique)
+        names.append(unique)
+    return names
 
 
 def to_csv(reports: Sequence[Report]) -> str:
