@@ -9,6 +9,7 @@ by exactly the same map:
 resize         :math:`x' = x \cdot W'/W,\ y' = y \cdot H'/H`
 hflip          :math:`x_{min}' = W - x_{max},\ x_{max}' = W - x_{min}`
 vflip          :math:`y_{min}' = H - y_{max},\ y_{max}' = H - y_{min}`
+transpose      :math:`(x', y') = (y, x)`: boxes become ``(y_min, x_min, y_max, x_max)``
 crop           :math:`x' = \mathrm{clip}(x - x_0, 0, w)`, boxes kept if at
                least ``min_visible`` of their area is inside the window
 mosaic         four images around a random centre, boxes shifted and clipped
@@ -39,6 +40,7 @@ __all__ = [
     "resize",
     "tile_grid",
     "tile_image",
+    "transpose",
     "vflip",
 ]
 
@@ -153,6 +155,35 @@ def vflip(image, bbox) -> tuple[np.ndarray, np.ndarray]:
     b = as_boxes(bbox, "bbox")
     h = img.shape[0]
     return img[::-1].copy(), np.stack([b[:, 0], h - b[:, 3], b[:, 2], h - b[:, 1]], axis=1)
+
+
+def transpose(image, bbox) -> tuple[np.ndarray, np.ndarray]:
+    """Swap the x and y axes: pixel ``(i, j)`` goes to ``(j, i)``, point ``(x, y)`` to ``(y, x)``.
+
+    With :func:`hflip` and :func:`vflip` it generates the 8 symmetries of a
+    square (aerial images have no "up" and no handedness).
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (H, W, C)
+    bbox : ndarray, shape (R, 4)
+
+    Returns
+    -------
+    image : ndarray, shape (W, H) or (W, H, C)
+        A new array, same dtype.
+    bbox : ndarray, shape (R, 4)
+        ``(y_min, x_min, y_max, x_max)``: a box stays a box (min before max).
+
+    Examples
+    --------
+    >>> image, bbox = transpose(np.zeros((10, 20)), [[1, 2, 5, 4]])
+    >>> image.shape, bbox
+    ((20, 10), array([[2., 1., 4., 5.]]))
+    """
+    img = _as_image(image)
+    b = as_boxes(bbox, "bbox")
+    return np.swapaxes(img, 0, 1).copy(), b[:, [1, 0, 3, 2]]
 
 
 def crop(image, bbox, window: Sequence[int], *, min_visible: float = 0.5, fill: float = 0.0):

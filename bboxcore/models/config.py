@@ -38,6 +38,7 @@ from typing import Any
 
 from bboxcore._checks import unit_interval as _unit  # a number in [0, 1]
 from bboxcore.encoding import LOC_NORMALIZE_MEAN, LOC_NORMALIZE_STD
+from bboxcore.models.schemes import TRAINING_SCHEMES  # the one list, defined with the stages
 
 __all__ = [
     "OBJECTNESS",
@@ -65,8 +66,6 @@ ROI_OPS = ("align", "pool")
 OPTIMIZERS = ("sgd", "adam")
 #: Learning-rate schedules after the linear warm-up.
 SCHEDULES = ("step", "cosine", "constant")
-#: Approximate joint training (the slides) or the paper's 4-step alternating training.
-TRAINING_SCHEMES = ("joint", "alternating")
 
 
 def _choice(value: str, choices: tuple[str, ...], name: str) -> None:
@@ -298,6 +297,8 @@ class TrainConfig:
     ----------
     dataset : str
         ``'mnist-det'``, ``'neon-trees'``, ``'voc:PATH'`` or ``'coco:PATH'``.
+    model : str
+        The detector, a key of :data:`bboxcore.models.registry.MODELS`.
     out : str
         Run folder (checkpoint, log, pictures).
     epochs : int
@@ -322,7 +323,8 @@ class TrainConfig:
     seed : int
         Seeds weight init, shuffling, flips and the target creators' sampling.
     scheme : {'joint', 'alternating'}
-        Approximate joint training, or the paper's 4-step alternating training.
+        Approximate joint training, or the paper's 4-step alternating training
+        (:data:`bboxcore.models.schemes.SCHEMES`).
     n_train, n_val : int or None
         Limit the number of training / validation images (None: all).
     max_iters : int or None
@@ -337,6 +339,7 @@ class TrainConfig:
     """
 
     dataset: str = "mnist-det"
+    model: str = "faster_rcnn"
     out: str = "runs/mnist"
     epochs: int = 2
     batch_size: int = 2

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bboxcore.boxes import xyxy_to_yxyx
 from bboxcore.data import transforms
 from bboxcore.data.sample import Annotation, AnnotationSet, Sample
 
@@ -127,8 +126,9 @@ def load_batch(
     vflip : bool
         Also mirror it upside down with probability :data:`FLIP_PROB`.
     transpose : bool
-        Also swap its x and y axes with probability :data:`FLIP_PROB` (square
-        images only; the boxes become :func:`bboxcore.boxes.xyxy_to_yxyx` of themselves).
+        Also swap its x and y axes with probability :data:`FLIP_PROB`
+        (:func:`bboxcore.data.transforms.transpose`; square images only, so that
+        a batch keeps one size).
 
     Returns
     -------
@@ -145,7 +145,7 @@ def load_batch(
         if vflip and rng.random() < FLIP_PROB:
             image, bbox = transforms.vflip(image, bbox)
         if transpose and rng.random() < FLIP_PROB and image.shape[0] == image.shape[1]:
-            image, bbox = image.transpose(1, 0, 2).copy(), xyxy_to_yxyx(bbox)
+            image, bbox = transforms.transpose(image, bbox)
         images.append(image)
         bboxes.append(np.asarray(bbox, np.float32))
         labels.append(s.label)

@@ -21,14 +21,15 @@ r"""Faster R-CNN, top to bottom like the paper's figure.
       ▼
     decode (loc2bbox, std (0.1, 0.1, 0.2, 0.2)) ──► per-class NMS ──► threshold ──► top-k
 
-Training [1]_ (seed 001, 004): the ``AnchorTargetCreator`` labels the anchors
-for the RPN loss (smooth-L1 σ = 3), the ``ProposalTargetCreator`` samples the
-RoIs for the head loss (σ = 1); the target creators are plain NumPy, outside
-the graph. :meth:`FasterRCNN.loss` returns the four losses; summing them and
-calling ``backward()`` is *approximate joint training* (no gradient through
-the proposals' coordinates). Its ``step`` argument also runs the single
-steps of the paper's 4-step alternating training (see
-:mod:`bboxcore.models.train`).
+Training [1]_ (*Object Detection: Faster R-CNN*, "Faster R-CNN 训练"; *The losses of
+Faster R-CNN*): the ``AnchorTargetCreator`` labels the anchors for the RPN loss
+(smooth-L1 σ = 3), the ``ProposalTargetCreator`` samples the RoIs for the head
+loss (σ = 1); the target creators are plain NumPy, outside the graph.
+:meth:`FasterRCNN.loss` returns the four losses; summing them and calling
+``backward()`` is *approximate joint training* (no gradient through the
+proposals' coordinates). Its keyword options (which heads, given proposals, a
+frozen backbone) are what the 4-step alternating training of
+:mod:`bboxcore.models.schemes` needs; the scheme itself lives with the trainer.
 
 References
 ----------
@@ -40,33 +41,29 @@ References
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from bboxcore.models.backbone import Backbone
-from bboxcore.models.config import ModelConfig
-from bboxcore.models.predict import suppress
+from bboxcore.models.base import Detector, Prediction, as_targets
+from bboxcore.models.config import ModelConfig, model_config_from_dict
+from bboxcore.models.postprocess import suppress
 from bboxcore.models.roi_head import RoIHead
 from bboxcore.models.rpn import RegionProposalNetwork
 from bboxcore.nn import functional as F
-from bboxcore.nn.modules import Module
 from bboxcore.nn.tensor import Tensor, no_grad
 from bboxcore.targets import AnchorTargetCreator, ProposalTargetCreator
 
-__all__ = ["LOSS_NAMES", "PIXEL_MEAN", "PIXEL_STD", "STAGES", "STEPS", "FasterRCNN"]
+__all__ = ["HEADS", "LOSS_NAMES", "PIXEL_MEAN", "PIXEL_STD", "FasterRCNN"]
 
 #: Per-channel RGB mean and std used to normalise images in [0, 1] (the ImageNet values).
 PIXEL_MEAN = (0.485, 0.456, 0.406)
 PIXEL_STD = (0.229, 0.224, 0.225)
 #: The four terms of the Faster R-CNN objective, in the order they are logged.
 LOSS_NAMES = ("rpn_cls", "rpn_loc", "roi_cls", "roi_loc")
-#: What :meth:`FasterRCNN.loss` trains: both heads, the RPN only, or the detection head only.
-STEPS = ("joint", "rpn", "head")
-#: The forward stages that :attr:`FasterRCNN.timer` splits an iteration into (the trainer
-#: adds "data", "backward" and "optimizer").
-STAGES = ("backbone", "rpn", "proposals", "targets", "roi_align", "head", "loss")
+#: The two heads whose losses :meth:`FasterRCNN.loss` can compute: the RPN and the RoI head.
+HEADS = ("rpn", "head")
 
 
 def _check_finite(t: Tensor, name: str) -> None:
@@ -75,7 +72,7 @@ def _check_finite(t: Tensor, name: str) -> None:
         raise FloatingPointError(f"{name} holds NaN or inf: the weights have diverged")
 
 
-class FasterRCNN(Module):
+class FasterRCNN(Detector):
     r"""The two-stage detector: backbone, RPN, proposals, RoI Align, head, post-processing.
 
     Notation: N images of H x W pixels, S anchors per image, R RoIs, K classes.
@@ -92,18 +89,19 @@ class FasterRCNN(Module):
     backbone : Backbone
     rpn : RegionProposalNetwork
     head : RoIHead
-    timer : dict of str to float or None
-        When a dict, every stage of :data:`STAGES` adds its wall time in seconds.
+    anchor_target_creator, proposal_target_creator
+        The target creators of the two losses (:mod:`bboxcore.targets`).
 
     Examples
     --------
+    >>> from bboxcore.models.base import Target
     >>> from bboxcore.models.config import BackboneConfig, HeadConfig, RPNConfig
     >>> cfg = ModelConfig(n_class=2, backbone=BackboneConfig((4, 8), n_pool=2),
     ...                   rpn=RPNConfig(mid_channels=8), head=HeadConfig(fc_dim=16))
     >>> model = FasterRCNN(cfg, np.random.default_rng(0))
     >>> image = np.random.default_rng(1).random((1, 32, 32, 3), dtype=np.float32)
-    >>> losses = model.loss(image, [np.array([[4., 4., 20., 24.]])], [np.array([1])],
-    ...                     np.random.default_rng(2))
+    >>> target = Target(np.array([[4., 4., 20., 24.]], np.float32), np.array([1]))
+    >>> losses = model.loss(image, [target], np.random.default_rng(2))
     >>> sorted(losses)
     ['roi_cls', 'roi_loc', 'rpn_cls', 'rpn_loc']
     >>> sum(losses.values()).backward()
@@ -111,6 +109,8 @@ class FasterRCNN(Module):
     >>> bbox.shape[1], label.dtype
     (4, dtype('int64'))
     """
+
+    loss_names = LOSS_NAMES
 
     def __init__(self, config: ModelConfig, rng: np.random.Generator) -> None:
         super().__init__()
@@ -133,19 +133,23 @@ class FasterRCNN(Module):
             neg_iou_thresh_hi=head.neg_iou_thresh_hi,
             neg_iou_thresh_lo=head.neg_iou_thresh_lo,
         )
-        self.timer: dict[str, float] | None = None
 
-    @contextlib.contextmanager
-    def _stage(self, name: str) -> Iterator[None]:
-        """Add the wall time of the block to ``timer[name]`` (when timing is on)."""
-        if self.timer is None:
-            yield
-            return
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timer[name] = self.timer.get(name, 0.0) + time.perf_counter() - t0
+    # ------------------------------------------------------------------ the registry's needs
+    @classmethod
+    def config_from_dict(cls, data: dict) -> ModelConfig:
+        """:func:`~bboxcore.models.config.model_config_from_dict`."""
+        return model_config_from_dict(data)
+
+    @classmethod
+    def default_config(cls, dataset: str, class_names: Sequence[str]) -> ModelConfig:
+        """:func:`~bboxcore.models.presets.dataset_config`: the preset of ``dataset``."""
+        from bboxcore.models.presets import dataset_config
+
+        return dataset_config(dataset, class_names)
+
+    def summary(self) -> dict:
+        """``{'receptive_field': px}`` of a unit of the RPN's sliding window."""
+        return {"receptive_field": self.backbone.receptive_field()}
 
     # ------------------------------------------------------------------ the figure
     def preprocess(self, images) -> Tensor:
@@ -164,16 +168,15 @@ class FasterRCNN(Module):
         ``frozen``: no graph, no gradient, and batch norm (if any) uses its running
         statistics without updating them, so the shared layers stay fixed.
         """
-        with self._stage("backbone"):
-            if not frozen:
-                return self.backbone(x)
-            was_training = self.backbone.training
-            self.backbone.eval()
-            try:
-                with no_grad():
-                    return self.backbone(x).detach()
-            finally:
-                self.backbone.train(was_training)
+        if not frozen:
+            return self.backbone(x)
+        was_training = self.backbone.training
+        self.backbone.eval()
+        try:
+            with no_grad():
+                return self.backbone(x).detach()
+        finally:
+            self.backbone.train(was_training)
 
     def proposals(self, features: Tensor, img_size) -> tuple[Tensor, Tensor, np.ndarray, list]:
         """RPN outputs and the proposals of each image (RoIs, no gradient).
@@ -186,16 +189,32 @@ class FasterRCNN(Module):
         rois : list of ndarray, shape (R_i, 4)
         """
         rpn_loc, rpn_score, anchor = self.rpn_forward(features)
-        with self._stage("proposals"):
-            rois = self.rpn.propose(rpn_loc.data, rpn_score.data, anchor, img_size, self.training)
+        rois = self.rpn.propose(rpn_loc.data, rpn_score.data, anchor, img_size, self.training)
         return rpn_loc, rpn_score, anchor, rois
+
+    def propose(self, images) -> list[np.ndarray]:
+        """The RPN's proposals for a batch (no gradient; backbone run frozen).
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3)
+            Pixels in [0, 1].
+
+        Returns
+        -------
+        list of ndarray, shape (R_i, 4)
+            The RoIs of each image, as :meth:`loss` takes them in ``proposals``
+            (the training-time numbers of proposals when the model is in training mode).
+        """
+        x = self.preprocess(images)
+        with no_grad():
+            return self.proposals(self.features(x, frozen=True), x.shape[2:])[3]
 
     def rpn_forward(self, features: Tensor) -> tuple[Tensor, Tensor, np.ndarray]:
         """The RPN's offsets (N, S, 4), objectness (N, S, 2) or (N, S), and anchors (S, 4)."""
-        with self._stage("rpn"):
-            rpn_loc, rpn_score, anchor = self.rpn(features)
-            _check_finite(rpn_loc, "rpn_loc")
-            _check_finite(rpn_score, "rpn_score")
+        rpn_loc, rpn_score, anchor = self.rpn(features)
+        _check_finite(rpn_loc, "rpn_loc")
+        _check_finite(rpn_score, "rpn_score")
         return rpn_loc, rpn_score, anchor
 
     def detect_head(self, features: Tensor, rois: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
@@ -208,25 +227,22 @@ class FasterRCNN(Module):
         """
         index = np.concatenate([np.full(len(r), i, np.float32) for i, r in enumerate(rois)])
         rois5 = np.concatenate([index[:, None], np.concatenate(rois)], axis=1)  # (R, 5)
-        with self._stage("roi_align"):
-            pooled = self.head.roi_features(features, rois5.astype(np.float32))  # (R, C, 7, 7)
-        with self._stage("head"):
-            roi_cls_loc, roi_score = self.head.classify(pooled)
-            _check_finite(roi_cls_loc, "roi_cls_loc")
-            _check_finite(roi_score, "roi_score")
-            return roi_cls_loc, roi_score
+        pooled = self.head.roi_features(features, rois5.astype(np.float32))  # (R, C, 7, 7)
+        roi_cls_loc, roi_score = self.head.classify(pooled)
+        _check_finite(roi_cls_loc, "roi_cls_loc")
+        _check_finite(roi_score, "roi_score")
+        return roi_cls_loc, roi_score
 
     # ------------------------------------------------------------------ training
     def loss(
         self,
         images,
-        bboxes: Sequence[np.ndarray],
-        labels: Sequence[np.ndarray],
-        rng: np.random.Generator,
+        targets: Sequence,
+        rng: np.random.Generator | None = None,
         *,
-        step: str = "joint",
+        heads: Sequence[str] = HEADS,
+        proposals: Sequence[np.ndarray] | None = None,
         frozen_backbone: bool = False,
-        proposer: FasterRCNN | None = None,
     ) -> dict[str, Tensor]:
         r"""The Faster R-CNN losses of one batch of same-size images.
 
@@ -234,27 +250,32 @@ class FasterRCNN(Module):
         ----------
         images : ndarray, shape (N, H, W, 3)
             Pixels in [0, 1].
-        bboxes : sequence of N ndarray, shape (R_i, 4)
-            Ground-truth boxes of each image, pixels (R_i = 0 allowed).
-        labels : sequence of N ndarray, shape (R_i,)
-            Their classes, 0 .. K-1.
-        rng : numpy.random.Generator
-            Source of the target creators' sampling.
-        step : {'joint', 'rpn', 'head'}
-            Which losses: all four (approximate joint training), the RPN's two
-            (alternating step 1 and 3) or the head's two (step 2 and 4).
+        targets : sequence of N :class:`~bboxcore.models.base.Target`
+            Per image, ``bbox`` (R_i, 4) ground-truth boxes in pixels (R_i = 0
+            allowed) and ``label`` (R_i,) their classes, 0 .. K-1.
+        rng : numpy.random.Generator, optional
+            Source of the target creators' sampling (None: ``default_rng(0)``).
+        heads : sequence of {'rpn', 'head'}
+            Whose losses: both (approximate joint training), the RPN's two or the
+            RoI head's two.
+        proposals : sequence of N ndarray, shape (R_i, 4), optional
+            RoIs for the head loss instead of this model's own proposals (e.g.
+            those of another network's :meth:`propose`).
         frozen_backbone : bool
-            Compute the features without a gradient (steps 3 and 4: the shared
-            convolutional layers are fixed).
-        proposer : FasterRCNN, optional
-            Take the proposals from this model's backbone and RPN (step 2: Fast
-            R-CNN trained on the proposals of the step-1 RPN).
+            Compute the features without a gradient (the shared convolutional
+            layers stay fixed).
 
         Returns
         -------
         dict of str to Tensor
-            The terms of :data:`LOSS_NAMES` that ``step`` trains: ``rpn_cls``,
+            The terms of :data:`LOSS_NAMES` of the chosen heads: ``rpn_cls``,
             ``rpn_loc`` (σ = 3), ``roi_cls``, ``roi_loc`` (σ = 1), each a scalar.
+
+        Raises
+        ------
+        ValueError
+            If the images are not (N, H, W, 3), ``targets`` or ``proposals`` do
+            not hold N entries, or ``heads`` names an unknown head.
 
         Notes
         -----
@@ -264,63 +285,54 @@ class FasterRCNN(Module):
         head loss is :math:`L_{cls}(p, u) + \lambda [u \ge 1] L_{loc}(t^u, v)`
         over the sampled RoIs (Fast R-CNN Eq. 1).
         """
-        if step not in STEPS:
-            raise ValueError(f"step must be one of {STEPS}; got {step!r}")
+        heads = tuple(heads)
+        unknown = sorted(set(heads) - set(HEADS))
+        if unknown or not heads:
+            raise ValueError(f"heads must be a non-empty subset of {HEADS}; got {heads}")
+        rng = np.random.default_rng(0) if rng is None else rng
         x = self.preprocess(images)
         n, _, height, width = x.shape
         img_size = (height, width)
-        if len(bboxes) != n or len(labels) != n:
-            raise ValueError(
-                f"bboxes and labels must have N = {n} entries; got {len(bboxes)}, {len(labels)}"
-            )
+        targets = as_targets(targets, n)
+        if proposals is not None and len(proposals) != n:
+            raise ValueError(f"proposals must have N = {n} entries; got {len(proposals)}")
         features = self.features(x, frozen=frozen_backbone)
-        train_rpn, train_head = step in ("joint", "rpn"), step in ("joint", "head")
-        if train_rpn or proposer is None:  # RPN outputs for its loss and/or for proposals
+        train_rpn, train_head = "rpn" in heads, "head" in heads
+        if train_rpn or proposals is None:  # RPN outputs for its loss and/or for proposals
             with contextlib.nullcontext() if train_rpn else no_grad():
                 rpn_loc, rpn_score, anchor = self.rpn_forward(features)
-        if train_head and proposer is not None:  # alternating step 2: the step-1 RPN proposes
-            with no_grad():
-                rois = proposer.proposals(proposer.features(x, frozen=True), img_size)[3]
-        elif train_head:
-            with self._stage("proposals"):
-                rois = self.rpn.propose(rpn_loc.data, rpn_score.data, anchor, img_size, True)
+        if train_head and proposals is None:
+            proposals = self.rpn.propose(rpn_loc.data, rpn_score.data, anchor, img_size, True)
         losses: dict[str, Tensor] = {}
         if train_rpn:
-            with self._stage("targets"):
-                targets = [self.anchor_target_creator(b, anchor, img_size, rng) for b in bboxes]
-                gt_rpn_loc = np.concatenate([t[0] for t in targets])  # (N S, 4)
-                gt_rpn_label = np.concatenate([t[1] for t in targets])  # (N S,)
-            with self._stage("loss"):
-                rpn_score = rpn_score.reshape(n * anchor.shape[0], *rpn_score.shape[2:])
-                losses["rpn_loc"], losses["rpn_cls"] = F.rpn_loss(
-                    rpn_loc.reshape(-1, 4),
-                    rpn_score,
-                    gt_rpn_loc,
-                    gt_rpn_label,
-                    sigma=self.config.rpn.sigma,
-                )
+            gt = [self.anchor_target_creator(t.bbox, anchor, img_size, rng) for t in targets]
+            gt_rpn_loc = np.concatenate([g[0] for g in gt])  # (N S, 4)
+            gt_rpn_label = np.concatenate([g[1] for g in gt])  # (N S,)
+            rpn_score = rpn_score.reshape(n * anchor.shape[0], *rpn_score.shape[2:])
+            losses["rpn_loc"], losses["rpn_cls"] = F.rpn_loss(
+                rpn_loc.reshape(-1, 4), rpn_score, gt_rpn_loc, gt_rpn_label,
+                sigma=self.config.rpn.sigma,
+            )  # fmt: skip
         if train_head:
             head = self.config.head
-            with self._stage("targets"):
-                samples = [
-                    self.proposal_target_creator(
-                        roi, b, lab, rng, head.loc_normalize_mean, head.loc_normalize_std
-                    )
-                    for roi, b, lab in zip(rois, bboxes, labels)
-                ]
-            roi_cls_loc, roi_score = self.detect_head(features, [s[0] for s in samples])
-            with self._stage("loss"):
-                losses["roi_loc"], losses["roi_cls"] = F.roi_head_loss(
-                    roi_cls_loc,
-                    roi_score,
-                    np.concatenate([s[1] for s in samples]),
-                    np.concatenate([s[2] for s in samples]),
-                    sigma=head.sigma,
+            samples = [
+                self.proposal_target_creator(
+                    roi, t.bbox, t.label, rng, head.loc_normalize_mean, head.loc_normalize_std
                 )
+                for roi, t in zip(proposals, targets)
+            ]
+            roi_cls_loc, roi_score = self.detect_head(features, [s[0] for s in samples])
+            losses["roi_loc"], losses["roi_cls"] = F.roi_head_loss(
+                roi_cls_loc,
+                roi_score,
+                np.concatenate([s[1] for s in samples]),
+                np.concatenate([s[2] for s in samples]),
+                sigma=head.sigma,
+            )
         return losses
 
     # ------------------------------------------------------------------ inference
-    def predict(self, images) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def predict(self, images) -> list[Prediction]:
         """Detections of each image: boxes, labels and scores.
 
         Parameters
@@ -330,9 +342,9 @@ class FasterRCNN(Module):
 
         Returns
         -------
-        list of (bbox, label, score)
-            Per image: ``bbox`` (D, 4) float32 pixels, ``label`` (D,) int64 in
-            0 .. K-1, ``score`` (D,) float32, by decreasing score.
+        list of Prediction
+            Per image ``(bbox, label, score)``: ``bbox`` (D, 4) float32 pixels,
+            ``label`` (D,) int64 in 0 .. K-1, ``score`` (D,) float32, by decreasing score.
         """
         if isinstance(images, np.ndarray) and images.ndim == 3:
             images = images[None]
@@ -347,20 +359,22 @@ class FasterRCNN(Module):
         finally:
             self.train(was_training)
 
-    def _predict_batch(self, images: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
         x = self.preprocess(images)
         img_size = x.shape[2:]
         features = self.features(x)
         rois = self.proposals(features, img_size)[3]
         if sum(len(r) for r in rois) == 0:
             return [
-                suppress(
-                    r,
-                    np.zeros((0, 4 * (self.config.n_class + 1))),
-                    np.zeros((0, self.config.n_class + 1)),
-                    img_size,
-                    loc_normalize_mean=self.config.head.loc_normalize_mean,
-                    loc_normalize_std=self.config.head.loc_normalize_std,
+                Prediction(
+                    *suppress(
+                        r,
+                        np.zeros((0, 4 * (self.config.n_class + 1))),
+                        np.zeros((0, self.config.n_class + 1)),
+                        img_size,
+                        loc_normalize_mean=self.config.head.loc_normalize_mean,
+                        loc_normalize_std=self.config.head.loc_normalize_std,
+                    )
                 )
                 for r in rois
             ]
@@ -372,16 +386,18 @@ class FasterRCNN(Module):
         for roi in rois:
             stop = start + len(roi)
             det.append(
-                suppress(
-                    roi,
-                    roi_cls_loc.data[start:stop],
-                    prob[start:stop],
-                    img_size,
-                    loc_normalize_mean=head.loc_normalize_mean,
-                    loc_normalize_std=head.loc_normalize_std,
-                    nms_thresh=self.config.detect.nms_thresh,
-                    score_thresh=self.config.detect.score_thresh,
-                    max_detections=self.config.detect.max_detections,
+                Prediction(
+                    *suppress(
+                        roi,
+                        roi_cls_loc.data[start:stop],
+                        prob[start:stop],
+                        img_size,
+                        loc_normalize_mean=head.loc_normalize_mean,
+                        loc_normalize_std=head.loc_normalize_std,
+                        nms_thresh=self.config.detect.nms_thresh,
+                        score_thresh=self.config.detect.score_thresh,
+                        max_detections=self.config.detect.max_detections,
+                    )
                 )
             )
             start = stop

@@ -1,138 +1,25 @@
-r"""From the head's raw output to detections, and from image files to pictures and JSON.
+r"""Evaluate a detector on a data set, and rebuild a trained detector from its checkpoint.
 
-The last box of the paper's figure [1]_: every RoI carries K + 1 class
-probabilities and K + 1 class-specific offsets. :func:`suppress` turns them
-into the final detections of one image,
+:func:`evaluate` runs any :class:`~bboxcore.models.base.Detector` over a data
+set and scores it (VOC AP50 and COCO AP); :func:`load_detector` rebuilds the
+detector a checkpoint names (:data:`bboxcore.models.registry.MODELS`).
 
-1. **decode** each class's offsets against its RoI with :func:`~bboxcore.encoding.loc2bbox`
-   after undoing the normalisation (std (0.1, 0.1, 0.2, 0.2), seed 004),
-2. **clip** to the image,
-3. **score threshold**: keep (RoI, class) pairs whose probability exceeds ``score_thresh``,
-4. **per-class NMS** (:func:`~bboxcore.nms.batched_nms`),
-5. **top-k**: the ``max_detections`` highest scores.
-
-:func:`load_detector` rebuilds a trained model from a checkpoint;
-:func:`~bboxcore.models.detect.detect_images` (in :mod:`bboxcore.models.detect`,
-re-exported here) runs it on image files (``bboxcore detect``).
-
-References
-----------
-.. [1] S. Ren, K. He, R. Girshick, J. Sun. "Faster R-CNN: Towards Real-Time
-   Object Detection with Region Proposal Networks." NeurIPS 2015,
-   arXiv:1506.01497.
+Moved, re-exported here for the old imports: :func:`suppress` (the Faster
+R-CNN post-processing) is in :mod:`bboxcore.models.postprocess`, and
+:func:`~bboxcore.models.detect.detect_images` (``bboxcore detect``) in
+:mod:`bboxcore.models.detect`.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from bboxcore.boxes import clip_boxes
-from bboxcore.encoding import loc2bbox
+from bboxcore.models.base import Prediction
 from bboxcore.models.detect import detect_images  # moved there; re-exported for old imports
-from bboxcore.nms import batched_nms
+from bboxcore.models.postprocess import suppress  # moved there; re-exported for old imports
 
 __all__ = ["detect_images", "evaluate", "load_detector", "suppress"]
-
-
-def suppress(
-    roi: np.ndarray,
-    roi_cls_loc: np.ndarray,
-    prob: np.ndarray,
-    img_size: tuple[int, int],
-    *,
-    loc_normalize_mean: Sequence[float],
-    loc_normalize_std: Sequence[float],
-    nms_thresh: float = 0.3,
-    score_thresh: float = 0.05,
-    max_detections: int = 100,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Decode, clip, threshold, per-class NMS and top-k: the detections of one image.
-
-    Notation: R RoIs, K object classes (the head has K + 1 outputs, 0 =
-    background), D detections.
-
-    Parameters
-    ----------
-    roi : ndarray, shape (R, 4)
-        Proposals ``(x_min, y_min, x_max, y_max)`` in image pixels.
-    roi_cls_loc : ndarray, shape (R, 4(K+1))
-        Normalised class-specific offsets ``(t_x, t_y, t_w, t_h)`` per class.
-    prob : ndarray, shape (R, K+1)
-        Softmax class probabilities, column 0 the background.
-    img_size : (H, W)
-        Image height and width in pixels.
-    loc_normalize_mean, loc_normalize_std : sequence of 4 floats
-        The normalisation the head was trained with.
-    nms_thresh : float
-        IoU above which a lower-scored box of the same class is removed.
-    score_thresh : float
-        Pairs with probability ``<= score_thresh`` are dropped.
-    max_detections : int
-        At most this many detections.
-
-    Returns
-    -------
-    bbox : ndarray, shape (D, 4), float32
-        Boxes in pixels, by decreasing score.
-    label : ndarray, shape (D,), int64
-        Classes in ``0 .. K-1`` (the head's class minus one).
-    score : ndarray, shape (D,), float32
-        The class probabilities.
-
-    Raises
-    ------
-    ValueError
-        If the shapes do not match (R, 4), (R, 4(K+1)), (R, K+1).
-
-    Notes
-    -----
-    Each RoI yields up to K detections, one per class, each decoded with its
-    own offsets :math:`t^k` ([1]_ Eq. 2; Fast R-CNN's class-specific regression).
-    Background (class 0) is never output.
-
-    Examples
-    --------
-    >>> roi = np.array([[10., 10., 30., 30.], [11., 10., 31., 30.]])
-    >>> prob = np.array([[0.1, 0.9], [0.2, 0.8]])
-    >>> bbox, label, score = suppress(roi, np.zeros((2, 8)), prob, (64, 64),
-    ...     loc_normalize_mean=(0, 0, 0, 0), loc_normalize_std=(0.1, 0.1, 0.2, 0.2))
-    >>> bbox, label, score  # the second box overlaps the first (IoU 0.9) and goes
-    (array([[10., 10., 30., 30.]], dtype=float32), array([0]), array([0.9], dtype=float32))
-    """
-    n_roi = roi.shape[0]
-    if roi.ndim != 2 or roi.shape[1] != 4:
-        raise ValueError(f"roi must have shape (R, 4); got {roi.shape}")
-    if prob.ndim != 2 or prob.shape[0] != n_roi or prob.shape[1] < 2:
-        raise ValueError(f"prob must have shape (R, K+1) = ({n_roi}, >= 2); got {prob.shape}")
-    n_class = prob.shape[1]  # K + 1
-    if roi_cls_loc.shape != (n_roi, 4 * n_class):
-        raise ValueError(
-            f"roi_cls_loc must have shape (R, 4(K+1)) = ({n_roi}, {4 * n_class}); "
-            f"got {roi_cls_loc.shape}"
-        )
-    empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32))
-    if n_roi == 0:
-        return empty
-    cls_bbox = loc2bbox(roi, roi_cls_loc, mean=loc_normalize_mean, std=loc_normalize_std)
-    cls_bbox = cls_bbox.reshape(n_roi, n_class, 4)[:, 1:]  # (R, K, 4): drop the background
-    bbox = clip_boxes(cls_bbox.reshape(-1, 4), img_size)  # (R K, 4)
-    score = prob[:, 1:].reshape(-1)  # (R K,), row-major like bbox
-    label = np.tile(np.arange(n_class - 1), n_roi)  # (R K,): 0 .. K-1 for every RoI
-    candidate = np.flatnonzero(score > score_thresh)
-    if candidate.size == 0:
-        return empty
-    bbox, score, label = bbox[candidate], score[candidate], label[candidate]
-    keep = batched_nms(bbox, score, label, nms_thresh, max_output=max_detections)
-    return (
-        bbox[keep].astype(np.float32),
-        label[keep].astype(np.int64),
-        score[keep].astype(np.float32),
-    )
 
 
 def evaluate(model, dataset, *, n_images: int | None = None, progress: bool = False) -> dict:
@@ -140,7 +27,8 @@ def evaluate(model, dataset, *, n_images: int | None = None, progress: bool = Fa
 
     Parameters
     ----------
-    model : FasterRCNN
+    model : Detector
+        Any :class:`~bboxcore.models.base.Detector`.
     dataset
         ``ds[i].image`` and ``ds.annotation(i)`` (see :mod:`bboxcore.models.datasets`).
     n_images : int, optional
@@ -159,17 +47,15 @@ def evaluate(model, dataset, *, n_images: int | None = None, progress: bool = Fa
     """
     from tqdm.auto import tqdm
 
-    from bboxcore.data.sample import Detection
     from bboxcore.eval import coco_ap, voc_ap
 
     n = len(dataset) if n_images is None else min(n_images, len(dataset))
     t0 = time.perf_counter()
     pred, gt = [], []
     for i in tqdm(range(n), desc="evaluate", disable=not progress, leave=False):
-        bbox, label, score = model.predict(dataset[i].image)[0]
-        pred.append(Detection(bbox, label, score, image_id=i))
+        pred.append(Prediction(*model.predict(dataset[i].image)[0]).to_detection(image_id=i))
         gt.append(dataset.annotation(i))
-    voc = voc_ap(pred, gt, n_class=model.config.n_class)
+    voc = voc_ap(pred, gt, n_class=model.n_class)
     coco = coco_ap(pred, gt).as_dict()
     return {
         "ap50": float(voc.map),
@@ -183,7 +69,7 @@ def evaluate(model, dataset, *, n_images: int | None = None, progress: bool = Fa
 
 
 def load_detector(checkpoint: str | Path):
-    """Rebuild a trained :class:`~bboxcore.models.faster_rcnn.FasterRCNN` from a checkpoint.
+    """Rebuild a trained detector from a checkpoint (any registered detector).
 
     Parameters
     ----------
@@ -192,32 +78,21 @@ def load_detector(checkpoint: str | Path):
 
     Returns
     -------
-    FasterRCNN
-        In evaluation mode, with the config and weights of the checkpoint.
+    Detector
+        In evaluation mode, with the config and weights of the checkpoint; its
+        class is the checkpoint's ``model_name`` (:data:`bboxcore.models.registry.MODELS`;
+        Faster R-CNN for checkpoints that name none).
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file is not a bboxcore training checkpoint.
+        (:class:`~bboxcore.models.checkpoint.CheckpointError`) If the file is
+        truncated, corrupt or not a bboxcore training checkpoint; the message
+        names the file.
     """
-    from bboxcore.models.config import model_config_from_dict
-    from bboxcore.models.faster_rcnn import FasterRCNN
-    from bboxcore.nn.serialization import load
+    from bboxcore.models.checkpoint import checkpoint_path, detector_from_state, read_checkpoint
 
-    path = Path(checkpoint)
-    if path.is_dir():
-        path = path / "checkpoint.npz"
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        state = load(path)
-    except Exception as err:  # numpy's errors for a file that is not an .npz archive
-        raise ValueError(f"{path} is not a bboxcore checkpoint (.npz): {err}") from None
-    if "model_config" not in state or "model" not in state:
-        raise ValueError(f"{path} is not a bboxcore training checkpoint (no model/model_config)")
-    config = model_config_from_dict(json.loads(str(state["model_config"])))
-    model = FasterRCNN(config, np.random.default_rng(0))
-    model.load_state_dict(state["model"])
-    return model.eval()
+    path = checkpoint_path(checkpoint)
+    return detector_from_state(read_checkpoint(path), path)

@@ -3,20 +3,24 @@
 A run folder ``runs/NAME/`` holds
 
 * ``log.csv`` — one row per optimiser step: stage, epoch, iteration, learning
-  rate, the four losses and their sum, the gradient norm (before clipping),
-  images per second;
+  rate, the detector's loss terms (its ``loss_names``; Faster R-CNN's four) and
+  their sum, the gradient norm (before clipping), images per second;
 * ``history.json`` — the configs, one entry per epoch (mean losses, validation
   AP50 and COCO AP, wall time) and the final test metrics;
 * ``checkpoint.npz`` — written atomically (:func:`bboxcore.nn.serialization.save`)
   after every epoch and on Ctrl-C: model, optimiser, schedule, position
   (stage, epoch, step), the random generator's state and both configs, so that
   ``--resume`` continues with exactly the losses of an uninterrupted run;
-* ``loss_curves.png`` — the four losses against the iteration (matplotlib).
+* ``loss_curves.png`` — each loss term against the iteration (matplotlib).
+
+Every file is replaced atomically (a temporary file and :func:`os.replace`), so
+a run killed at any moment leaves each file either as it was or complete.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import tempfile
@@ -26,12 +30,43 @@ import numpy as np
 
 from bboxcore.models.faster_rcnn import LOSS_NAMES
 
-__all__ = ["LOG_COLUMNS", "RunLog", "plot_loss_curves", "write_json_atomic"]
+__all__ = ["LOG_COLUMNS", "RunLog", "log_columns", "loss_names_of", "plot_loss_curves",
+           "write_json_atomic"]  # fmt: skip
 
 #: Permissions of ``history.json``: rw-r--r--, what a plain open() gives under the usual umask.
 JSON_MODE = 0o644
-#: Columns of ``log.csv``.
-LOG_COLUMNS = ("stage", "epoch", "iteration", "lr", *LOSS_NAMES, "total", "grad_norm", "img_per_s")
+#: Columns before and after the loss terms in ``log.csv``.
+HEAD_COLUMNS, TAIL_COLUMNS = (
+    ("stage", "epoch", "iteration", "lr"),
+    ("total", "grad_norm", "img_per_s"),
+)
+
+
+def log_columns(loss_names) -> tuple[str, ...]:
+    """The columns of ``log.csv`` for a detector whose loss terms are ``loss_names``.
+
+    Examples
+    --------
+    >>> log_columns(("cls", "box"))
+    ('stage', 'epoch', 'iteration', 'lr', 'cls', 'box', 'total', 'grad_norm', 'img_per_s')
+    """
+    return (*HEAD_COLUMNS, *loss_names, *TAIL_COLUMNS)
+
+
+def loss_names_of(columns) -> tuple[str, ...]:
+    """The loss terms of a ``log.csv`` header: the columns between ``lr`` and ``total``.
+
+    Examples
+    --------
+    >>> loss_names_of(log_columns(("cls", "box")))
+    ('cls', 'box')
+    """
+    columns = tuple(columns)
+    return columns[columns.index("lr") + 1 : columns.index("total")]
+
+
+#: Columns of a Faster R-CNN ``log.csv``.
+LOG_COLUMNS = log_columns(LOSS_NAMES)
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
@@ -74,6 +109,8 @@ class RunLog:
     resume_iteration : int or None
         When resuming, drop the rows logged after this iteration (a run killed
         between two checkpoints logged steps that will be run again).
+    loss_names : tuple of str
+        The detector's loss terms (the columns between ``lr`` and ``total``).
 
     Examples
     --------
@@ -86,21 +123,24 @@ class RunLog:
     1
     """
 
-    def __init__(self, out: str | Path, resume_iteration: int | None = None) -> None:
+    def __init__(
+        self, out: str | Path, resume_iteration: int | None = None, loss_names=LOSS_NAMES
+    ) -> None:
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
+        self.columns = log_columns(loss_names)
         self.csv_path = self.out / "log.csv"
         self.history_path = self.out / "history.json"
         self.history: dict = {"epochs": []}
         if resume_iteration is None:
-            with open(self.csv_path, "w", newline="") as f:
-                csv.writer(f).writerow(LOG_COLUMNS)
+            _write_csv_atomic(self.csv_path, self.columns, [])
         else:
-            kept = [r for r in self.rows() if int(r["iteration"]) <= resume_iteration]
-            with open(self.csv_path, "w", newline="") as f:
-                writer = csv.DictWriter(f, LOG_COLUMNS)
-                writer.writeheader()
-                writer.writerows(kept)
+            kept = [
+                r
+                for r in self.rows()
+                if None not in r.values() and int(r["iteration"]) <= resume_iteration
+            ]  # a row cut short by a killed process has missing (None) fields
+            _write_csv_atomic(self.csv_path, self.columns, kept)
             if self.history_path.exists():
                 self.history = json.loads(self.history_path.read_text())
                 self.history["epochs"] = [
@@ -108,9 +148,11 @@ class RunLog:
                 ]
 
     def step(self, row: dict) -> None:
-        """Append one step's row (keys :data:`LOG_COLUMNS`)."""
+        """Append one step's row (keys :attr:`columns`)."""
+        line = io.StringIO()
+        csv.DictWriter(line, self.columns).writerow({k: _fmt(row[k]) for k in self.columns})
         with open(self.csv_path, "a", newline="") as f:
-            csv.DictWriter(f, LOG_COLUMNS).writerow({k: _fmt(row[k]) for k in LOG_COLUMNS})
+            f.write(line.getvalue())  # one write: a killed process leaves whole rows
 
     def rows(self) -> list[dict]:
         """Every logged step, as dicts of strings."""
@@ -129,6 +171,22 @@ class RunLog:
         write_json_atomic(self.history_path, self.history)
 
 
+def _write_csv_atomic(path: Path, columns, rows) -> None:
+    """Write a header and ``rows`` to ``path`` through a temporary file and an atomic rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            writer = csv.DictWriter(f, columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.chmod(tmp, JSON_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
@@ -136,7 +194,10 @@ def _fmt(value) -> str:
 
 
 def plot_loss_curves(csv_path: str | Path, png_path: str | Path, smooth: int = 20) -> None:
-    """Plot the four losses of ``log.csv`` against the iteration into ``png_path``.
+    """Plot each loss term of ``log.csv`` against the iteration into ``png_path``.
+
+    The terms are the columns between ``lr`` and ``total`` (:func:`loss_names_of`),
+    so the same function draws the log of any detector.
 
     Parameters
     ----------
@@ -153,10 +214,12 @@ def plot_loss_curves(csv_path: str | Path, png_path: str | Path, smooth: int = 2
     import matplotlib.pyplot as plt
 
     with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    fig, axes = plt.subplots(1, len(LOSS_NAMES), figsize=(4 * len(LOSS_NAMES), 3.2))
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        names = loss_names_of(reader.fieldnames or log_columns(()))
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
     it = np.array([int(r["iteration"]) for r in rows])
-    for ax, name in zip(axes, LOSS_NAMES):
+    for ax, name in zip(axes[0], names):
         y = np.array([float(r[name]) if r[name] not in ("", "nan") else np.nan for r in rows])
         ok = np.isfinite(y)
         ax.plot(it[ok], y[ok], color="tab:blue", alpha=0.25, lw=0.8)

@@ -1,4 +1,4 @@
-r"""Train the tiny Faster R-CNN end to end on a CPU.
+r"""``bboxcore train``: the command-line glue around the :class:`Trainer` (any detector).
 
 Run it from the command line::
 
@@ -7,52 +7,63 @@ Run it from the command line::
     bboxcore train --dataset voc:PATH --out runs/voc                     # a VOC folder
     bboxcore train --dataset mnist-det --scheme alternating --out runs/alt
     bboxcore train --out runs/mnist --resume                             # continue a run
+    bboxcore train --out runs/mnist --resume --epochs 4                  # ... for longer
 
-(``python -m bboxcore.models.train`` takes the same options). The layout is
-that of torchvision's ``references/detection/train.py``: :func:`build_dataset`,
+(``python -m bboxcore.models.train_cli`` takes the same options; the old
+``bboxcore.models.train`` path still works). This module only turns options
+into configs and prints; the loop, the checkpoints and the signal handling are
+in :mod:`bboxcore.models.trainer`, the detectors in
+:data:`bboxcore.models.registry.MODELS` (``--model``), the training schemes in
+:mod:`bboxcore.models.schemes` (``--scheme``). The layout is that of
+torchvision's ``references/detection/train.py``: :func:`build_dataset`,
 :func:`build_model`, :func:`train_one_epoch`, :func:`evaluate` and
 :func:`main`, around a :class:`Trainer` that owns the state of a run.
 
-Two training schemes (seed 001, "Faster R-CNN 训练"):
-
-* ``joint`` — approximate joint training: one network, the sum of the four
-  losses, one backward pass per batch (what the slides recommend).
-* ``alternating`` — the paper's 4-step alternating training [1]_ (Sec. 3.2):
-  (1) an RPN trained alone; (2) a Fast R-CNN — a *separate* backbone and the
-  head — trained on the step-1 RPN's proposals; (3) the step-1 RPN layers
-  fine-tuned on the step-2 backbone, frozen; (4) the head fine-tuned on the
-  step-3 proposals, backbone frozen. Each step runs ``epochs`` epochs. (The
-  paper starts steps 1 and 2 from ImageNet weights; we start from scratch.)
+A run folder belongs to one run: a new run refuses a folder that holds one
+(``--resume`` continues it, ``--overwrite`` replaces it), and ``--resume``
+continues the run in the folder ``--out`` names, wherever it was first
+trained. Options given with ``--resume`` must agree with the run, except
+:data:`~bboxcore.models.trainer.RESUME_OPTIONS` (more ``--epochs``,
+``--max-iters``, ``--n-val``, ``--eval-every``).
 
 Everything random — the weights, the order of the images, the flips, the
 target creators' sampling — comes from generators seeded by ``seed``, so two
 runs with one seed give identical losses, and a run resumed from its
 checkpoint continues exactly as if it had never stopped.
-
-References
-----------
-.. [1] S. Ren, K. He, R. Girshick, J. Sun. "Faster R-CNN: Towards Real-Time
-   Object Detection with Region Proposal Networks." NeurIPS 2015,
-   arXiv:1506.01497.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 import time
+from pathlib import Path
 
-from bboxcore.models.config import TrainConfig
+from bboxcore.models.config import TrainConfig, config_to_dict
 from bboxcore.models.datasets import DATASETS, build_dataset
 from bboxcore.models.predict import evaluate
-from bboxcore.models.presets import dataset_config
+from bboxcore.models.registry import DEFAULT_MODEL, MODELS, build_model, detector_class
 from bboxcore.models.runlog import plot_loss_curves
-from bboxcore.models.trainer import Trainer, TrainingDiverged, build_model, train_one_epoch
+from bboxcore.models.schemes import TRAINING_SCHEMES
+from bboxcore.models.trainer import (
+    CHECKPOINT,
+    RESUME_OPTIONS,
+    RunFolderError,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    prepare_run_folder,
+    train_one_epoch,
+)
 
 __all__ = [
     "ADAM_LR",
     "DEFAULT_EPOCHS",
+    "RunFolderError",
     "Trainer",
     "TrainingDiverged",
+    "TrainingInterrupted",
     "add_arguments",
     "build_dataset",
     "build_model",
@@ -66,13 +77,27 @@ __all__ = [
 DEFAULT_EPOCHS = {"mnist-det": 2, "neon-trees": 60}
 #: Default learning rate of Adam (SGD's is :attr:`TrainConfig.lr`).
 ADAM_LR = 1e-3
+#: Options that describe the detector rather than the training (Faster R-CNN's variants).
+MODEL_OPTIONS = {"objectness": ("rpn", "objectness"), "roi_op": ("head", "roi_op")}
+#: Options that only steer this invocation (never compared with a resumed run).
+INVOCATION_OPTIONS = ("resume", "no_progress", "out", "overwrite")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Declare the options of ``bboxcore train`` (also ``python -m bboxcore.models.train``)."""
+    """Declare the options of ``bboxcore train`` (also ``python -m bboxcore.models.train_cli``).
+
+    Every option defaults to None (or False) so that :func:`given_options` can
+    tell which were given; :func:`config_from_args` fills in the defaults.
+    """
     d = TrainConfig()
     p.add_argument(
-        "--dataset", default=d.dataset, help=f"one of {', '.join(DATASETS)} (default: {d.dataset})"
+        "--dataset", default=None, help=f"one of {', '.join(DATASETS)} (default: {d.dataset})"
+    )
+    p.add_argument(
+        "--model",
+        choices=tuple(MODELS),
+        default=None,
+        help=f"the detector (default: {DEFAULT_MODEL})",
     )
     p.add_argument("--out", default=None, help="run folder (default: runs/<dataset>)")
     p.add_argument(
@@ -80,12 +105,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="epochs, per step for --scheme alternating "
-        "(default: 2 mnist-det, 60 neon-trees, 12 folders)",
+        "(default: 2 mnist-det, 60 neon-trees, 12 folders; with --resume: more epochs)",
     )
     p.add_argument(
         "--batch-size",
         type=int,
-        default=d.batch_size,
+        default=None,
         help=f"images per step (default: {d.batch_size})",
     )
     p.add_argument(
@@ -100,39 +125,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"learning rate (default: {d.lr} for sgd, {ADAM_LR} for adam)",
     )
-    p.add_argument("--momentum", type=float, default=d.momentum, help=f"(default: {d.momentum})")
-    p.add_argument(
-        "--weight-decay", type=float, default=d.weight_decay, help=f"(default: {d.weight_decay})"
-    )
+    p.add_argument("--momentum", type=float, default=None, help=f"(default: {d.momentum})")
+    p.add_argument("--weight-decay", type=float, default=None, help=f"(default: {d.weight_decay})")
     p.add_argument(
         "--schedule",
         choices=("step", "cosine", "constant"),
-        default=d.schedule,
+        default=None,
         help=f"after the warm-up (default: {d.schedule})",
     )
     p.add_argument(
         "--warmup-iters",
         type=int,
-        default=d.warmup_iters,
+        default=None,
         help=f"linear warm-up steps (default: {d.warmup_iters})",
     )
     p.add_argument(
         "--scheme",
-        choices=("joint", "alternating"),
-        default=d.scheme,
+        choices=TRAINING_SCHEMES,
+        default=None,
         help=f"approximate joint or 4-step alternating training (default: {d.scheme})",
     )
     p.add_argument(
         "--objectness",
         choices=("softmax", "sigmoid"),
         default=None,
-        help="RPN classifier: 2A softmax or A sigmoid scores (default: softmax)",
+        help="faster_rcnn: RPN classifier, 2A softmax or A sigmoid scores (default: softmax)",
     )
     p.add_argument(
         "--roi-op",
         choices=("align", "pool"),
         default=None,
-        help="RoI Align or RoI Pool, 7x7 (default: align)",
+        help="faster_rcnn: RoI Align or RoI Pool, 7x7 (default: align)",
     )
     p.add_argument(
         "--flip",
@@ -152,9 +175,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="random x/y swaps of square images (default: on for neon-trees only)",
     )
-    p.add_argument(
-        "--seed", type=int, default=d.seed, help=f"seed of everything (default: {d.seed})"
-    )
+    p.add_argument("--seed", type=int, default=None, help=f"seed of everything (default: {d.seed})")
     p.add_argument(
         "--n-train", type=int, default=None, help="use only N training images (default: all)"
     )
@@ -179,9 +200,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume",
         action="store_true",
-        help="continue from <out>/checkpoint.npz with its saved configs",
+        help="continue the run in --out from its checkpoint.npz, with its saved configs "
+        "(default: start a new run)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start a new run even if --out holds one, replacing it (default: refuse)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def given_options(args: argparse.Namespace) -> dict:
+    """The options given on the command line: ``{dest: value}`` of those not None or False.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_arguments(p)
+    >>> given_options(p.parse_args(["--lr", "0.1", "--resume"]))
+    {'lr': 0.1, 'resume': True}
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    known = {a.dest for a in parser._actions}  # only bboxcore train's own options
+    return {k: v for k, v in vars(args).items() if k in known and v is not None and v is not False}
 
 
 def _check_positive(args, names) -> None:
@@ -189,6 +232,10 @@ def _check_positive(args, names) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1; got {value}")
+
+
+def _option(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -199,42 +246,104 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     ValueError
         For an unknown ``--dataset`` or a count or rate below its minimum.
     """
-    if not (
-        args.dataset in ("mnist-det", "neon-trees") or args.dataset.startswith(("voc:", "coco:"))
-    ):
-        raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}; got {args.dataset!r}")
+    d = TrainConfig()
+    dataset = args.dataset or d.dataset
+    if not (dataset in ("mnist-det", "neon-trees") or dataset.startswith(("voc:", "coco:"))):
+        raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
     _check_positive(args, ("epochs", "batch_size", "n_train", "n_val", "max_iters"))
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be > 0; got {args.lr}")
     if args.eval_every is not None and args.eval_every < 0:
         raise ValueError(f"--eval-every must be >= 0; got {args.eval_every}")
-    neon = args.dataset == "neon-trees"
+    neon = dataset == "neon-trees"
     optimizer = args.optimizer or ("adam" if neon else "sgd")
     lr = args.lr or (ADAM_LR if optimizer == "adam" else TrainConfig.lr)
-    name = args.dataset.split(":", 1)[0] if ":" in args.dataset else args.dataset
-    train = TrainConfig(
-        dataset=args.dataset,
+    name = dataset.split(":", 1)[0] if ":" in dataset else dataset
+
+    def pick(value, default):
+        return default if value is None else value
+
+    return TrainConfig(
+        dataset=dataset,
+        model=pick(args.model, DEFAULT_MODEL),
         out=args.out or f"runs/{name}",
-        epochs=args.epochs or DEFAULT_EPOCHS.get(args.dataset, 12),
-        batch_size=args.batch_size,
+        epochs=args.epochs or DEFAULT_EPOCHS.get(dataset, 12),
+        batch_size=pick(args.batch_size, d.batch_size),
         optimizer=optimizer,
         lr=lr,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        warmup_iters=args.warmup_iters,
-        flip=args.dataset != "mnist-det" if args.flip is None else args.flip,
-        vflip=args.dataset == "neon-trees" if args.vflip is None else args.vflip,
-        transpose=args.dataset == "neon-trees" if args.transpose is None else args.transpose,
-        seed=args.seed,
-        scheme=args.scheme,
+        momentum=pick(args.momentum, d.momentum),
+        weight_decay=pick(args.weight_decay, d.weight_decay),
+        schedule=pick(args.schedule, d.schedule),
+        warmup_iters=pick(args.warmup_iters, d.warmup_iters),
+        flip=pick(args.flip, dataset != "mnist-det"),
+        vflip=pick(args.vflip, neon),
+        transpose=pick(args.transpose, neon),
+        seed=pick(args.seed, d.seed),
+        scheme=pick(args.scheme, d.scheme),
         n_train=args.n_train,
         n_val=args.n_val,
         max_iters=args.max_iters,
-        eval_every=args.eval_every if args.eval_every is not None else (5 if neon else 1),
+        eval_every=pick(args.eval_every, 5 if neon else 1),
         progress=not args.no_progress,
     )
-    return train
+
+
+def _model_config(train_cfg: TrainConfig, args: argparse.Namespace, class_names):
+    """The detector's preset for the data set, with the model options applied."""
+    cls = detector_class(train_cfg.model)
+    config = cls.default_config(train_cfg.dataset, class_names)
+    given = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
+    if given and train_cfg.model != "faster_rcnn":
+        names = ", ".join(_option(k) for k in given)
+        raise ValueError(
+            f"{names} only apply to --model faster_rcnn; got --model {train_cfg.model}"
+        )
+    for key, value in given.items():
+        part, field = MODEL_OPTIONS[key]
+        setattr(getattr(config, part), field, value)
+    return config
+
+
+def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
+    """Rebuild the run in ``--out``; refuse options that disagree with it (naming them)."""
+    from bboxcore.models.checkpoint import json_entry, read_checkpoint
+
+    out = Path(train_cfg.out)
+    path = out / CHECKPOINT
+    if args.overwrite:
+        raise ValueError("--overwrite starts a new run; it cannot be combined with --resume")
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint to resume at {path}")
+    state = read_checkpoint(path)
+    saved = json_entry(state, "train_config", path)
+    saved.setdefault("model", str(state.get("model_name", DEFAULT_MODEL)))
+    saved_model = json_entry(state, "model_config", path)
+    wanted = config_to_dict(train_cfg)
+    conflicts = []
+    for dest, value in given_options(args).items():
+        if dest in INVOCATION_OPTIONS or dest in RESUME_OPTIONS or dest == "n_train":
+            if dest == "n_train" and value != saved.get("n_train"):
+                conflicts.append(f"{_option(dest)} {value} (the run has {saved.get('n_train')})")
+            continue
+        if dest in MODEL_OPTIONS:
+            part, field = MODEL_OPTIONS[dest]
+            have = saved_model.get(part, {}).get(field)
+        else:
+            have, value = saved.get(dest), wanted[dest]
+        if value != have:
+            conflicts.append(f"{_option(dest)} {value} (the run has {have})")
+    if conflicts:
+        raise ValueError(
+            f"cannot change {', '.join(conflicts)} when resuming {out}: the run's losses depend "
+            f"on them; drop them, or start a new run with a new --out"
+        )
+    overrides = {"progress": train_cfg.progress, "max_iters": train_cfg.max_iters}
+    for dest in ("epochs", "n_val", "eval_every"):
+        if getattr(args, dest) is not None:
+            overrides[dest] = getattr(args, dest)
+    trainer = Trainer.resume(out, **overrides)
+    trainer.val_set = build_dataset(trainer.cfg.dataset, "test")
+    return trainer
 
 
 def main(args: argparse.Namespace | list[str] | None = None) -> int:
@@ -243,54 +352,97 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     Returns
     -------
     int
-        0 when the run is complete, also 0 when it stopped at ``--max-iters``.
+        0 when the run is complete, also 0 when it stopped at ``--max-iters``;
+        128 + the signal number after SIGINT (130) or SIGTERM (143), once the
+        checkpoint is saved (the message says whether and at which step).
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        Bad options, a missing or unreadable checkpoint (the message names the file).
+    RunFolderError
+        ``--out`` holds another run (without ``--resume``/``--overwrite``), or
+        cannot be written.
+    TrainingDiverged
+        A NaN or infinite loss.
     """
     if not isinstance(args, argparse.Namespace):
         parser = argparse.ArgumentParser(
-            prog="python -m bboxcore.models.train", description=__doc__
+            prog="python -m bboxcore.models.train_cli", description=__doc__
         )
         add_arguments(parser)
         args = parser.parse_args(args)
     train_cfg = config_from_args(args)
     t0 = time.perf_counter()
-    if args.resume:
-        trainer = Trainer.resume(
-            train_cfg.out, progress=train_cfg.progress, max_iters=train_cfg.max_iters
+    trainer = None
+    previous = _terminate_as_interrupt()
+    try:
+        if args.resume:
+            trainer = _resume(args, train_cfg)
+        else:
+            detector_class(train_cfg.model)
+            prepare_run_folder(train_cfg.out, overwrite=args.overwrite)  # before any slow work
+            train_set = build_dataset(train_cfg.dataset, "train", n_images=train_cfg.n_train)
+            val_set = build_dataset(train_cfg.dataset, "test")
+            model_cfg = _model_config(train_cfg, args, train_set.class_names)
+            trainer = Trainer(model_cfg, train_cfg, train_set, val_set, overwrite=args.overwrite)
+        facts = "".join(f", {k.replace('_', ' ')} {v}" for k, v in trainer.model.summary().items())
+        print(
+            f"bboxcore train: {trainer.cfg.model} on {trainer.cfg.dataset}, "
+            f"{len(trainer.train_set)} training images, scheme {trainer.cfg.scheme}{facts}, "
+            f"out {trainer.out}"
         )
-        trainer.val_set = build_dataset(trainer.cfg.dataset, "test")
-    else:
-        train_set = build_dataset(train_cfg.dataset, "train", n_images=train_cfg.n_train)
-        val_set = build_dataset(train_cfg.dataset, "test")
-        model_cfg = dataset_config(train_cfg.dataset, train_set.class_names)
-        if args.objectness:
-            model_cfg.rpn.objectness = args.objectness
-        if args.roi_op:
-            model_cfg.head.roi_op = args.roi_op
-        trainer = Trainer(model_cfg, train_cfg, train_set, val_set)
-    print(
-        f"bboxcore train: {trainer.cfg.dataset}, {len(trainer.train_set)} training images, "
-        f"scheme {trainer.cfg.scheme}, "
-        f"receptive field {trainer.model.backbone.receptive_field()} px, out {trainer.out}"
-    )
-    done = trainer.fit()
-    wall = time.perf_counter() - t0
-    plot_loss_curves(trainer.log.csv_path, trainer.out / "loss_curves.png")
-    spent = sorted(trainer.stage_seconds.items(), key=lambda kv: -kv[1])
-    busy = sum(v for _, v in spent) or 1.0
-    print("time per stage: " + ", ".join(f"{k} {100 * v / busy:.0f}%" for k, v in spent))
-    if not done:
-        print(f"stopped after {trainer.iteration} steps; checkpoint {trainer.checkpoint_path}")
+        try:
+            done = trainer.fit()
+        except TrainingInterrupted as err:
+            _plot(trainer)
+            print(f"bboxcore train: {err}", file=sys.stderr)
+            return 128 + err.signum
+        wall = time.perf_counter() - t0
+        _plot(trainer)
+        spent = sorted(trainer.stage_seconds.items(), key=lambda kv: -kv[1])
+        busy = sum(v for _, v in spent) or 1.0
+        print("time per stage: " + ", ".join(f"{k} {100 * v / busy:.0f}%" for k, v in spent))
+        if not done:
+            print(f"stopped after {trainer.iteration} steps; checkpoint {trainer.checkpoint_path}")
+            return 0
+        metrics = evaluate(trainer.model, trainer.val_set, progress=trainer.cfg.progress)
+        trainer.log.history["final"] = {k: v for k, v in metrics.items() if k != "predictions"} | {
+            "train_seconds": wall
+        }
+        trainer.log.save()
+        print(
+            f"test AP50 {metrics['ap50']:.4f}  COCO AP {metrics['coco_ap']:.4f}  "
+            f"({metrics['n_images']} images, trained in {wall / 60:.1f} min)"
+        )
         return 0
-    metrics = evaluate(trainer.model, trainer.val_set, progress=trainer.cfg.progress)
-    trainer.log.history["final"] = {k: v for k, v in metrics.items() if k != "predictions"} | {
-        "train_seconds": wall
-    }
-    trainer.log.save()
-    print(
-        f"test AP50 {metrics['ap50']:.4f}  COCO AP {metrics['coco_ap']:.4f}  "
-        f"({metrics['n_images']} images, trained in {wall / 60:.1f} min)"
-    )
-    return 0
+    except KeyboardInterrupt:  # outside the training loop: before it or in the final evaluation
+        if trainer is None or trainer.saved_iteration is None:
+            status = "no checkpoint was written"
+        else:
+            status = trainer.checkpoint_status()
+        print(f"bboxcore train: interrupted; {status}", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _plot(trainer: Trainer) -> None:
+    if trainer.log is not None and trainer.log.csv_path.exists():
+        plot_loss_curves(trainer.log.csv_path, trainer.out / "loss_curves.png")
+
+
+def _terminate_as_interrupt():
+    """Outside the training loop, make SIGTERM stop ``main`` like Ctrl-C (with a message)."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,91 +1,124 @@
-r"""The :class:`Trainer`: the state of a run and the loop that advances it.
+r"""The :class:`Trainer`: the state of a run and the loop that advances it, for any detector.
 
-A run is a sequence of *stages* (one for approximate joint training, four
-for the paper's alternating training, :data:`SCHEMES`), each of ``epochs``
+A run trains one :class:`~bboxcore.models.base.Detector` (built from the
+registry, :data:`bboxcore.models.registry.MODELS`) through the stages of a
+training scheme (:data:`bboxcore.models.schemes.SCHEMES`: one for joint
+training, four for Faster R-CNN's alternating training), each of ``epochs``
 epochs of optimiser steps. :func:`train_one_epoch` runs the steps of one
-epoch; :meth:`Trainer.fit` runs the epochs, validates, and checkpoints
+epoch: the detector's named losses are summed, back-propagated, clipped and
+stepped; :meth:`Trainer.fit` runs the epochs, validates, and checkpoints
 after each epoch (atomically, :func:`bboxcore.nn.serialization.save`).
 
 What makes a resumed run identical to an uninterrupted one: the checkpoint
-holds the weights, the optimiser's momentum, the schedule's step, the
-position (stage, epoch, step within the epoch) and the state of the one
-generator that draws the flips and the target creators' samples
+holds the detector's name, config and weights, the optimiser's momentum, the
+schedule's step, the position (stage, epoch, step within the epoch) and the
+state of the one generator that draws the flips and the target sampling
 (``rng.bit_generator.state``); the order of the images of an epoch depends
 only on (seed, stage, epoch) (:func:`~bboxcore.models.datasets.epoch_order`).
 
-Safety: Ctrl-C finishes the current step, saves, and stops (a second Ctrl-C
-aborts at once); a NaN or infinite loss or gradient stops the run with
-:class:`TrainingDiverged` *before* anything is saved, so the last checkpoint
-is the last good state.
+Safety, so that no signal loses work:
+
+* SIGINT (Ctrl-C) or SIGTERM finishes the current step, saves, and stops with
+  :class:`TrainingInterrupted`, whose message says at which step the
+  checkpoint was written (or why it could not be). Further signals while
+  stopping are counted, not obeyed: they can no longer cut the save short.
+* Every save blocks SIGINT and SIGTERM until the checkpoint is complete, and
+  writes through a temporary file and an atomic rename, so a crash at any
+  moment (even SIGKILL) leaves the previous checkpoint or the new one.
+* A NaN or infinite loss or gradient stops the run with
+  :class:`TrainingDiverged` *before* anything is saved, so the last
+  checkpoint is the last good state.
+* A run folder that already holds a run is not overwritten unless asked
+  (:func:`prepare_run_folder`); a write that fails (full disk, read-only
+  folder) stops the run with :class:`RunFolderError`, naming the file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import json
+import os
 import signal
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bboxcore.models.base import Target
+from bboxcore.models.checkpoint import CHECKPOINT, json_entry, model_name, read_checkpoint
 from bboxcore.models.config import (
-    ModelConfig,
     TrainConfig,
     config_to_dict,
-    model_config_from_dict,
     train_config_from_dict,
 )
 from bboxcore.models.datasets import epoch_order, load_batch
-from bboxcore.models.faster_rcnn import LOSS_NAMES, FasterRCNN
 from bboxcore.models.predict import evaluate
+from bboxcore.models.registry import build_model, detector_class
 from bboxcore.models.runlog import RunLog
+from bboxcore.models.schemes import SCHEMES, Stage
 from bboxcore.nn import serialization
 from bboxcore.nn.optim import SGD, Adam, CosineLR, LinearWarmup, LRScheduler, MultiStepLR
 from bboxcore.nn.tensor import Tensor
 
 __all__ = [
     "CHECKPOINT",
+    "RESUME_OPTIONS",
+    "RUN_FILES",
     "SCHEMES",
+    "STOP_SIGNALS",
+    "RunFolderError",
     "Trainer",
     "TrainingDiverged",
+    "TrainingInterrupted",
     "build_model",
     "build_optimizer",
     "clip_grad_norm",
+    "prepare_run_folder",
     "train_one_epoch",
 ]
 
-#: File name of the checkpoint inside the run folder.
-CHECKPOINT = "checkpoint.npz"
 #: Weight of the previous value in the progress bar's running mean of the losses.
 BAR_SMOOTHING = 0.9
+#: The signals that stop a run cleanly (finish the step, save, stop).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The files that make a folder a run folder (what a new run would replace).
+RUN_FILES = (CHECKPOINT, "log.csv", "history.json", "loss_curves.png")
+#: Fields of the training config that a resumed run may take anew: they change
+#: neither the losses already logged nor the meaning of the checkpoint.
+RESUME_OPTIONS = ("epochs", "eval_every", "max_iters", "n_val", "out", "progress")
+#: Entries a checkpoint must have to be resumed.
+RESUME_ENTRIES = ("model", "model_config", "train_config", "position", "rng", "optimizer",
+                  "schedule")  # fmt: skip
 
 
 class TrainingDiverged(RuntimeError):
     """A loss or gradient became NaN or infinite: training stopped, the last checkpoint is kept."""
 
 
-def build_model(config: ModelConfig, seed: int) -> FasterRCNN:
-    """A freshly initialised :class:`FasterRCNN`; the weights depend on ``seed`` only.
+class RunFolderError(RuntimeError):
+    """The run folder cannot be used: it holds another run, or a file in it cannot be written."""
 
-    Parameters
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped the run; the message says what the checkpoint holds.
+
+    Attributes
     ----------
-    config : ModelConfig
-        The architecture (channels, anchors, classes).
-    seed : int
-        Seed of the weight initialisation.
-
-    Returns
-    -------
-    FasterRCNN
-
-    Examples
-    --------
-    >>> from bboxcore.models.config import ModelConfig
-    >>> a, b = build_model(ModelConfig(), 0), build_model(ModelConfig(), 0)
-    >>> all((p.data == q.data).all() for p, q in zip(a.parameters(), b.parameters()))
-    True
+    signum : int
+        The first signal received.
+    iteration : int
+        Optimiser steps done when the run stopped.
+    checkpoint : Path or None
+        The checkpoint written at ``iteration``; None when it could not be written.
     """
-    return FasterRCNN(config, np.random.default_rng([seed, 1]))
+
+    def __init__(self, message: str, signum: int, iteration: int, checkpoint: Path | None):
+        super().__init__(message)
+        self.signum, self.iteration, self.checkpoint = signum, iteration, checkpoint
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def build_optimizer(params, cfg: TrainConfig, total_steps: int) -> tuple:
@@ -156,81 +189,110 @@ def clip_grad_norm(params, max_norm: float | None) -> float:
     return norm
 
 
-#: The stages of each scheme: (name, losses trained, backbone frozen, network, trained parts).
-SCHEMES = {
-    "joint": (("joint", "joint", False, "model", ("backbone", "rpn", "head")),),
-    "alternating": (
-        ("1-rpn", "rpn", False, "rpn_net", ("backbone", "rpn")),
-        ("2-fast-rcnn", "head", False, "model", ("backbone", "head")),
-        ("3-rpn-finetune", "rpn", True, "model", ("rpn",)),
-        ("4-head-finetune", "head", True, "model", ("head",)),
-    ),
-}
-
-
 class Trainer:
     """The state of one training run: networks, optimiser, schedule, generator, position, log.
 
     Parameters
     ----------
-    model_config : ModelConfig
+    model_config : dataclass
+        The detector's config (a :class:`~bboxcore.models.config.ModelConfig`
+        for ``train_config.model = 'faster_rcnn'``).
     train_config : TrainConfig
     train_set, val_set
         Data sets as returned by :func:`~bboxcore.models.datasets.build_dataset`.
+    overwrite : bool
+        Let :meth:`fit` start a new run in a folder that holds one (its files
+        are removed first); otherwise that is a :class:`RunFolderError`.
 
     Attributes
     ----------
-    model : FasterRCNN
+    model : Detector
         The detector being trained (the final one).
-    rpn_net : FasterRCNN or None
-        Alternating training only: the network of step 1, whose RPN proposes
-        for step 2 and initialises the RPN of step 3.
+    networks : dict of str to Detector
+        The scheme's extra networks, e.g. ``'rpn_net'`` for alternating
+        training: the network of step 1, whose RPN proposes for step 2 and
+        initialises the RPN of step 3 (also the attribute ``rpn_net``).
     stage, epoch, step_in_epoch, iteration : int
         Where the run is: index into the scheme's stages, epoch within the
         stage, batches done in the epoch, optimiser steps done in total.
+    saved_iteration : int or None
+        The iteration of the checkpoint on disk, when known (written or resumed).
     """
 
     def __init__(
-        self, model_config: ModelConfig, train_config: TrainConfig, train_set, val_set=None
+        self,
+        model_config,
+        train_config: TrainConfig,
+        train_set,
+        val_set=None,
+        *,
+        overwrite: bool = False,
     ):
         self.model_config, self.cfg = model_config, train_config
         self.train_set, self.val_set = train_set, val_set
         self.out = Path(train_config.out)
+        self.overwrite = overwrite
         self.rng = np.random.default_rng([train_config.seed, 2])  # flips and target sampling
-        self.model = build_model(model_config, train_config.seed)
-        self.rpn_net = None
-        if train_config.scheme == "alternating":  # a separate network for step 1
-            self.rpn_net = build_model(model_config, train_config.seed + 1)
-        self.stages = SCHEMES[train_config.scheme]
+        self.model = build_model(train_config.model, model_config, train_config.seed)
+        self.scheme = SCHEMES[train_config.scheme]
+        _check_scheme(train_config.scheme, self.model)
+        self.networks = {
+            name: build_model(train_config.model, model_config, train_config.seed + offset)
+            for name, offset in self.scheme.networks.items()
+        }
+        self.stages = self.scheme.stages
         self.stage = self.epoch = self.step_in_epoch = self.iteration = 0
         self.stop_requested = False
-        #: Seconds spent in each stage of the iterations run by this process (see STAGES).
+        self.stop_signal: int | None = None
+        self.extra_signals = 0
+        self.saved_iteration: int | None = None
+        self._folder_ready = False
+        #: Seconds spent in data loading, forward, backward and optimiser steps by this process.
         self.stage_seconds: dict[str, float] = {}
         self.log: RunLog | None = None
         self._enter_stage(fresh=True)
+
+    @property
+    def rpn_net(self):
+        """Alternating training: the network of step 1 (None for other schemes)."""
+        return self.networks.get("rpn_net")
 
     # ------------------------------------------------------------------ stages
     @property
     def batches_per_epoch(self) -> int:
         return -(-len(self.train_set) // self.cfg.batch_size)
 
+    def _network(self, name: str):
+        return self.model if name == "model" else self.networks[name]
+
     def _enter_stage(self, fresh: bool) -> None:
-        name, step, frozen, net_name, parts = self.stages[self.stage]
-        self.net: FasterRCNN = getattr(self, net_name)
-        if fresh and name.startswith("3-"):  # step 3 starts from the step-1 RPN layers
-            self.model.rpn.load_state_dict(self.rpn_net.rpn.state_dict())
-        params = [p for part in parts for p in getattr(self.net, part).parameters()]
+        stage: Stage = self.stages[self.stage]
+        self.net = self._network(stage.net)
+        if fresh and stage.init_from is not None:  # e.g. step 3 starts from the step-1 RPN
+            source, part = stage.init_from
+            getattr(self.net, part).load_state_dict(
+                getattr(self._network(source), part).state_dict()
+            )
+        if stage.parts is None:
+            params = self.net.parameters()
+        else:
+            params = [p for part in stage.parts for p in getattr(self.net, part).parameters()]
         self.params = params
         self.optimizer, self.schedule = build_optimizer(
             params, self.cfg, self.cfg.epochs * self.batches_per_epoch
         )
-        self.step_kwargs = {"step": step, "frozen_backbone": frozen}
-        if name.startswith("2-"):
-            self.step_kwargs["proposer"] = self.rpn_net
 
     @property
     def stage_name(self) -> str:
-        return self.stages[self.stage][0]
+        return self.stages[min(self.stage, len(self.stages) - 1)].name
+
+    def losses(self, images, targets) -> dict[str, Tensor]:
+        """The current stage's named losses of one batch (what one optimiser step minimises)."""
+        stage = self.stages[self.stage]
+        options = dict(stage.loss_options)
+        if stage.proposals_from is not None:
+            options["proposals"] = self._network(stage.proposals_from).propose(images)
+        return self.net.loss(images, targets, self.rng, **options)
 
     # ------------------------------------------------------------------ checkpoints
     @property
@@ -240,6 +302,7 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything needed to continue the run exactly (see :meth:`load_state_dict`)."""
         state = {
+            "model_name": self.cfg.model,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
@@ -253,15 +316,38 @@ class Trainer:
             "model_config": json.dumps(config_to_dict(self.model_config)),
             "train_config": json.dumps(config_to_dict(self.cfg)),
         }
-        if self.rpn_net is not None:
-            state["rpn_net"] = self.rpn_net.state_dict()
+        for name, net in self.networks.items():
+            state[name] = net.state_dict()
         return state
 
     def save_checkpoint(self) -> Path:
-        """Write the checkpoint atomically into the run folder."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        serialization.save(self.checkpoint_path, self.state_dict())
+        """Write the checkpoint atomically into the run folder, SIGINT/SIGTERM held back meanwhile.
+
+        Raises
+        ------
+        RunFolderError
+            If the file cannot be written (full disk, read-only folder); the
+            previous checkpoint, if any, is left as it was.
+        """
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            with _signals_deferred():
+                serialization.save(self.checkpoint_path, self.state_dict())
+        except OSError as err:
+            raise RunFolderError(
+                f"cannot write the checkpoint {self.checkpoint_path}: {err.strerror or err}; "
+                f"{self.checkpoint_status()}"
+            ) from None
+        self.saved_iteration = self.iteration
         return self.checkpoint_path
+
+    def checkpoint_status(self) -> str:
+        """What is on disk, in words: the step of the checkpoint, or that there is none."""
+        if self.saved_iteration is not None and self.checkpoint_path.exists():
+            return f"the checkpoint {self.checkpoint_path} (step {self.saved_iteration}) is intact"
+        if self.checkpoint_path.exists():
+            return f"the earlier checkpoint {self.checkpoint_path} was left as it was"
+        return f"no checkpoint was written into {self.out}"
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict` (the configs must be those the trainer was built with)."""
@@ -269,8 +355,8 @@ class Trainer:
         self.stage, self.epoch = pos["stage"], pos["epoch"]
         self.step_in_epoch, self.iteration = pos["step_in_epoch"], pos["iteration"]
         self.model.load_state_dict(state["model"])
-        if self.rpn_net is not None:
-            self.rpn_net.load_state_dict(state["rpn_net"])
+        for name, net in self.networks.items():
+            net.load_state_dict(state[name])
         if self.stage < len(self.stages):
             self._enter_stage(fresh=False)
             self.optimizer.load_state_dict(state["optimizer"])
@@ -281,91 +367,170 @@ class Trainer:
     def resume(cls, out, train_set=None, val_set=None, **overrides) -> Trainer:
         """Rebuild a trainer from ``out/checkpoint.npz``, configs included.
 
-        ``overrides`` may change the fields that do not alter the losses
-        (``progress``, ``max_iters``, ``eval_every``, ``n_val``, ``out``).
+        The run continues in ``out`` — wherever the run folder was when the
+        checkpoint was written (a copied or moved folder is its own run).
+
+        Parameters
+        ----------
+        out : str or Path
+            The run folder.
+        train_set, val_set
+            The data (default: the checkpoint's training split, no validation).
+        **overrides
+            New values of :data:`RESUME_OPTIONS` (``epochs``: more epochs per
+            stage, or fewer but not below those done; the learning-rate schedule
+            then spans the new length from the current step on).
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no checkpoint in ``out``.
+        ValueError
+            If the checkpoint is truncated, corrupt or incomplete
+            (:class:`~bboxcore.models.checkpoint.CheckpointError`, naming the
+            file), or an override is not allowed or cannot be honoured (naming it).
         """
         path = Path(out) / CHECKPOINT
         if not path.exists():
             raise FileNotFoundError(f"no checkpoint to resume at {path}")
-        state = serialization.load(path)
-        model_config = model_config_from_dict(json.loads(str(state["model_config"])))
-        saved = json.loads(str(state["train_config"]))
-        allowed = {"progress", "max_iters", "eval_every", "n_val", "out"}
-        bad = sorted(set(overrides) - allowed)
+        state = read_checkpoint(path, required=RESUME_ENTRIES)
+        saved = json_entry(state, "train_config", path)
+        saved.setdefault("model", model_name(state))
+        bad = sorted(set(overrides) - set(RESUME_OPTIONS))
         if bad:
-            raise ValueError(f"cannot change {bad} when resuming; only {sorted(allowed)}")
-        train_config = train_config_from_dict({**saved, **overrides})
+            raise ValueError(
+                f"cannot change {bad} when resuming {path}; only {sorted(RESUME_OPTIONS)}"
+            )
+        from bboxcore.models.checkpoint import CheckpointError
+
+        try:
+            model_config = detector_class(saved["model"]).config_from_dict(
+                json_entry(state, "model_config", path)
+            )
+            train_config = train_config_from_dict({**saved, **overrides, "out": str(out)})
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{path}: the saved configs do not fit ({err})") from None
+        position = {k: int(v) for k, v in state["position"].items()}
+        if "epochs" in overrides:
+            _check_more_epochs(train_config, saved, position, path)
         if train_set is None:
             from bboxcore.models.datasets import build_dataset
 
             train_set = build_dataset(train_config.dataset, "train", n_images=train_config.n_train)
         trainer = cls(model_config, train_config, train_set, val_set)
-        trainer.load_state_dict(state)
+        try:
+            trainer.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(
+                f"{path} is incomplete or does not fit its config ({err})"
+            ) from None
+        if train_config.epochs > int(saved["epochs"]) and trainer.stage == len(trainer.stages):
+            trainer.stage, trainer.epoch = len(trainer.stages) - 1, int(saved["epochs"])
+            trainer._enter_stage(fresh=False)  # a finished one-stage run goes on
+            trainer.optimizer.load_state_dict(state["optimizer"])
+            trainer.schedule.load_state_dict(state["schedule"])
+        trainer.saved_iteration = trainer.iteration
+        trainer._folder_ready = True
         return trainer
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> bool:
-        """Train until every stage is done, ``max_iters`` is reached or Ctrl-C is pressed.
+        """Train until every stage is done, ``max_iters`` is reached or a stop signal arrives.
 
         Returns
         -------
         bool
-            True when the run is complete, False when it stopped early (the
-            checkpoint then holds the exact position to resume from).
+            True when the run is complete, False when it stopped early at
+            ``max_iters`` (the checkpoint then holds the exact position to resume from).
 
         Raises
         ------
         TrainingDiverged
             On a NaN/inf loss or gradient; nothing is saved, the last
             checkpoint stays the last good state.
-        KeyboardInterrupt
-            After Ctrl-C, once the checkpoint has been saved.
+        TrainingInterrupted
+            (a ``KeyboardInterrupt``) After SIGINT or SIGTERM, once the
+            checkpoint has been saved (or could not be: the message says which).
+        RunFolderError
+            If the folder holds another run (and ``overwrite`` is off) or a file
+            in it cannot be written.
         """
+        if not self._folder_ready and self.iteration == 0:
+            prepare_run_folder(self.out, overwrite=self.overwrite)
+        self._folder_ready = True
+        try:
+            return self._fit()
+        except OSError as err:  # log.csv or history.json could not be written
+            raise RunFolderError(
+                f"cannot write {err.filename or self.out}: {err.strerror or err}; "
+                f"{self.checkpoint_status()}"
+            ) from None
+
+    def _fit(self) -> bool:
         resuming = self.iteration > 0
         self._fit_start = time.perf_counter()
-        self.log = RunLog(self.out, resume_iteration=self.iteration if resuming else None)
+        self.log = RunLog(
+            self.out,
+            resume_iteration=self.iteration if resuming else None,
+            loss_names=self.model.loss_names,
+        )
+        self.log.history["model"] = self.cfg.model
         self.log.history["model_config"] = config_to_dict(self.model_config)
         self.log.history["train_config"] = config_to_dict(self.cfg)
-        self.log.history["receptive_field"] = self.model.backbone.receptive_field()
-        previous = _install_sigint(self)
-        try:
+        self.log.history.update(self.model.summary())
+        with _StopOnSignals(self):
             while self.stage < len(self.stages):
                 while self.epoch < self.cfg.epochs:
                     if not train_one_epoch(self):
-                        self.save_checkpoint()
-                        if self.stop_requested:
-                            raise KeyboardInterrupt
-                        return False
+                        return self._stop()
                     self._end_epoch()
                 self.stage, self.epoch = self.stage + 1, 0
                 if self.stage < len(self.stages):
                     self._enter_stage(fresh=True)
                 self.save_checkpoint()
             return True
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+
+    def _stop(self) -> bool:
+        """Save at the current step; raise :class:`TrainingInterrupted` if a signal asked for it."""
+        if self.stop_signal is None:
+            self.save_checkpoint()
+            return False
+        name = signal.Signals(self.stop_signal).name
+        try:
+            path = self.save_checkpoint()
+        except RunFolderError as err:
+            raise TrainingInterrupted(
+                f"interrupted by {name} after step {self.iteration}; {err}",
+                self.stop_signal, self.iteration, None,
+            ) from None  # fmt: skip
+        raise TrainingInterrupted(
+            f"interrupted by {name} after step {self.iteration}; checkpoint written at step "
+            f"{self.iteration}: {path} (continue with --resume --out {self.out})",
+            self.stop_signal, self.iteration, path,
+        )  # fmt: skip
 
     def _end_epoch(self) -> None:
+        stage = self.stages[self.stage]
         rows = [
-            r
-            for r in self.log.rows()
-            if r["stage"] == self.stage_name and int(r["epoch"]) == self.epoch
+            r for r in self.log.rows() if r["stage"] == stage.name and int(r["epoch"]) == self.epoch
         ]
-        entry = {"stage": self.stage_name, "epoch": self.epoch, "iteration": self.iteration}
+        entry = {"stage": stage.name, "epoch": self.epoch, "iteration": self.iteration}
         entry["seconds"] = round(time.perf_counter() - self._fit_start, 2)  # this process's
         entry["seconds_per_stage"] = {k: round(v, 3) for k, v in self.stage_seconds.items()}
-        for name in (*LOSS_NAMES, "total", "img_per_s"):
+        for name in (*self.model.loss_names, "total", "img_per_s"):
             values = [float(r[name]) for r in rows if r[name] not in ("", "nan")]
             entry[name] = float(np.mean(values)) if values else None
-        evaluating = self.val_set is not None and self.stage_name in ("joint", "4-head-finetune")
         every = self.cfg.eval_every
         last = self.epoch == self.cfg.epochs - 1
-        if evaluating and ((every and (self.epoch + 1) % every == 0) or last):
+        if (
+            self.val_set is not None
+            and stage.evaluate
+            and ((every and (self.epoch + 1) % every == 0) or last)
+        ):
             metrics = evaluate(self.model, self.val_set, n_images=self.cfg.n_val)
             entry.update(val_ap50=metrics["ap50"], val_coco_ap=metrics["coco_ap"])
             print(
-                f"[{self.stage_name} epoch {self.epoch + 1}/{self.cfg.epochs}] "
+                f"[{stage.name} epoch {self.epoch + 1}/{self.cfg.epochs}] "
                 f"val AP50 {metrics['ap50']:.4f}  COCO AP {metrics['coco_ap']:.4f}"
             )
         self.epoch, self.step_in_epoch = self.epoch + 1, 0
@@ -373,30 +538,145 @@ class Trainer:
         self.save_checkpoint()
 
 
-def _install_sigint(trainer: Trainer):
-    """First Ctrl-C: finish the current step, save, stop. Second Ctrl-C: the default (abort)."""
+def _check_scheme(name: str, model) -> None:
+    """Raise ValueError if ``model`` lacks a part or a loss option the scheme ``name`` uses."""
+    scheme = SCHEMES[name]
+    missing = [p for p in scheme.needs if not hasattr(model, p)]
+    options = {k for st in scheme.stages for k in st.loss_options}
+    if any(st.proposals_from for st in scheme.stages):
+        options.add("proposals")
+        if not hasattr(model, "propose"):
+            missing.append("propose()")
+    accepted = inspect.signature(model.loss).parameters
+    missing += [f"loss({k}=...)" for k in sorted(options) if k not in accepted]
+    if missing:
+        raise ValueError(
+            f"scheme {name!r} cannot train a {type(model).__name__}: it needs "
+            f"{', '.join(missing)}; use --scheme joint"
+        )
 
-    def handler(signum, frame):
-        trainer.stop_requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
+def _check_more_epochs(cfg: TrainConfig, saved: dict, position: dict, path: Path) -> None:
+    """Raise ValueError if ``cfg.epochs`` is below what the run has already done."""
+    done = position["epoch"] + (1 if position["step_in_epoch"] else 0)
+    n_stages = len(SCHEMES[cfg.scheme].stages)
+    if position["stage"] >= n_stages and cfg.epochs > int(saved["epochs"]) and n_stages > 1:
+        raise ValueError(
+            f"--epochs {cfg.epochs}: the {cfg.scheme} run in {path.parent} is complete "
+            f"({saved['epochs']} epochs per stage); start a new run with a new --out"
+        )
+    if position["stage"] < n_stages and cfg.epochs < max(done, 1):
+        raise ValueError(
+            f"--epochs {cfg.epochs}: the run in {path.parent} has already done {done} "
+            f"epoch(s) of its current stage"
+        )
+
+
+def prepare_run_folder(out: str | Path, *, overwrite: bool = False) -> None:
+    """Check that a new run may write into ``out``; with ``overwrite``, remove the old run's files.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder (created if missing).
+    overwrite : bool
+        Replace the run the folder holds (its :data:`RUN_FILES` are removed).
+
+    Raises
+    ------
+    RunFolderError
+        If ``out`` holds a run (any of :data:`RUN_FILES`) and ``overwrite`` is
+        off, or the folder cannot be created or written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> run = pathlib.Path(tempfile.mkdtemp())
+    >>> prepare_run_folder(run)  # empty: fine
+    >>> _ = (run / "log.csv").write_text("stage")
+    >>> prepare_run_folder(run)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bboxcore.models.trainer.RunFolderError: ... already holds a training run (log.csv); continue...
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"run folder {out} is a file, not a folder; choose another --out")
+    present = [name for name in RUN_FILES if (out / name).exists()]
+    if present and not overwrite:
+        raise RunFolderError(
+            f"{out} already holds a training run ({', '.join(present)}); continue it with "
+            f"--resume, choose a new --out, or replace it with --overwrite"
+        )
     try:
-        return signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: no handler, Ctrl-C aborts
-        return None
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"  # a read-only folder fails here, early
+        probe.write_bytes(b"")
+        probe.unlink()
+        for name in present:
+            (out / name).unlink()
+    except OSError as err:
+        raise RunFolderError(
+            f"cannot write into the run folder {out}: {err.strerror or err}"
+        ) from None
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM back (pending, delivered at the end) while the block runs."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _StopOnSignals:
+    """While a run trains: the first SIGINT/SIGTERM asks it to stop after the current step.
+
+    Later signals are only counted (:attr:`Trainer.extra_signals`): a second
+    Ctrl-C must not cut the save short. The previous handlers come back on exit.
+    """
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer, self.previous = trainer, {}
+
+    def handler(self, signum, frame) -> None:
+        t = self.trainer
+        if t.stop_signal is None:
+            t.stop_signal, t.stop_requested = signum, True
+        else:
+            t.extra_signals += 1
+
+    def __enter__(self) -> _StopOnSignals:
+        for signum in STOP_SIGNALS:
+            try:
+                self.previous[signum] = signal.signal(signum, self.handler)
+            except ValueError:  # not the main thread: no handlers, signals act as usual
+                break
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous)
 
 
 def train_one_epoch(trainer: Trainer) -> bool:
     """Run the remaining batches of the current epoch; True when the epoch is complete.
 
     Each step: load a batch (flips drawn from the trainer's generator), compute
-    the losses of the stage, check they are finite, backward, clip the
-    gradient norm, optimiser step, schedule step, one row of ``log.csv``.
-    Returns False early when Ctrl-C was pressed or ``max_iters`` was reached.
+    the stage's named losses (:meth:`Trainer.losses`), check they are finite,
+    sum them, backward, clip the gradient norm, optimiser step, schedule step,
+    one row of ``log.csv``. Returns False early when a stop signal arrived or
+    ``max_iters`` was reached.
     """
     from tqdm.auto import tqdm
 
     cfg, net = trainer.cfg, trainer.net
+    loss_names = trainer.model.loss_names
     order = epoch_order(len(trainer.train_set), cfg.seed, trainer.stage, trainer.epoch)
     batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
     bar = tqdm(
@@ -409,7 +689,7 @@ def train_one_epoch(trainer: Trainer) -> bool:
     )
     smooth: dict[str, float] = {}
     net.train()
-    timer = net.timer = trainer.stage_seconds  # the model adds its forward stages
+    timer = trainer.stage_seconds
     try:
         for k in range(trainer.step_in_epoch, len(batches)):
             if trainer.stop_requested or (cfg.max_iters and trainer.iteration >= cfg.max_iters):
@@ -418,14 +698,23 @@ def train_one_epoch(trainer: Trainer) -> bool:
             images, bboxes, labels = load_batch(
                 trainer.train_set, batches[k], trainer.rng, cfg.flip, cfg.vflip, cfg.transpose
             )
+            targets = [Target(b, lab) for b, lab in zip(bboxes, labels)]
             _add_time(timer, "data", t0)
+            t1 = time.perf_counter()
             try:
-                losses = net.loss(images, bboxes, labels, trainer.rng, **trainer.step_kwargs)
+                losses = trainer.losses(images, targets)
             except FloatingPointError as err:  # NaN/inf inside the network
                 _check_finite(trainer, "loss", float("nan"), {"error": str(err)})
+            unknown = sorted(set(losses) - set(loss_names))
+            if unknown:
+                raise ValueError(
+                    f"{type(trainer.model).__name__}.loss returned {unknown}, which are not in "
+                    f"its loss_names {loss_names}"
+                )
             total = sum(losses.values(), Tensor(np.zeros((), np.float32)))
-            values = {n: float(losses[n].item()) for n in LOSS_NAMES if n in losses}
+            values = {n: float(losses[n].item()) for n in loss_names if n in losses}
             _check_finite(trainer, "loss", total.item(), values)
+            _add_time(timer, "forward", t1)
             trainer.optimizer.zero_grad()
             t1 = time.perf_counter()
             total.backward()
@@ -439,7 +728,7 @@ def train_one_epoch(trainer: Trainer) -> bool:
             trainer.schedule.step()
             trainer.step_in_epoch, trainer.iteration = k + 1, trainer.iteration + 1
             speed = len(images) / (time.perf_counter() - t0)
-            row = {name: values.get(name, float("nan")) for name in LOSS_NAMES}
+            row = {name: values.get(name, float("nan")) for name in loss_names}
             row.update(
                 stage=trainer.stage_name, epoch=trainer.epoch, iteration=trainer.iteration,
                 lr=lr, total=float(total.item()), grad_norm=norm, img_per_s=speed,
@@ -452,7 +741,7 @@ def train_one_epoch(trainer: Trainer) -> bool:
                 {n: f"{v:.3f}" if n != "img/s" else f"{v:.1f}" for n, v in smooth.items()}
             )
             bar.update(1)
-            if trainer.stop_requested:  # Ctrl-C: this step is done; save and stop
+            if trainer.stop_requested:  # a stop signal: this step is done; save and stop
                 return False
     finally:
         bar.close()

@@ -2,13 +2,14 @@
 
 1. fetch the four DeepForest/NEON images from PyPI (:mod:`bboxcore.data.fetch`),
    cut them into 320 px tiles and split them spatially into train and test;
-2. train the tiny Faster R-CNN from scratch with :func:`bboxcore.models.train.main`
+2. train the tiny Faster R-CNN from scratch with :func:`bboxcore.models.train_cli.main`
    (about 10 minutes of a 2-core CPU, with a progress bar);
 3. evaluate on the held-out tiles and print AP50 (VOC, all-point) and COCO AP;
 4. write into ``demo_out/``: ``test_tiles.png`` (the six test tiles with the
    most crowns; ground truth solid, detections scoring >= 0.5 dashed),
    ``loss_curves.png``, and the run folder ``run/`` (checkpoint, ``log.csv``,
-   ``history.json``).
+   ``history.json``); a second demo replaces the run of the first
+   (``bboxcore train --overwrite``).
 
 This file is a thin script: all the work is in :mod:`bboxcore.models`.
 """
@@ -60,11 +61,11 @@ def run_demo(
     from bboxcore.eval.plots import plot_detections
     from bboxcore.models.datasets import build_dataset
     from bboxcore.models.predict import load_detector
-    from bboxcore.models.train import main as train_main
+    from bboxcore.models.train_cli import main as train_main
 
     out = Path(out)
     run = out / "run"
-    argv = ["--dataset", "neon-trees", "--out", str(run)]
+    argv = ["--dataset", "neon-trees", "--out", str(run), "--overwrite"]  # the demo's own folder
     if epochs is not None:
         argv += ["--epochs", str(epochs)]
     if not progress:

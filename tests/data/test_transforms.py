@@ -15,6 +15,7 @@ from bboxcore.data.transforms import (
     resize,
     tile_grid,
     tile_image,
+    transpose,
     vflip,
 )
 from tests.strategies import boxes_in_image
@@ -55,6 +56,51 @@ def test_flips_move_pixels_with_boxes_and_are_involutions(bbox):
         back_img, back = flip(out, fb)
         np.testing.assert_array_equal(back, bbox)
         np.testing.assert_array_equal(back_img, img)
+
+
+def test_transpose_worked_numbers():
+    # (x, y) -> (y, x): the box [x 1..5, y 2..4] becomes [x 2..4, y 1..5]; (H, W) -> (W, H)
+    img = np.arange(200.0).reshape(10, 20)
+    out, box = transpose(img, [[1, 2, 5, 4]])
+    np.testing.assert_array_equal(box, [[2, 1, 4, 5]])
+    assert out.shape == (20, 10)
+    np.testing.assert_array_equal(out[3, 7], img[7, 3])
+    rgb, _ = transpose(np.zeros((10, 20, 3)), np.zeros((0, 4)))
+    assert rgb.shape == (20, 10, 3)
+
+
+@given(int_boxes)
+def test_transpose_moves_pixels_with_boxes_and_is_an_involution(bbox):
+    img = marked_image(bbox)
+    out, tb = transpose(img, bbox)
+    assert tb.dtype == bbox.dtype
+    assert not np.shares_memory(out, img)
+    # the pixels of box i land exactly in transposed box i: mark the (W, H) image the same way
+    marked = np.zeros((W, H), np.float32)
+    for i, (x1, y1, x2, y2) in enumerate(tb.astype(int)):
+        marked[y1:y2, x1:x2] = i + 1
+    np.testing.assert_array_equal(out, marked)
+    back_img, back = transpose(out, tb)
+    np.testing.assert_array_equal(back, bbox)
+    np.testing.assert_array_equal(back_img, img)
+
+
+def test_flips_and_transpose_give_the_eight_symmetries_of_a_square():
+    img = np.arange(16.0).reshape(4, 4)
+    box = np.array([[0.0, 0.0, 1.0, 2.0]])
+    seen = set()
+    for t in (False, True):
+        for h in (False, True):
+            for v in (False, True):
+                out, b = img, box
+                if h:
+                    out, b = hflip(out, b)
+                if v:
+                    out, b = vflip(out, b)
+                if t:
+                    out, b = transpose(out, b)
+                seen.add(out.tobytes())
+    assert len(seen) == 8
 
 
 def test_resize_scales_boxes_exactly():
@@ -186,6 +232,8 @@ def test_transform_errors():
         hflip(np.zeros(5), [[0, 0, 1, 1]])
     with pytest.raises(ValueError, match="bbox has an inverted box"):
         vflip(np.zeros((4, 4)), [[2, 0, 1, 1]])
+    with pytest.raises(ValueError, match=r"image must have shape \(H, W\) or \(H, W, C\)"):
+        transpose(np.zeros(5), [[0, 0, 1, 1]])
     with pytest.raises(ValueError, match="size must be"):
         resize(np.zeros((4, 4)), [[0, 0, 1, 1]], (0, 4))
     with pytest.raises(ValueError, match="window must be 4 integers"):

@@ -12,6 +12,7 @@ import pytest
 from bboxcore.anchors import receptive_field
 from bboxcore.iou import box_iou
 from bboxcore.models.backbone import Backbone
+from bboxcore.models.base import Detector, Prediction, Target
 from bboxcore.models.config import (
     AnchorConfig,
     BackboneConfig,
@@ -24,7 +25,7 @@ from bboxcore.models.config import (
     train_config_from_dict,
 )
 from bboxcore.models.faster_rcnn import LOSS_NAMES, FasterRCNN
-from bboxcore.models.predict import suppress
+from bboxcore.models.postprocess import suppress
 from bboxcore.models.presets import mnist_config, neon_config
 from bboxcore.models.rpn import RegionProposalNetwork
 from bboxcore.nn.optim import Adam
@@ -95,8 +96,8 @@ def test_rpn_loc_row_s_belongs_to_anchor_s():
 def test_loss_returns_the_four_terms_and_every_parameter_gets_a_gradient():
     model = FasterRCNN(tiny_config(), np.random.default_rng(0))
     s = toy_sample(np.random.default_rng(1), size=32)
-    losses = model.loss(s.image[None], [s.bbox], [s.label], np.random.default_rng(2))
-    assert sorted(losses) == sorted(LOSS_NAMES)
+    losses = model.loss(s.image[None], [s], np.random.default_rng(2))
+    assert sorted(losses) == sorted(LOSS_NAMES) == sorted(model.loss_names)
     total = sum(losses.values())
     assert np.isfinite(total.item()) and total.item() > 0
     total.backward()
@@ -115,9 +116,7 @@ def test_variants_run_forward_and_backward(objectness, roi_op, batch_norm):
     config.backbone.batch_norm = batch_norm
     model = FasterRCNN(config, np.random.default_rng(0))
     s = toy_sample(np.random.default_rng(1), size=32)
-    losses = model.loss(
-        np.stack([s.image, s.image]), [s.bbox] * 2, [s.label] * 2, np.random.default_rng(2)
-    )
+    losses = model.loss(np.stack([s.image, s.image]), [s] * 2, np.random.default_rng(2))
     sum(losses.values()).backward()
     assert all(np.isfinite(v.item()) for v in losses.values())
 
@@ -125,26 +124,20 @@ def test_variants_run_forward_and_backward(objectness, roi_op, batch_norm):
 def test_image_without_objects_gives_background_only_losses():
     model = FasterRCNN(tiny_config(), np.random.default_rng(0))
     image = np.zeros((1, 32, 32, 3), np.float32)
-    losses = model.loss(
-        image, [np.zeros((0, 4), np.float32)], [np.zeros(0, np.int64)], np.random.default_rng(0)
-    )
+    empty = Target(np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+    losses = model.loss(image, [empty], np.random.default_rng(0))
     assert losses["rpn_loc"].item() == 0.0 and losses["roi_loc"].item() == 0.0  # seed 004
     assert losses["rpn_cls"].item() > 0
 
 
 @pytest.mark.parametrize(
-    "step, present", [("rpn", {"rpn_cls", "rpn_loc"}), ("head", {"roi_cls", "roi_loc"})]
+    "heads, present", [(("rpn",), {"rpn_cls", "rpn_loc"}), (("head",), {"roi_cls", "roi_loc"})]
 )
-def test_alternating_steps_train_their_own_losses(step, present):
+def test_each_head_trains_its_own_losses(heads, present):
     model = FasterRCNN(tiny_config(), np.random.default_rng(0))
     s = toy_sample(np.random.default_rng(1), size=32)
     losses = model.loss(
-        s.image[None],
-        [s.bbox],
-        [s.label],
-        np.random.default_rng(2),
-        step=step,
-        frozen_backbone=True,
+        s.image[None], [s], np.random.default_rng(2), heads=heads, frozen_backbone=True
     )
     assert set(losses) == present
     sum(losses.values()).backward()
@@ -157,11 +150,11 @@ def test_frozen_backbone_keeps_its_batch_norm_statistics():
     model = FasterRCNN(config, np.random.default_rng(0))
     before = {k: v.copy() for k, v in model.backbone.state_dict().items()}
     s = toy_sample(np.random.default_rng(1), size=32)
-    model.loss(s.image[None], [s.bbox], [s.label], np.random.default_rng(2), frozen_backbone=True)
+    model.loss(s.image[None], [s], np.random.default_rng(2), frozen_backbone=True)
     for k, v in model.backbone.state_dict().items():
         np.testing.assert_array_equal(v, before[k], err_msg=k)
     assert model.backbone.training  # the mode is restored
-    model.loss(s.image[None], [s.bbox], [s.label], np.random.default_rng(2))
+    model.loss(s.image[None], [s], np.random.default_rng(2))
     assert not np.array_equal(
         model.backbone.state_dict()["body.1.running_mean"], before["body.1.running_mean"]
     )
@@ -170,20 +163,17 @@ def test_frozen_backbone_keeps_its_batch_norm_statistics():
 def test_loss_rejects_bad_inputs():
     model = FasterRCNN(tiny_config(), np.random.default_rng(0))
     image = np.zeros((1, 32, 32, 3), np.float32)
-    with pytest.raises(ValueError, match="step must be one of"):
-        model.loss(
-            image,
-            [np.zeros((0, 4))],
-            [np.zeros(0, np.int64)],
-            np.random.default_rng(0),
-            step="both",
-        )
+    empty = Target(np.zeros((0, 4)), np.zeros(0, np.int64))
+    with pytest.raises(ValueError, match="heads must be a non-empty subset"):
+        model.loss(image, [empty], np.random.default_rng(0), heads=("both",))
     with pytest.raises(ValueError, match="N = 1 entries"):
-        model.loss(image, [], [], np.random.default_rng(0))
+        model.loss(image, [], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="proposals must have N = 1"):
+        model.loss(image, [empty], np.random.default_rng(0), proposals=[])
+    with pytest.raises(TypeError, match=r"targets\[0\] must have .bbox and .label"):
+        model.loss(image, [np.zeros((0, 4))], np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
-        model.loss(
-            np.zeros((1, 32, 32)), [np.zeros((0, 4))], [np.zeros(0)], np.random.default_rng(0)
-        )
+        model.loss(np.zeros((1, 32, 32)), [empty], np.random.default_rng(0))
 
 
 # --------------------------------------------------------------------------- gradients
@@ -195,11 +185,10 @@ def test_detector_loss_gradient_matches_finite_differences():
     model = FasterRCNN(cfg, np.random.default_rng(0)).astype(np.float64)
     proposer = FasterRCNN(cfg, np.random.default_rng(0))
     s = toy_sample(np.random.default_rng(5), size=32)
+    rois = proposer.propose(s.image[None])
 
     def loss() -> Tensor:
-        terms = model.loss(
-            s.image[None], [s.bbox], [s.label], np.random.default_rng(9), proposer=proposer
-        )
+        terms = model.loss(s.image[None], [s], np.random.default_rng(9), proposals=rois)
         return sum(terms.values())
 
     total = loss()
@@ -283,7 +272,8 @@ def test_predict_returns_boxes_labels_scores_per_image():
     model = FasterRCNN(tiny_config(), np.random.default_rng(0))
     images = [np.zeros((32, 32, 3), np.float32), np.ones((24, 40, 3), np.float32) * 0.5]
     out = model.predict(images)
-    assert len(out) == 2
+    assert len(out) == 2 and all(isinstance(p, Prediction) for p in out)
+    assert isinstance(model, Detector) and model.n_class == 2
     for (bbox, label, score), (h, w) in zip(out, [(32, 32), (24, 40)]):
         assert bbox.dtype == np.float32 and label.dtype == np.int64 and score.dtype == np.float32
         assert len(bbox) == len(label) == len(score) <= model.config.detect.max_detections
@@ -302,7 +292,7 @@ def test_overfits_a_single_image():
     rng = np.random.default_rng(1)
     history = []
     for _ in range(120):
-        losses = model.loss(sample.image[None], [sample.bbox], [sample.label], rng)
+        losses = model.loss(sample.image[None], [sample], rng)
         total = sum(losses.values())
         history.append(total.item())
         opt.zero_grad()

@@ -1,0 +1,232 @@
+r"""The interface every detector of :mod:`bboxcore.models` implements.
+
+A detector is a :class:`~bboxcore.nn.modules.Module` that knows two things
+(torchvision's ``GeneralizedRCNN`` / ``RetinaNet`` / ``FCOS`` shape):
+
+* :meth:`Detector.loss` — ``(images, targets) -> {name: scalar Tensor}``, its
+  named loss terms; the trainer sums them and calls ``backward()``;
+* :meth:`Detector.predict` — ``images -> [Prediction per image]``, the final
+  boxes, labels and scores after post-processing.
+
+Everything else a training run needs is generic and lives outside the model
+file: the loop, the optimiser, the checkpoint, the log and the plots
+(:mod:`bboxcore.models.trainer`, :mod:`bboxcore.models.runlog`), the
+command line (:mod:`bboxcore.models.train_cli`) and the evaluation
+(:func:`bboxcore.models.predict.evaluate`). A new detector is
+
+1. one model module: a ``Detector`` subclass with its config dataclass
+   (:attr:`Detector.loss_names`, :meth:`Detector.config_from_dict`,
+   :meth:`Detector.default_config`);
+2. one target module under :mod:`bboxcore.targets` (the paper's assigner,
+   ``(gt boxes, labels, geometry) -> dense targets``, testable without a network);
+3. one line in :data:`bboxcore.models.registry.MODELS`, which gives it
+   ``bboxcore train --model NAME``, ``detect``, ``eval``, ``--resume`` and the
+   checkpoint format.
+
+Notation: N images of H x W pixels, R_i ground-truth boxes in image i, D
+detections, K object classes (labels ``0 .. K-1``; no background label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from bboxcore.nn.modules import Module
+from bboxcore.nn.tensor import Tensor
+
+__all__ = ["Detector", "Prediction", "Target", "as_targets"]
+
+
+class Target(NamedTuple):
+    """The ground truth of one training image, as :meth:`Detector.loss` reads it.
+
+    Any object with ``bbox`` and ``label`` attributes works the same way
+    (:class:`bboxcore.data.Sample`, :class:`bboxcore.data.Annotation`).
+
+    Attributes
+    ----------
+    bbox : ndarray, shape (R, 4), float32
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels (R = 0 allowed).
+    label : ndarray, shape (R,), int64
+        Their classes, ``0 .. K-1``.
+
+    Examples
+    --------
+    >>> t = Target(np.array([[0., 0., 4., 4.]], np.float32), np.array([1]))
+    >>> t.bbox.shape, t.label.tolist()
+    ((1, 4), [1])
+    """
+
+    bbox: np.ndarray
+    label: np.ndarray
+
+
+class Prediction(NamedTuple):
+    """The detections of one image, as :meth:`Detector.predict` returns them.
+
+    A named tuple, so ``bbox, label, score = model.predict(image)[0]`` keeps
+    working; :meth:`to_detection` gives the data layer's
+    :class:`bboxcore.data.sample.Detection` (checked, score as float64) that the
+    metrics and the plots take.
+
+    Attributes
+    ----------
+    bbox : ndarray, shape (D, 4), float32
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, by decreasing score.
+    label : ndarray, shape (D,), int64
+        Classes in ``0 .. K-1``.
+    score : ndarray, shape (D,), float32
+        Confidences (e.g. class probabilities).
+
+    Examples
+    --------
+    >>> p = Prediction(np.zeros((1, 4), np.float32) + [0, 0, 2, 2], np.array([0]),
+    ...                np.array([0.9], np.float32))
+    >>> p.to_detection(image_id=7).image_id
+    7
+    """
+
+    bbox: np.ndarray
+    label: np.ndarray
+    score: np.ndarray
+
+    def to_detection(self, image_id: str | int | None = None):
+        """The same detections as a :class:`bboxcore.data.sample.Detection`."""
+        from bboxcore.data.sample import Detection
+
+        return Detection(self.bbox, self.label, self.score, image_id=image_id)
+
+
+class Detector(Module):
+    """Base class of the detectors: a module with named losses and post-processed predictions.
+
+    Subclasses define ``__init__(config, rng)``, :meth:`loss`, :meth:`predict`,
+    :attr:`loss_names`, :meth:`config_from_dict` and :meth:`default_config`,
+    and register in :data:`bboxcore.models.registry.MODELS`.
+
+    Attributes
+    ----------
+    config : dataclass
+        The detector's configuration; it must have ``n_class`` (K) and
+        ``class_names`` (tuple of K str, or empty), and round-trip through
+        :func:`bboxcore.models.config.config_to_dict` and :meth:`config_from_dict`
+        (it is stored in checkpoints).
+    loss_names : tuple of str
+        Every term :meth:`loss` can return, in the order they are logged
+        (the columns of ``log.csv`` and the panels of ``loss_curves.png``).
+    """
+
+    loss_names: ClassVar[tuple[str, ...]] = ()
+    config: Any
+
+    @property
+    def n_class(self) -> int:
+        """K, the number of object classes (labels ``0 .. K-1``)."""
+        return int(self.config.n_class)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The names of labels ``0 .. K-1`` (``'0'``, ``'1'``, ... when the config has none)."""
+        names = tuple(getattr(self.config, "class_names", ()) or ())
+        return names or tuple(str(k) for k in range(self.n_class))
+
+    def loss(
+        self, images, targets: Sequence, rng: np.random.Generator | None = None
+    ) -> dict[str, Tensor]:
+        """The training losses of one batch.
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3), float
+            Pixels in [0, 1], one size per batch.
+        targets : sequence of N :class:`Target`
+            Per image, ``bbox`` (R_i, 4) pixels and ``label`` (R_i,) in ``0 .. K-1``.
+        rng : numpy.random.Generator, optional
+            Source of any sampling in the target assignment (the trainer passes
+            its own so that runs repeat exactly).
+
+        Returns
+        -------
+        dict of str to Tensor
+            Named scalar terms, a subset of :attr:`loss_names`; the trainer
+            minimises their sum.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define loss()")
+
+    def predict(self, images) -> list[Prediction]:
+        """Detections of each image (evaluation mode, no gradient).
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3) or (H, W, 3), or a list of (H_i, W_i, 3)
+            Pixels in [0, 1].
+
+        Returns
+        -------
+        list of Prediction
+            One per image, by decreasing score.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define predict()")
+
+    def summary(self) -> dict:
+        """Facts about the architecture written into ``history.json`` (e.g. the receptive field)."""
+        return {}
+
+    @classmethod
+    def config_from_dict(cls, data: dict):
+        """Rebuild the config from :func:`~bboxcore.models.config.config_to_dict`'s output."""
+        raise NotImplementedError(f"{cls.__name__} must define config_from_dict()")
+
+    @classmethod
+    def default_config(cls, dataset: str, class_names: Sequence[str]):
+        """The configuration for a data set (``'mnist-det'``, ``'neon-trees'``, a folder)."""
+        raise NotImplementedError(f"{cls.__name__} must define default_config()")
+
+
+def as_targets(targets: Sequence, n: int) -> list[Target]:
+    """Check ``targets`` holds ``n`` items with ``bbox`` (R, 4) and ``label`` (R,); normalise them.
+
+    Parameters
+    ----------
+    targets : sequence of objects with ``bbox`` and ``label``
+    n : int
+        The number of images of the batch.
+
+    Returns
+    -------
+    list of Target
+        ``bbox`` as float32 (R, 4) — unchanged when it already is — and ``label`` as int64.
+
+    Raises
+    ------
+    ValueError
+        If the count differs from ``n`` or a box array is not (R, 4) with R labels.
+    TypeError
+        If an item has no ``bbox`` or ``label``.
+
+    Examples
+    --------
+    >>> as_targets([Target(np.zeros((0, 4)), np.zeros(0))], 1)[0].bbox.dtype
+    dtype('float32')
+    """
+    if len(targets) != n:
+        raise ValueError(f"targets must have N = {n} entries (one per image); got {len(targets)}")
+    out = []
+    for i, t in enumerate(targets):
+        if not (hasattr(t, "bbox") and hasattr(t, "label")):
+            raise TypeError(
+                f"targets[{i}] must have .bbox and .label (a Target, Sample or Annotation); "
+                f"got {type(t).__name__}"
+            )
+        bbox = np.asarray(t.bbox, np.float32).reshape(-1, 4) if np.size(t.bbox) == 0 else t.bbox
+        bbox, label = np.asarray(bbox, np.float32), np.asarray(t.label, np.int64).reshape(-1)
+        if bbox.ndim != 2 or bbox.shape[1] != 4 or len(label) != len(bbox):
+            raise ValueError(
+                f"targets[{i}] must hold bbox (R, 4) and label (R,); "
+                f"got {bbox.shape} and {label.shape}"
+            )
+        out.append(Target(bbox, label))
+    return out
