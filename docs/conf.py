@@ -179,6 +179,19 @@ def _borrow_references(app, what, name, obj, options, lines) -> None:
         lines[at:at] = ["References", "----------", "", *borrowed, ""]
 
 
+def _link_notebooks() -> None:
+    """``docs/notebooks/NN_topic.ipynb`` -> ``../../notebooks/NN_topic.ipynb`` for every notebook.
+
+    The notebooks live at the top of the repository, where ``make test`` runs them; the
+    site reads them through symbolic links (committed), and a new notebook gets its link
+    here, at the first build.
+    """
+    for notebook in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        link = ROOT / "docs" / "notebooks" / notebook.name
+        if not link.exists() and not link.is_symlink():
+            link.symlink_to(Path("..", "..", "notebooks", notebook.name))
+
+
 def setup(app) -> None:
     if not (MATHJAX_SRC / "tex-mml-chtml.js").is_file():
         from sphinx.errors import ConfigError
@@ -188,6 +201,7 @@ def setup(app) -> None:
             "it works offline. `make docs` installs it; by hand: `npm install --no-save "
             "--prefix build/mathjax mathjax@3.2.2` (npm: `apt-get install -y npm`)."
         )
+    _link_notebooks()
     app.connect("autodoc-process-docstring", _borrow_references, priority=390)
     app.connect("autodoc-process-docstring", _module_headings_as_rubrics, priority=400)
     app.connect("build-finished", _copy_mathjax)

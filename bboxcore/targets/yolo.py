@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 #: A centre exactly on a cell border has t_x = ±inf; :func:`yolo_encode` clips
-#: the fraction to [LOGIT_CLIP, 1 - LOGIT_CLIP] first (|t_x| <= 13.8).
+#: the fraction to [LOGIT_CLIP, 1 - LOGIT_CLIP] first (``|t_x| <= 13.8``).
 LOGIT_CLIP = 1e-6
 #: ``t_w`` and ``t_h`` are clipped at this value before ``exp`` in :func:`yolo_decode`
 #: so that an untrained head cannot overflow (e^10 ≈ 22026 anchor widths).

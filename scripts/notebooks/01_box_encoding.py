@@ -3,8 +3,8 @@
 #
 # A detector does not predict the four corners of a box. It predicts how to **move and
 # stretch a reference box** $P$ (an anchor, or a RoI) onto the ground-truth box $G$.
-# This notebook walks through the encoding of the slides (seed 000, "BBOX Regression";
-# seed 002, C2.2.1) with the code of `bboxcore.encoding`:
+# This notebook walks through the encoding of the slides (*BBOX Regression*;
+# *Detection – 3 stages*, §C2.2.1) with the code of `bboxcore.encoding`:
 #
 # 1. the formula, on numbers you can check by hand;
 # 2. why we divide by $p_w, p_h$ (scale invariance);
@@ -95,7 +95,7 @@ print(f"largest round-trip error over 1000 pairs: {err:.2e} pixels")  # ~1e-13
 # %% [markdown]
 # ## 2. Why divide by $p_w$ and $p_h$: scale invariance
 #
-# Seed 000: *"we want the offset not to depend on the size of the object; if we simply
+# *BBOX Regression*: *"we want the offset not to depend on the size of the object; if we simply
 # subtracted the two boxes, a larger object would give a larger value."*
 #
 # Take a small pair and a large pair that are **equally misplaced**: the ground truth is
@@ -112,7 +112,7 @@ for name, a, g in (("small", small_anchor, small_gt), ("large", large_anchor, la
     raw_shift = (g[0, 0] + g[0, 2]) / 2 - (a[0, 0] + a[0, 2]) / 2
     print(f"{name}: raw centre shift {raw_shift:5.1f} px   loc = {bbox2loc(a, g)[0]}")
 
-# %%
+# %% alt="Two panels: a small anchor and ground-truth pair shifted 2 px, and the same picture ten times larger shifted 20 px; both titles give the same offsets t."
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, a, g, title in (
     (axes[0], small_anchor, small_gt, "small pair: shift 2 px"),
@@ -126,6 +126,8 @@ for ax, a, g, title in (
     ax.set_xlim(-0.4 * span, 1.6 * span)
     ax.set_ylim(1.5 * span, -0.5 * span)  # image coordinates: y grows downwards
     ax.set_aspect("equal")
+    ax.set_xlabel("x (px)")
+    ax.set_ylabel("y (px, downwards)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
 fig.suptitle("Dividing by the anchor size gives the same offsets at every scale")
 fig.tight_layout()
@@ -133,7 +135,7 @@ fig.tight_layout()
 # %% [markdown]
 # ## 3. Why $\log$ and $\exp$: decoded widths are always positive
 #
-# Seed 000: *"we want $d_w$, $d_h$ to give a positive number when converted back"*:
+# *BBOX Regression*: *"we want $d_w$, $d_h$ to give a positive number when converted back"*:
 # $\hat g_w = p_w e^{d_w} > 0$ for **every** real $d_w$ the network may output.
 # The plot compares it with a linear parametrisation $\hat g_w = p_w (1 + d_w)$ — a
 # counter-example drawn for comparison only, not part of bboxcore — which gives
@@ -141,7 +143,7 @@ fig.tight_layout()
 #
 # The log is also symmetric: doubling a box gives $t_w = +\log 2$, halving it $-\log 2$.
 
-# %%
+# %% alt="Decoded width against the predicted d_w: the exponential curve stays above zero, the dashed linear counter-example crosses zero at d_w = -1."
 d_w = np.linspace(-3, 3, 61)
 p = np.array([[0.0, 0.0, 40.0, 40.0]])  # p_w = 40
 locs = np.zeros((d_w.size, 4))
@@ -158,7 +160,7 @@ print(
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(d_w, width, label=r"bboxcore: $p_w\,e^{d_w}$")
 ax.plot(d_w, 40 * (1 + d_w), "--", label=r"counter-example: $p_w\,(1 + d_w)$")
-ax.axhline(0, color="k", lw=0.8)
+ax.axhline(0, color="k", lw=0.8, label="width 0: below it a box is impossible")
 ax.set_xlabel(r"predicted $d_w$")
 ax.set_ylabel("decoded width (px)")
 ax.legend()
@@ -178,7 +180,7 @@ print(loc2bbox(p, [[0.0, 0.0, 50.0, 0.0]]))  # width 40 * 62.5 = 2500, centred o
 # ## 4. Normalisation by the standard deviation
 #
 # The second stage regresses $\tilde t = (t - \mu) / \sigma$ with $\mu = 0$ and
-# $\sigma = (0.1, 0.1, 0.2, 0.2)$ (seed 004). Where do these numbers come from? The RoIs
+# $\sigma = (0.1, 0.1, 0.2, 0.2)$ (*The losses of Faster R-CNN*). Where do these numbers come from? The RoIs
 # used for training overlap their ground truth (IoU ≥ 0.5), so their offsets are small —
 # of the order of those standard deviations. Dividing by them gives targets of unit scale.
 #
@@ -211,7 +213,7 @@ print(f"{positive.sum()} positive RoIs")
 print("std of raw t        :", t.std(axis=0))  # of the order of (0.1, 0.1, 0.2, 0.2)
 print("std of normalised t :", t_norm.std(axis=0))  # of the order of 1
 
-# %%
+# %% alt="Histograms of the four offsets of positive RoIs: raw ones spread over about plus or minus 0.3, normalised ones over about plus or minus 2."
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
 names = ["$t_x$", "$t_y$", "$t_w$", "$t_h$"]
 for k in range(4):
@@ -219,7 +221,12 @@ for k in range(4):
     axes[1].hist(t_norm[:, k], bins=80, histtype="step", label=names[k])
 axes[0].set_title("raw offsets of positive RoIs")
 axes[1].set_title(r"normalised: $(t - 0) / (0.1, 0.1, 0.2, 0.2)$")
-axes[0].legend()
+axes[0].set_xlabel("offset value $t$")
+axes[1].set_xlabel(r"normalised offset value $\tilde t$")
+axes[0].set_ylabel("number of RoIs (per bin)")
+for ax in axes:
+    ax.legend(title="offset")
+fig.suptitle(f"Offsets of {positive.sum()} positive RoIs (IoU ≥ 0.5 with their ground truth)")
 fig.tight_layout()
 
 # %% [markdown]
@@ -241,18 +248,21 @@ print("IoU(pred, gt) =", box_iou_aligned(pred, gt))
 d_norm = bbox2loc(anchor, pred, std=LOC_NORMALIZE_STD)
 print("same box through normalised offsets:", loc2bbox(anchor, d_norm, std=LOC_NORMALIZE_STD))
 
+# %% alt="The anchor (dashed blue), the ground truth (green) and the decoded prediction (red) between them, each with its centre marked by a dot of its colour."
 fig, ax = plt.subplots(figsize=(8, 4))
 draw(ax, anchor, "tab:blue", "anchor P", ls="--")
 draw(ax, gt, "tab:green", "ground truth G")
 draw(ax, pred, "tab:red", r"decoded prediction, $d = 0.8\,t$")
-for box, c in ((anchor, "tab:blue"), (gt, "tab:green"), (pred, "tab:red")):
+for box, c, name in ((anchor, "tab:blue", "P"), (gt, "tab:green", "G"), (pred, "tab:red", "prediction")):
     cx, cy = (box[0, 0] + box[0, 2]) / 2, (box[0, 1] + box[0, 3]) / 2
-    ax.plot(cx, cy, "o", color=c)
+    ax.plot(cx, cy, "o", color=c, label=f"centre of {name} (what $t_x, t_y$ move)")
 ax.set_xlim(0, 110)
 ax.set_ylim(55, 0)
 ax.set_aspect("equal")
+ax.set_xlabel("x (px)")
+ax.set_ylabel("y (px, downwards)")
 ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
-ax.set_title("loc2bbox(anchor, d)")
+ax.set_title("loc2bbox(anchor, d): the prediction moves 80 % of the way to G")
 fig.tight_layout()
 
 # %% [markdown]

@@ -123,7 +123,7 @@ print(f"{'pair':10s}" + "".join(f"{k:>9s}" for k in table))
 for i, name in enumerate(pairs):
     print(f"{name:10s}" + "".join(f"{v[i]:+9.3f}" for v in table.values()))
 
-# %%
+# %% alt="Five panels of box pairs (overlap, contained, near, far, crossed), each titled with its IoU, GIoU, DIoU and CIoU; the enclosing box C is drawn dotted."
 fig, axes = plt.subplots(1, len(pairs), figsize=(15, 3.6))
 for i, (ax, name) in enumerate(zip(axes, pairs)):
     enclosing = [
@@ -136,10 +136,11 @@ for i, (ax, name) in enumerate(zip(axes, pairs)):
     draw(ax, a[i], "tab:blue", "A")
     draw(ax, b[i], "tab:orange", "B")
     ca, cb = (a[i, :2] + a[i, 2:]) / 2, (b[i, :2] + b[i, 2:]) / 2
-    ax.plot([ca[0], cb[0]], [ca[1], cb[1]], "k.--", lw=1)
+    ax.plot([ca[0], cb[0]], [ca[1], cb[1]], "k.--", lw=1, label="centre distance (DIoU)")
     ax.set_xlim(-1, 11)
     ax.set_ylim(7, -1)
     ax.set_aspect("equal")
+    ax.set_xlabel("x (px)")
     ax.set_title(
         name
         + "\n"
@@ -148,8 +149,10 @@ for i, (ax, name) in enumerate(zip(axes, pairs)):
         + "  ".join(f"{k} {v[i]:+.2f}" for k, v in table.items() if k in ("DIoU", "CIoU")),
         fontsize=9,
     )
-axes[0].legend(loc="lower left", fontsize=8)
-fig.tight_layout()
+axes[0].set_ylabel("y (px, downwards)")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=9)
+fig.suptitle("Five box pairs A, B and their enclosing box C: four overlap measures")
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
 # ## 3. Sliding one box across another
@@ -159,7 +162,7 @@ fig.tight_layout()
 # no gradient there. GIoU and DIoU keep decreasing with the distance, so they still say
 # which way to move. (At shift 0 the boxes coincide and all four are 1.)
 
-# %%
+# %% alt="IoU, GIoU, DIoU and CIoU as one box slides across another: IoU stays at 0 once they stop overlapping while the other three keep decreasing with the distance."
 shift = np.linspace(-12, 12, 241)
 A_rep = np.repeat(A, shift.size, axis=0)
 B_slide = np.stack([shift, np.zeros_like(shift), shift + 4, np.full_like(shift, 4.0)], axis=1)
@@ -170,10 +173,10 @@ style = {"IoU": {"lw": 5, "alpha": 0.4}, "CIoU": {"ls": "--"}}
 for name, value in curves.items():
     ax.plot(shift, value, label=name, **style.get(name, {}))
 ax.axhline(0, color="k", lw=0.6)
-ax.axvspan(-12, -4, color="0.9")
+ax.axvspan(-12, -4, color="0.9", label="no overlap")
 ax.axvspan(4, 12, color="0.9")
 ax.set_xlabel("horizontal shift of B (px); grey: no overlap")
-ax.set_ylabel("value")
+ax.set_ylabel("measure of A and B")
 ax.legend()
 ax.set_title("IoU is blind to distance once boxes stop overlapping")
 fig.tight_layout()
@@ -206,24 +209,30 @@ print("anchors:", anchors.shape, "  IoU matrix:", iou.shape)
 print("best IoU per ground-truth box:", iou.max(axis=0))
 print("anchors with IoU > 0.7 per box:", (iou > 0.7).sum(axis=0))
 
-# %%
+# %% alt="Heat map of the IoU of every anchor with the three ground-truth boxes, and for each ground-truth box a map of the best anchor IoU at each image position."
 fig = plt.figure(figsize=(13, 6.5))
 ax = fig.add_subplot(2, 1, 1)
 im = ax.imshow(iou.T, aspect="auto", cmap="viridis", interpolation="nearest", vmin=0, vmax=1)
 ax.set_xlabel("anchor index s (cell-major: 9 anchors per cell, cells row by row)")
 ax.set_yticks(range(len(gt)), [f"GT {g}" for g in range(len(gt))])
+ax.set_ylabel("ground-truth box")
 ax.set_title("box_iou(anchors, gt).T — the full S × G matrix")
-fig.colorbar(im, ax=ax, fraction=0.02)
+fig.colorbar(im, ax=ax, fraction=0.02, label="IoU")
 
 # The same matrix, one map per ground-truth box: the best of the 9 anchors of each cell.
 best_per_cell = iou.reshape(img_h // stride, img_w // stride, len(anchor_base), len(gt)).max(axis=2)
 for g in range(len(gt)):
     ax = fig.add_subplot(2, 3, 4 + g)
     ax.imshow(best_per_cell[:, :, g], extent=(0, img_w, img_h, 0), cmap="viridis", vmin=0, vmax=1)
-    draw(ax, gt[g], "red")
+    draw(ax, gt[g], "red", "ground-truth box")
     best = anchors[iou[:, g].argmax()]
-    draw(ax, best, "white", ls="--", lw=1.5)
-    ax.set_title(f"GT {g}: best anchor IoU {iou[:, g].max():.2f}", fontsize=10)
+    draw(ax, best, "white", "its best anchor", ls="--", lw=1.5)
+    ax.set_title(f"GT {g}: best anchor IoU {iou[:, g].max():.2f} (colour: best IoU per cell)", fontsize=10)
+    ax.set_xlabel("x (px)")
+    ax.set_facecolor("0.3")
+    if g == 0:
+        ax.set_ylabel("y (px)")
+        ax.legend(loc="upper right", fontsize=7, facecolor="0.8")
 fig.tight_layout()
 
 # %% [markdown]

@@ -6,7 +6,7 @@
 # `bboxcore.nms_variants`, this notebook shows
 #
 # 1. the slide's algorithm step by step on a drawn example, boxes coloured by their state;
-# 2. the "awkward" case of seed 002 (A*): NMS loses a true object, Soft-NMS keeps it;
+# 2. the "awkward" case of *Detection – 3 stages* (A*): NMS loses a true object, Soft-NMS keeps it;
 # 3. the linear and Gaussian decays of Soft-NMS;
 # 4. CenterNet's NMS-free alternative, and the speed of the fast `nms`.
 #
@@ -50,7 +50,7 @@ def draw(ax, boxes, color, label=None, **kw):
 # %% [markdown]
 # ## 1. The algorithm, step by step
 #
-# Seed 002, A3.b:
+# *Detection – 3 stages*, §A3.b,:
 #
 # 1. sort the boxes by score;
 # 2. take the first one and keep it; remove the remaining boxes whose IoU with it is
@@ -90,7 +90,7 @@ print(
 # for the first k kept boxes; the boxes those k suppress are found with `box_iou` (for the
 # picture only).
 
-# %%
+# %% alt="Five panels of seven numbered boxes with scores: the sorted list, then after each step the kept boxes in green, the suppressed ones dotted red and those still waiting dashed grey."
 order = np.argsort(-scores, kind="stable")
 # where to write each box's label: (x, y) offsets from its corners, to keep them apart
 label_xy = [(10, 6), (60, 6), (6, 76), (80, 16), (132, 100), (50, 88), (150, 66)]
@@ -112,6 +112,8 @@ for step, ax in enumerate(axes[: len(keep) + 1]):
     ax.set_xlim(0, 190)
     ax.set_ylim(110, 0)
     ax.set_aspect("equal")
+    ax.set_xlabel("x (px)")
+    ax.set_ylabel("y (px, downwards)")
     ax.set_title(
         "sorted: " + " ".join(map(str, order)) if step == 0 else f"step {step}: keep box {kept[-1]}"
     )
@@ -121,17 +123,20 @@ handles = [
 ]
 fig.legend(
     handles,
-    ["still in the list", "suppressed", "kept"],
+    ["still in the list", "suppressed", "kept (thick: kept at this step)"],
     loc="lower right",
     bbox_to_anchor=(0.9, 0.2),
 )
+fig.suptitle(f"Greedy NMS at IoU {iou_thresh}, step by step (label: box: score)")
 fig.tight_layout()
 
 # %% [markdown]
 # ## 2. The awkward case: two objects that overlap
 #
-# Seed 002, A*: *"If □ has higher score, we'll lose □. If □ has higher score, we'll lose □.
-# That's awkward."* Two people stand one behind the other; their true boxes overlap with
+# The slide (*Detection – 3 stages*, §A*) shows it with two pictures of people standing
+# close together: if the box of the person in front has the higher score, NMS removes the
+# box of the person behind; if the person behind scores higher, the one in front is lost —
+# "that's awkward". Two people stand one behind the other; their true boxes overlap with
 # IoU 0.55. The detector finds both (plus a duplicate of the first), but hard NMS at 0.5
 # sees the second person as a duplicate of the first and removes it.
 
@@ -178,32 +183,55 @@ for name, kept in final.items():
 # overlaps a much more, so its score falls much lower. With a final threshold of 0.3,
 # Soft-NMS reports both people; hard NMS only one.
 
-# %%
-fig, axes = plt.subplots(1, 3, figsize=(12, 4.5), sharey=True)
+# %% alt="Three panels of two overlapping people with detections a, b and c labelled on their boxes: all detections; after hard NMS only a remains, so person 2 is lost; after Soft-NMS a and b stay above the threshold and c falls below it."
+fig, axes = plt.subplots(1, 3, figsize=(13, 5), sharey=True)
 panels = (
-    ("detections", np.arange(3), det_scores),
-    ("hard NMS, IoU 0.5", keep_hard, det_scores[keep_hard]),
-    ("Soft-NMS (Gaussian)", keep_soft, soft_scores),
+    ("the detector's output", np.arange(3), det_scores),
+    ("after hard NMS (IoU 0.5)", keep_hard, det_scores[keep_hard]),
+    ("after Soft-NMS (Gaussian)", keep_soft, soft_scores),
 )
+# each label sits inside a different corner of its own box: a top left, b top right,
+# c bottom left (a and c almost coincide)
+corner = {0: ("x1", "y1", "left", "top"), 1: ("x2", "y1", "right", "top"),
+          2: ("x1", "y2", "left", "bottom")}  # fmt: skip
 for ax, (title, kept, s) in zip(axes, panels):
-    draw(ax, people, "lime", "ground truth", lw=5, alpha=0.5)
+    draw(ax, people, "tab:green", ls=(0, (2, 2)), lw=1.2)  # thin: never hides a detection
     for i, sc in zip(kept, s):
-        color = "tab:blue" if sc > score_thresh else "0.7"
-        draw(ax, detections[i], color, ls="-" if sc > score_thresh else "--")
+        above = sc > score_thresh
+        color = "tab:blue" if above else "0.55"
+        draw(ax, detections[i], color, ls="-" if above else "--", lw=2)
+        x1, y1, x2, y2 = detections[i]
+        cx, cy, ha, va = corner[i]
         ax.text(
-            detections[i, 0] + 1,
-            100 + 7 * i,
+            {"x1": x1 + 1.5, "x2": x2 - 1.5}[cx],
+            {"y1": y1 + 1.5, "y2": y2 - 1.5}[cy],
             f"{'abc'[i]}: {sc:.2f}",
+            ha=ha,
+            va=va,
             color=color,
             fontsize=9,
+            bbox={"facecolor": "white", "edgecolor": color, "pad": 1.5, "alpha": 0.9},
         )
-    ax.set_xlim(0, 80)
-    ax.set_ylim(115, 0)
+    ax.set_xlim(0, 72)
+    ax.set_ylim(100, 0)
     ax.set_aspect("equal")
     ax.set_title(title)
-axes[0].legend(loc="upper right", fontsize=8)
-fig.suptitle(f"blue: score above {score_thresh}; grey: below (or removed)")
-fig.tight_layout()
+    ax.set_xlabel("x (px)")
+axes[0].set_ylabel("y (px, downwards)")
+handles = [
+    Rectangle((0, 0), 1, 1, fill=False, ec="tab:green", ls=(0, (2, 2)), lw=1.2),
+    Rectangle((0, 0), 1, 1, fill=False, ec="tab:blue", lw=2),
+    Rectangle((0, 0), 1, 1, fill=False, ec="0.55", ls="--", lw=2),
+]
+fig.legend(
+    handles,
+    ["ground truth (persons 1 and 2)", f"detection, score > {score_thresh}: reported",
+     f"detection, score ≤ {score_thresh}: dropped"],
+    loc="lower center",
+    ncol=3,
+)  # fmt: skip
+fig.suptitle("Two people, one behind the other: hard NMS loses person 2, Soft-NMS keeps them")
+fig.tight_layout(rect=(0, 0.07, 1, 1))
 
 # %% [markdown]
 # ## 3. Linear and Gaussian decay
@@ -220,7 +248,7 @@ fig.tight_layout()
 # The curves below are measured with `soft_nms` itself: a box of score 1 is selected,
 # and we read the decayed score of a second box of score 1 placed at a given IoU.
 
-# %%
+# %% alt="Score multiplier against IoU for hard NMS, linear and two Gaussian Soft-NMS settings: hard and linear drop at 0.3, the Gaussians decay smoothly."
 shift = np.linspace(0, 10, 101)
 pairs_iou, decay = [], {}
 settings = {
@@ -256,7 +284,7 @@ print(f"measured at IoU {pairs_iou[i]:.3f}:", {k: round(float(v[i]), 3) for k, v
 # ## 4. Without NMS: CenterNet's peaks — and speed
 #
 # CenterNet predicts one heatmap per class and keeps the cells that are the maximum of their
-# 3 × 3 neighbourhood (a max-pooling "instead of NMS", seed 002, M):
+# 3 × 3 neighbourhood (a max-pooling "instead of NMS", *Detection – 3 stages*, §M):
 
 # %%
 yy, xx = np.mgrid[0:32, 0:48]
@@ -266,6 +294,19 @@ heat = heat[None]  # (C=1, H, W)
 peak_scores, cls, ys, xs = heatmap_peaks(heat, k=2)
 for sc, y, x in zip(peak_scores, ys, xs):
     print(f"peak: score {sc:.2f} at (y, x) = ({y}, {x})")  # 0.90 at (10, 12), 0.70 at (20, 33)
+
+# %% alt="A CenterNet heat map of 32 by 48 cells with two bright blobs; the two 3 by 3 local maxima found by heatmap_peaks are marked with crosses at their centres, scores 0.90 and 0.70."
+fig, ax = plt.subplots(figsize=(7, 4.2))
+image = ax.imshow(heat[0], cmap="viridis", vmin=0, vmax=1)
+fig.colorbar(image, ax=ax, label="predicted centre score (class 0)")
+ax.plot(xs, ys, "x", color="red", ms=12, mew=2.5, label="3 × 3 local maxima = detections")
+for sc, y, x in zip(peak_scores, ys, xs):
+    ax.annotate(f"{sc:.2f}", (x, y), xytext=(6, -8), textcoords="offset points", color="white")
+ax.set_xlabel("x (heat-map cell)")
+ax.set_ylabel("y (heat-map cell)")
+ax.legend(loc="lower right")
+ax.set_title("CenterNet: a peak of the heat map is a detection, no NMS needed")
+fig.tight_layout()
 
 # %% [markdown]
 # Speed: the fast `nms` resolves candidates in blocks; `nms_reference` is the plain loop of

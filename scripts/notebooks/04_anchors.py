@@ -5,7 +5,7 @@
 # **anchors**, reference boxes of a few shapes placed at every cell of the feature map.
 # With `bboxcore.anchors`, this notebook
 #
-# 1. draws the 9 base anchors of Faster R-CNN (seed 001: 3 scales × 3 ratios);
+# 1. draws the 9 base anchors of Faster R-CNN (the *Faster R-CNN* lecture: 3 scales × 3 ratios);
 # 2. lays them on a grid over a real image;
 # 3. reproduces the numbers of the slides: 17 100 anchors for a 38 × 50 map, about
 #    20 000 for a 1000 × 600 image and how many lie inside it;
@@ -73,7 +73,7 @@ print("  ratio  scale      w      h   sqrt(area)")
 for a, (r, s) in enumerate([(r, s) for r in (0.5, 1, 2) for s in (8, 16, 32)]):
     print(f"{r:7.1f} {s:6d} {wh[a, 0]:6.1f} {wh[a, 1]:6.1f} {np.sqrt(wh[a].prod()):8.1f}")
 
-# %%
+# %% alt="The 9 base anchors of one cell (3 scales by 3 aspect ratios) drawn around their common centre."
 fig, ax = plt.subplots(figsize=(6, 6))
 colors = ["tab:blue", "tab:orange", "tab:green"]
 for a, box in enumerate(anchor_base):
@@ -84,10 +84,12 @@ for a, box in enumerate(anchor_base):
         label=f"scale {(8, 16, 32)[a % 3]}" if a < 3 else None,
         ls=("--", "-", ":")[a // 3],
     )
-ax.plot(8, 8, "k+", ms=12)
+ax.plot(8, 8, "k+", ms=12, label="common centre (8, 8)")
 ax.set_xlim(-400, 420)
 ax.set_ylim(420, -400)
 ax.set_aspect("equal")
+ax.set_xlabel("x (px)")
+ax.set_ylabel("y (px, downwards)")
 ax.legend(loc="upper right")
 ax.set_title(
     "The 9 base anchors, centred on (8, 8), the centre of the first 16 px cell\n"
@@ -103,7 +105,7 @@ fig.tight_layout()
 # stride of 16 (an 8 × 8 feature map) and anchor sides of 16, 32 and 64 px (scales 1, 2, 4,
 # the right sizes for these digits), there are $8 \cdot 8 \cdot 9 = 576$ anchors:
 
-# %%
+# %% alt="Two panels on a 128 by 128 image: the 9 anchors of one cell with all 64 cell centres as white dots, and the anchors that lie entirely inside the image."
 scene = MnistDetection("train", image_size=128, n_images=4, seed=0)[0]
 small_base = generate_anchor_base(base_size=16, ratios=(0.5, 1, 2), scales=(1, 2, 4))
 anchors = grid_anchors(small_base, 16, (8, 8))
@@ -115,10 +117,12 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 5.5))
 for ax in axes:
     ax.imshow(scene.image, extent=(0, 128, 128, 0))
     centres = (anchors[:, :2] + anchors[:, 2:]) / 2
-    ax.plot(centres[:, 0], centres[:, 1], "w.", ms=3)
+    ax.plot(centres[:, 0], centres[:, 1], "w.", ms=3, label="anchor centres (one per cell)")
     draw(ax, scene.bbox, "lime", "ground truth", lw=2)
     ax.set_xlim(-40, 168)
     ax.set_ylim(168, -40)
+    ax.set_xlabel("x (px)")
+    ax.set_ylabel("y (px, downwards)")
 cell = (3 * 8 + 4) * 9  # cell (y=3, x=4): rows (y W + x) A ... + A
 draw(axes[0], anchors[cell : cell + 9], "tab:red", "the 9 anchors of cell (3, 4)")
 axes[0].set_title("one cell's anchors; white dots: all 64 cell centres")
@@ -133,13 +137,13 @@ fig.tight_layout()
 #
 # **17 100.** A ≈ 600 × 800 image through VGG-16 (stride 16) gives a 38 × 50 feature map;
 # the RPN outputs $1 \times 9 \times 38 \times 50$ scores and $1 \times 36 \times 38 \times 50$
-# offsets (seed 002, C2): $9 \cdot 38 \cdot 50 = 17\,100$ anchors.
+# offsets (*Detection – 3 stages*, §C2): $9 \cdot 38 \cdot 50 = 17\,100$ anchors.
 
 # %%
 print(len(grid_anchors(anchor_base, 16, (38, 50))))  # expect 17100
 
 # %% [markdown]
-# **≈ 20k, then ≈ 6k.** Seed 001: *"a 1000 × 600 image has about 60 × 40 × 9 (20k) anchors;
+# **≈ 20k, then ≈ 6k.** the *Faster R-CNN* lecture: *"a 1000 × 600 image has about 60 × 40 × 9 (20k) anchors;
 # ignoring the anchors that cross the boundary leaves about 6k."* At stride 16 the map is
 # $\lceil 600/16 \rceil \times \lceil 1000/16 \rceil = 38 \times 63$:
 
@@ -165,7 +169,7 @@ print("inside, per base anchor (ratio-major, scales 8/16/32):", per_shape)
 # ## 4. Receptive field: 171 and 228
 #
 # How much of the image does one 3 × 3 window on the last feature map see? Walking back
-# from the RPN's window to the image (seed 001):
+# from the RPN's window to the image (the *Faster R-CNN* lecture):
 #
 # $$
 # F(i) = (F(i+1) - 1) \times \mathrm{stride}_i + \mathrm{ksize}_i .
@@ -191,7 +195,7 @@ print("ZF:", receptive_field(ZF_LAYERS), " VGG-16:", receptive_field(VGG16_LAYER
 # ## 5. YOLOv2's k-means anchors on real boxes
 #
 # Instead of hand-picking shapes, YOLOv2 clusters the (w, h) of the training boxes with
-# the distance $d = 1 - \mathrm{IoU}$ between shapes aligned at a common corner (seed 002,
+# the distance $d = 1 - \mathrm{IoU}$ between shapes aligned at a common corner (*Detection – 3 stages*,
 # F2): a Euclidean distance would let large boxes dominate. Here on the 942 hand-drawn
 # tree crowns of the NEON images (real airborne photographs, 10 cm per pixel), and on the
 # digit boxes of 500 MNIST scenes.
@@ -237,7 +241,7 @@ print(
 centroids5, iou5 = kmeans_anchors(tree_wh, 5, np.random.default_rng(0))
 print(f"k = 5 tree-crown anchors (w, h), mean IoU {iou5:.3f}:\n", centroids5.round(1))
 
-# %%
+# %% alt="Left: mean IoU of the boxes with their nearest k-means anchor against k for two data sets. Right: box widths and heights as points with the anchor shapes found by k-means."
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
 for name, c in curves.items():
     axes[0].plot(list(ks), c, "o-", label=f"k-means, {name}")

@@ -6,7 +6,7 @@
 # target creators of `bboxcore.targets` (plain NumPy, forward pass only, no gradient):
 #
 # 1. `AnchorTargetCreator` on a real image: positive / negative / ignored anchors;
-# 2. seed 003's question — *"the RPN outputs 1152 boxes but there are only 3 ground-truth
+# 2. the *pipeline* article's question — *"the RPN outputs 1152 boxes but there are only 3 ground-truth
 #    objects: what happens to them?"* — answered with real numbers, at training and at
 #    inference time (`ProposalCreator`);
 # 3. `ProposalTargetCreator`: how the head's 128 RoIs are sampled.
@@ -47,7 +47,7 @@ def draw(ax, boxes, color, label=None, **kw):
 # %% [markdown]
 # ## The image: 512 × 256 pixels, 3 objects
 #
-# Seed 003's example: a ResNet with stride 32 turns a 512 × 256 image into a 16 × 8
+# The *Train/Test/Eval/Loss pipeline* article's example: a ResNet with stride 32 turns a 512 × 256 image into a 16 × 8
 # feature map, "so one image holds 16 × 8 anchor points", each with 3 sizes × 3 aspect
 # ratios: $16 \cdot 8 \cdot 9 = 1152$ anchors. We build such an image from two 256 × 256
 # scenes of real MNIST digits side by side, with 3 digits in all.
@@ -71,7 +71,7 @@ print("anchors:", anchors.shape)  # (1152, 4)
 # %% [markdown]
 # ## 1. AnchorTargetCreator
 #
-# Among the anchors **inside the image** (seed 001, seed 004):
+# Among the anchors **inside the image** (the *Faster R-CNN* lecture, *The losses of Faster R-CNN*):
 #
 # * **negative** (0): IoU < 0.3 with every ground-truth box;
 # * **positive** (1): (i) the anchor with the highest IoU for some ground-truth box, or
@@ -117,7 +117,7 @@ print("their targets t:\n", loc[label == 1])
 # find no positive sample"*. Since there are only 3 positives, the sample is padded to
 # 256 with negatives.
 
-# %%
+# %% alt="A 512 by 256 image of three digits with the anchors labelled by AnchorTargetCreator: three yellow positive anchors, one on each digit, thin red negatives, dashed green ground truth, and white dots at the anchor centres."
 fig, ax = plt.subplots(figsize=(12, 6.5))
 ax.imshow(image, extent=(0, 512, 256, 0))
 neg = np.flatnonzero(label == 0)
@@ -125,9 +125,11 @@ draw(ax, anchors[neg[::8]], "tab:red", "negative (every 8th shown)", lw=0.6)
 draw(ax, anchors[label == 1], "yellow", "positive", lw=2.5)
 draw(ax, gt, "lime", "ground truth", lw=2, ls="--")
 centres = (anchors[::9, :2] + anchors[::9, 2:]) / 2
-ax.plot(centres[:, 0], centres[:, 1], "w.", ms=3)
+ax.plot(centres[:, 0], centres[:, 1], "w.", ms=3, label="anchor centres (stride 32 px)")
 ax.set_xlim(-20, 532)
 ax.set_ylim(276, -20)
+ax.set_xlabel("x (px)")
+ax.set_ylabel("y (px, downwards)")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
 ax.set_title(
     f"AnchorTargetCreator: {(label == 1).sum()} positive, {(label == 0).sum()} "
@@ -136,7 +138,7 @@ ax.set_title(
 fig.tight_layout()
 
 # %% [markdown]
-# ## 2. The 1152 boxes and the 3 objects (seed 003)
+# ## 2. The 1152 boxes and the 3 objects (the *Train/Test/Eval/Loss pipeline* article)
 #
 # **At training time**, as above: each of the 1152 boxes is compared with the 3 ground-truth
 # boxes; the best match of each object (or any IoU ≥ 0.7) is positive, IoU < 0.3 with all
@@ -168,6 +170,7 @@ confident = roi_score > 0.5
 print(f"proposals with score > 0.5: {confident.sum()}")
 print("their best IoU with the 3 digits:", box_iou(roi[confident], gt).max(axis=1))
 
+# %% alt="Two panels on the digits image: all 300 proposals after NMS as thin cyan boxes, and the 3 proposals with score above 0.5, each on a digit, with the dashed green ground truth."
 fig, axes = plt.subplots(1, 2, figsize=(14, 3.8))
 for ax, boxes, title in (
     (axes[0], roi, f"all {len(roi)} proposals after NMS"),
@@ -179,15 +182,18 @@ for ax, boxes, title in (
     ax.set_title(title)
     ax.set_xlim(0, 512)
     ax.set_ylim(256, 0)
-axes[1].legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("x (px)")
+    ax.legend(loc="lower right", fontsize=8)
+axes[0].set_ylabel("y (px, downwards)")
+fig.suptitle("ProposalCreator: decode, clip, NMS at 0.7, keep the top 300")
 fig.tight_layout()
 
 # %% [markdown]
 # ## 3. ProposalTargetCreator: the head's RoIs
 #
 # In training, the head does not see all proposals either. From the proposals **plus the
-# ground-truth boxes themselves**, it samples 128 RoIs (seed 004; the slides use 64,
-# seed 002):
+# ground-truth boxes themselves**, it samples 128 RoIs (*The losses of Faster R-CNN*; the slides use 64,
+# *Detection – 3 stages*):
 #
 # * foreground: IoU ≥ 0.5 with a ground-truth box, at most 25 % of the sample, labelled
 #   with the digit's class **+ 1** (0 is background);
@@ -211,7 +217,7 @@ print("digits were:", gt_label, "-> labels", gt_label + 1)
 print("first foreground targets (normalised):\n", gt_roi_loc[fg][:3])
 print("background targets are zero:", np.abs(gt_roi_loc[~fg]).max() == 0)
 
-# %%
+# %% alt="The digits image with the 128 RoIs sampled by ProposalTargetCreator: yellow foreground RoIs around the three digits, thin red background RoIs elsewhere, dashed green ground truth."
 fig, ax = plt.subplots(figsize=(12, 6.5))
 ax.imshow(image, extent=(0, 512, 256, 0))
 draw(ax, sample_roi[~fg], "tab:red", "background RoI (label 0)", lw=0.6)
@@ -219,6 +225,8 @@ draw(ax, sample_roi[fg], "yellow", "foreground RoI (label digit + 1)", lw=1.2)
 draw(ax, gt, "lime", "ground truth", lw=2, ls="--")
 ax.set_xlim(0, 512)
 ax.set_ylim(256, 0)
+ax.set_xlabel("x (px)")
+ax.set_ylabel("y (px, downwards)")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
 ax.set_title(f"ProposalTargetCreator: {fg.sum()} foreground + {(~fg).sum()} background RoIs")
 fig.tight_layout()
@@ -229,7 +237,7 @@ fig.tight_layout()
 # * `AnchorTargetCreator` labels the anchors inside the image 1 / 0 / −1 and samples 256;
 #   the "best anchor of each object" rule guarantees every object a positive anchor even
 #   when no anchor reaches IoU 0.7, as happened here for all three digits.
-# * Of seed 003's 1152 boxes, only a sampled 256 enter the RPN loss in training; at
+# * Of the *pipeline* article's 1152 boxes, only a sampled 256 enter the RPN loss in training; at
 #   inference, `ProposalCreator` ranks, suppresses and keeps the top ones, and a score
 #   threshold decides.
 # * `ProposalTargetCreator` samples the head's RoIs at ≤ 25 % foreground, with labels

@@ -4,7 +4,7 @@
 # Every loss of bboxcore comes with its hand-derived gradient. This notebook uses
 # `bboxcore.losses`, `bboxcore.focal_losses` and `bboxcore.box_losses` to show
 #
-# 1. smooth L1 against L1 and L2, values and gradients — seed 000's argument, in numbers;
+# 1. smooth L1 against L1 and L2, values and gradients — *BBOX Regression*'s argument, in numbers;
 # 2. the σ of Faster R-CNN's smooth L1 (σ = 3 for the RPN, 1 for the head);
 # 3. the focal loss against the cross-entropy on easy and hard examples;
 # 4. the IoU loss of UnitBox / FCOS and its hand-derived gradient, checked numerically.
@@ -31,11 +31,11 @@ np.set_printoptions(precision=4, suppress=True)
 # \frac{d}{dx} = \begin{cases} x & |x| < 1 \\ \operatorname{sign}(x) & \text{otherwise.} \end{cases}
 # $$
 #
-# Seed 000: *"L2 is too sensitive to outliers, L1 converges too slowly; smooth L1 combines
+# *BBOX Regression*: *"L2 is too sensitive to outliers, L1 converges too slowly; smooth L1 combines
 # the advantages of both."* **By hand**: $\mathrm{smooth}_{L_1}(0.5) = 0.125$,
 # $\mathrm{smooth}_{L_1}(2) = 1.5$, and the gradients there are 0.5 and 1.
 
-# %%
+# %% alt="Two panels: L2, L1 and smooth L1 losses against the error x, and their gradients; smooth L1 is quadratic near 0 and linear beyond 1."
 print(smooth_l1(np.array([0.5, 2.0])), smooth_l1_backward(1.0, np.array([0.5, 2.0])))
 
 x = np.linspace(-3, 3, 601)
@@ -49,10 +49,13 @@ axes[1].plot(x, x, label="L2: $x$")
 axes[1].plot(x, smooth_l1_backward(1.0, x, beta=0.0), label=r"L1: sign$(x)$")
 axes[1].plot(x, smooth_l1_backward(1.0, x), lw=3, label="smooth L1")
 axes[1].set_title("gradient")
+axes[0].set_ylabel(r"loss $\ell(x)$")
+axes[1].set_ylabel(r"gradient $d\ell/dx$")
 for ax in axes:
-    ax.axvspan(-1, 1, color="0.92")
+    ax.axvspan(-1, 1, color="0.92", label="|x| < 1: smooth L1 is quadratic")
     ax.set_xlabel("residual $x$ = prediction − target")
     ax.legend(fontsize=8)
+fig.suptitle("L2, L1 and smooth L1 (σ = 1): losses and gradients")
 fig.tight_layout()
 
 # %% [markdown]
@@ -64,7 +67,7 @@ fig.tight_layout()
 # grossly wrong, once with the L2 loss and once with smooth L1 (its gradient from
 # `smooth_l1_backward`):
 
-# %%
+# %% alt="A line fit to points with outliers: the L2 fit is pulled towards the outliers, the smooth L1 fit follows the inliers."
 rng = np.random.default_rng(0)
 xs = np.linspace(0, 1, 50)
 ys = 2 * xs + 1 + rng.normal(0, 0.05, xs.size)
@@ -91,6 +94,8 @@ ax.plot(xs, ys, "k.", label="data (5 outliers)")
 for name, (a, b) in fits.items():
     ax.plot(xs, a * xs + b, label=name, lw=2)
 ax.plot(xs, 2 * xs + 1, "k:", label="true line")
+ax.set_xlabel("x")
+ax.set_ylabel("y")
 ax.legend()
 ax.set_title("L2 is pulled by the outliers; smooth L1 is not")
 fig.tight_layout()
@@ -101,7 +106,7 @@ fig.tight_layout()
 # so $\theta$ keeps jumping across it; smooth L1's gradient shrinks with the residual, so
 # $\theta$ settles (geometrically, by a factor 0.9 per step once $|\theta - 0.33| < 1$).
 
-# %%
+# %% alt="Gradient descent on one parameter: L1 keeps oscillating around the optimum while smooth L1 converges."
 trajectories = {}
 for name, grad in (
     ("L1", lambda r: smooth_l1_backward(1.0, r, beta=0.0)),
@@ -117,7 +122,7 @@ for name, grad in (
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, path in trajectories.items():
     ax.plot(path, label=name)
-ax.axhline(0.33, color="k", lw=0.6)
+ax.axhline(0.33, color="k", lw=0.6, label=r"optimum $\theta = 0.33$")
 ax.set_xlabel("gradient step")
 ax.set_ylabel(r"$\theta$")
 ax.legend()
@@ -127,7 +132,7 @@ fig.tight_layout()
 # %% [markdown]
 # ## 2. σ: where the quadratic zone ends
 #
-# Faster R-CNN's code writes the loss with a parameter σ (seed 002, C2.2.1):
+# Faster R-CNN's code writes the loss with a parameter σ (*Detection – 3 stages*, §C2.2.1):
 #
 # $$
 # f(x) = \begin{cases} \tfrac12 (\sigma x)^2 & |x| < 1/\sigma^2 \\
@@ -138,7 +143,7 @@ fig.tight_layout()
 # $|x| < 1/9$. **By hand** with σ = 3: $f(0.1) = \frac12 (0.3)^2 = 0.045$ and
 # $f(0.5) = 0.5 - 0.5/9 = 0.4444$.
 
-# %%
+# %% alt="Smooth L1 for several values of sigma and its gradient: a larger sigma narrows the quadratic zone."
 print(smooth_l1(np.array([0.1, 0.5]), sigma=3.0))  # 0.045, 0.4444
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 x = np.linspace(-1.5, 1.5, 601)
@@ -147,15 +152,17 @@ for sigma in (0.5, 1.0, 3.0):
     axes[1].plot(x, smooth_l1_backward(1.0, x, sigma=sigma), label=f"σ = {sigma}")
 axes[0].set_title("smooth L1 with σ")
 axes[1].set_title("its gradient: slope σ² inside |x| < 1/σ²")
+axes[0].set_ylabel(r"smooth L1 loss $\ell_\sigma(x)$")
+axes[1].set_ylabel(r"gradient $d\ell_\sigma/dx$")
 for ax in axes:
     ax.legend()
-    ax.set_xlabel("x")
+    ax.set_xlabel("residual x")
 fig.tight_layout()
 
 # %% [markdown]
 # ## 3. Focal loss against cross-entropy
 #
-# RetinaNet (seed 002, I): a one-stage detector scores ~100 000 anchors per image, almost
+# RetinaNet (*Detection – 3 stages*, §I): a one-stage detector scores ~100 000 anchors per image, almost
 # all easy background. The focal loss multiplies the cross-entropy by $(1 - p_t)^\gamma$:
 #
 # $$ \mathrm{FL}(p_t) = -\alpha_t (1 - p_t)^\gamma \log p_t,\qquad \gamma = 2,\ \alpha = 0.25. $$
@@ -188,7 +195,7 @@ for name, gamma, alpha in (("cross-entropy", 0.0, None), ("focal, γ = 2", 2.0, 
         f"-> easy share {easy / (easy + hard):.0%}"
     )
 
-# %%
+# %% alt="Focal loss against the probability of the true class for several gamma values; gamma 0 is the cross-entropy, larger gamma flattens the loss of easy examples."
 p = np.linspace(0.01, 1, 200)
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for gamma in (0, 0.5, 1, 2, 5):
@@ -196,8 +203,7 @@ for gamma in (0, 0.5, 1, 2, 5):
         np.log(p / (1 - p + 1e-12)), np.ones_like(p), alpha=None, gamma=gamma, reduction="none"
     )
     ax.plot(p, loss, label=f"γ = {gamma}")
-ax.axvspan(0.6, 1, color="0.92")
-ax.text(0.65, 3.5, "well-classified\nexamples")
+ax.axvspan(0.6, 1, color="0.92", label="well-classified examples")
 ax.set_xlabel("probability of the ground-truth class $p_t$")
 ax.set_ylabel("loss")
 ax.set_ylim(0, 5)
@@ -208,7 +214,7 @@ fig.tight_layout()
 # %% [markdown]
 # ## 4. The IoU loss and its hand-derived gradient
 #
-# UnitBox / FCOS (seed 002, N): a pixel inside a box predicts its distances to the four
+# UnitBox / FCOS (*Detection – 3 stages*, §N): a pixel inside a box predicts its distances to the four
 # sides, $x = (x_l, x_t, x_r, x_b)$, and the loss is $-\ln \mathrm{IoU}$:
 #
 # $$

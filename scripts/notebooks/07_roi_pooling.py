@@ -8,7 +8,7 @@
 #
 # 1. the three operations on numbers you can check by hand;
 # 2. **which feature cells** each bin reads — RoI Pool's two roundings ("quantised 2
-#    times", seed 002) against the exact bins of RoI Align and PrRoI;
+#    times", *Detection – 3 stages*) against the exact bins of RoI Align and PrRoI;
 # 3. the quantisation error: the output as a RoI slides by a few pixels;
 # 4. the three backward passes as pictures: where the gradient goes.
 #
@@ -103,7 +103,7 @@ for name, w in weights.items():
         f"{(w[:, 0, 0] > 0).sum()} cells read"
     )
 
-# %%
+# %% alt="Three panels: the feature-map cells read by each of the 4 bins of one RoI for RoI Pool, RoI Align and PrRoI Pool, colour by bin and intensity by weight."
 bin_colors = ["tab:blue", "tab:orange", "tab:green", "tab:purple"]
 fig, axes = plt.subplots(1, 3, figsize=(15, 5))
 for ax, (name, w) in zip(axes, weights.items()):
@@ -119,7 +119,17 @@ for ax, (name, w) in zip(axes, weights.items()):
     ax.grid(color="0.6", lw=0.5)
     draw_roi(ax, roi, "red")
     ax.set_title(f"{name}: cells read by the 4 bins\n(colour = bin, intensity = weight)")
-fig.tight_layout()
+    ax.set_xlabel("x (feature cells)")
+axes[0].set_ylabel("y (feature cells)")
+handles = [plt.matplotlib.patches.Patch(color=c, alpha=0.6) for c in bin_colors]
+handles.append(plt.matplotlib.lines.Line2D([], [], color="red", lw=2))
+fig.legend(
+    handles,
+    ["bin (0, 0)", "bin (0, 1)", "bin (1, 0)", "bin (1, 1)", "the RoI as given"],
+    loc="lower center",
+    ncol=5,
+)
+fig.tight_layout(rect=(0, 0.07, 1, 1))
 
 # %% [markdown]
 # Red: the RoI as given, $(1.25, 1.75) \to (6.25, 5.75)$ cells. **RoI Pool** snaps it to
@@ -132,11 +142,11 @@ fig.tight_layout()
 #
 # ## 3. The quantisation error
 #
-# Seed 002: *"0.8 pixels in feature — > 10 pixels in image — bad for small objects"*. On a
+# *Detection – 3 stages*: *"0.8 pixels in feature — > 10 pixels in image — bad for small objects"*. On a
 # feature map that is a ramp, $F_{y,x} = x$, the pooled value of a RoI tells *where* the
 # RoI is. Slide a 64-pixel RoI to the right one pixel at a time:
 
-# %%
+# %% alt="Pooled value against the RoI's shift in pixels: RoI Pool moves in 16-pixel steps, RoI Align and PrRoI Pool change smoothly."
 Hr, Wr = 8, 16
 ramp = np.tile(np.arange(Wr, dtype=float), (Hr, 1))[None, None]  # F[y, x] = x
 shifts = np.arange(0, 49)
@@ -170,14 +180,14 @@ print("RoI Pool output changes at shifts:", shifts[1:][np.diff(pooled["RoI Pool 
 # With an upstream gradient of 1 on every bin of a 2 × 2 output, where does the gradient
 # arrive on the feature map?
 #
-# * RoI Pool (seed 002): $\frac{\partial L}{\partial x_i} = \sum_r \sum_j [i = i^*(r, j)]\,
+# * RoI Pool (*Detection – 3 stages*): $\frac{\partial L}{\partial x_i} = \sum_r \sum_j [i = i^*(r, j)]\,
 #   \frac{\partial L}{\partial y_{rj}}$ — only the argmax cell of each bin;
 # * RoI Align: the four neighbours of every sample point, with bilinear weights
 #   $(1 - \Delta h)(1 - \Delta w)$;
 # * PrRoI: every cell under each bin, weighted by its share of the integral — and, unlike
 #   the others, a gradient for the **box coordinates** too.
 
-# %%
+# %% alt="Four heat maps: random features and the feature gradients of RoI Pool, RoI Align and PrRoI Pool for one RoI."
 rng = np.random.default_rng(0)
 features = rng.normal(size=(1, 1, H, W))
 dout = np.ones((1, 1, 2, 2))
@@ -202,6 +212,10 @@ for ax, (name, g) in zip(axes[1:], grads.items()):
     fig.colorbar(im, ax=ax, fraction=0.046)
 for ax in axes:
     draw_roi(ax, roi, "red")
+    ax.set_xlabel("x (feature cells)")
+axes[0].set_ylabel("y (feature cells)")
+fig.legend([plt.matplotlib.lines.Line2D([], [], color="red", lw=2)], ["the RoI"], loc="upper right")
+fig.suptitle("Where the gradient of the 4 pooled values goes (colour: d loss / d feature)")
 fig.tight_layout()
 
 # %% [markdown]

@@ -106,7 +106,7 @@ print("head      ", roi_cls_loc.shape, "offsets,", roi_score.shape, "class score
 # back-propagated through the head, RoI Align (notebook 07) and the network (notebook 08):
 # approximate joint training.
 
-# %%
+# %% alt="The four Faster R-CNN losses (RPN objectness, RPN box, head class, head box) and their sum decreasing over the training steps."
 if HAVE_CHECKPOINT:
     model = load_detector(RUN)
     with open(RUN / "log.csv", newline="") as f:
@@ -164,7 +164,7 @@ print("first and last total loss:", rows[0]["total"], rows[-1]["total"])
 # applies per-class NMS and the score threshold. Green: ground truth; dashed red:
 # predictions with their class and score.
 
-# %%
+# %% alt="Four test images of handwritten digits with the detections above score 0.3 drawn as labelled boxes next to the ground truth."
 fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
 for i, ax in enumerate(axes):
     sample = eval_set[i]
@@ -178,7 +178,17 @@ for i, ax in enumerate(axes):
         ax=ax,
     )
     ax.set_title(f"image {i}: {keep.sum()} detections > 0.3")
-fig.tight_layout()
+fig.legend(
+    [
+        plt.matplotlib.lines.Line2D([], [], color="tab:green", lw=2),
+        plt.matplotlib.lines.Line2D([], [], color="tab:red", lw=2, ls="--"),
+    ],
+    ["ground truth", "detection (digit: score)"],
+    loc="lower center",
+    ncol=2,
+)
+fig.suptitle("Detections of the trained Faster R-CNN (128 × 128 images, axes in pixels)")
+fig.tight_layout(rect=(0, 0.06, 1, 1))
 
 # %% [markdown]
 # ## 4. Precision–recall curves and mAP
@@ -186,7 +196,7 @@ fig.tight_layout()
 # `evaluate` predicts every image and scores the detections with `voc_ap` (notebook 10):
 # one PR curve and one AP per digit, averaged into the mAP, plus COCO's AP@[.5:.95].
 
-# %%
+# %% alt="Precision-recall curves at IoU 0.5 for each digit class, with the mean average precision in the title."
 result = evaluate(model, eval_set)
 voc = voc_ap(
     result["predictions"],

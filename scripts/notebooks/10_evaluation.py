@@ -102,13 +102,15 @@ print("all-point AP:", average_precision(precision, recall, metric="all_point"))
 print("11-point AP: ", average_precision(precision, recall, metric="11_point"))  # 0.5455
 print("voc_ap mAP:  ", result.map)
 
-# %%
+# %% alt="Left: the precision-recall curve of the worked example with the all-point AP area shaded. Right: the ground-truth boxes in green and the scored detections in red."
 interp = np.maximum.accumulate(precision[::-1])[::-1]  # max over r' >= r, for the picture
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
 ax = axes[0]
 ax.plot(recall, precision, "o", label="(recall, precision) after each detection")
 ax.step(np.r_[0, recall], np.r_[interp[0], interp], where="pre", label=r"$p_{interp}$ (all-point)")
-ax.fill_between(np.r_[0, recall], np.r_[interp[0], interp], step="pre", alpha=0.15)
+ax.fill_between(
+    np.r_[0, recall], np.r_[interp[0], interp], step="pre", alpha=0.15, label="all-point AP (area)"
+)
 t = np.linspace(0, 1, 11)
 p11 = [interp[recall >= v].max() if (recall >= v).any() else 0.0 for v in t]  # picture only
 ax.plot(t, p11, "kx", ms=9, label="the 11 points of VOC2007")
@@ -131,7 +133,19 @@ for i, name in enumerate("AB"):
 ax.set_xlim(-5, 120)
 ax.set_ylim(62, -5)
 ax.set_aspect("equal")
-ax.set_title("green: ground truth, red: detections with scores")
+ax.set_xlabel("x (px; image B drawn 60 px to the right)")
+ax.set_ylabel("y (px, downwards)")
+ax.legend(
+    [
+        Rectangle((0, 0), 1, 1, fill=False, ec="lime", lw=3),
+        Rectangle((0, 0), 1, 1, fill=False, ec="red", lw=1),
+        Rectangle((0, 0), 1, 1, fill=False, ec="0.7", ls=":"),
+    ],
+    ["ground truth", "detection (its score beside it)", "image border"],
+    loc="lower right",
+    fontsize=7,
+)
+ax.set_title("the two images of the worked example")
 fig.tight_layout()
 
 # %% [markdown]
