@@ -309,3 +309,15 @@ def detection_problems(draw, max_images=4, max_gt=5, max_det=8, n_class=2, side=
             }
         )
     return pred, gt
+
+
+@st.composite
+def logits_and_targets(draw, max_size=16, scale=6.0, hard=None):
+    """Logits (n,) and targets in [0, 1] (hard 0/1 labels or soft, drawn if ``hard`` is None)."""
+    n = draw(st.integers(0, max_size))
+    z = draw(hnp.arrays(np.float64, (n,), elements=st.floats(-scale, scale)))
+    if hard is None:
+        hard = draw(st.booleans())
+    elements = st.sampled_from([0.0, 1.0]) if hard else st.floats(0.0, 1.0)
+    t = draw(hnp.arrays(np.float64, (n,), elements=elements))
+    return z, t

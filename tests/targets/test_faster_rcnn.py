@@ -1,4 +1,4 @@
-"""Tests of bboxcore.targets against the procedure of *The losses of Faster R-CNN*.
+"""Tests of bboxcore.targets.faster_rcnn against the procedure of *The losses of Faster R-CNN*.
 
 Also: Object Detection: Faster R-CNN; Detection – 3 stages; Train/Test/Eval/Loss pipeline of a
 Faster R-CNN.
