@@ -1,6 +1,6 @@
 """The loss and RoI Functions: same values as the core, gradients equal to finite differences.
 
-The formulas are tested against the slides in tests/test_losses.py and the RoI tests; here we
+The formulas are tested against the slides in tests/losses/ and tests/roi/; here we
 check that wrapping them in the graph changes nothing and that the chain rule reaches through.
 """
 
