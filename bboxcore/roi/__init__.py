@@ -40,11 +40,12 @@ References
 """
 
 from bboxcore.roi.align import roi_align, roi_align_backward
-from bboxcore.roi.pool import ROI_BLOCK_BUDGET, roi_pool, roi_pool_backward
+from bboxcore.roi.pool import NO_ARGMAX, ROI_BLOCK_BUDGET, roi_pool, roi_pool_backward
 from bboxcore.roi.prroi import PRROI_MIN_GRAD_SIDE, prroi_pool, prroi_pool_backward
 from bboxcore.roi.reference import prroi_pool_reference, roi_align_reference, roi_pool_reference
 
 __all__ = [
+    "NO_ARGMAX",
     "PRROI_MIN_GRAD_SIDE",
     "ROI_BLOCK_BUDGET",
     "prroi_pool",

@@ -21,7 +21,7 @@ from bboxcore.roi._inputs import (
 )
 from bboxcore.roi._sampling import NO_ARGMAX, _pool_bins, _pool_block, _window_max_levels
 
-__all__ = ["ROI_BLOCK_BUDGET", "roi_pool", "roi_pool_backward"]
+__all__ = ["NO_ARGMAX", "ROI_BLOCK_BUDGET", "roi_pool", "roi_pool_backward"]
 
 #: Maximum number of elements of one block of temporaries in :func:`roi_pool`
 #: (RoIs are processed in blocks so that memory stays bounded on big maps).
