@@ -9,6 +9,8 @@ pass only, and draw every random choice from an explicit ``rng``.
 * :mod:`bboxcore.targets.centernet` — Gaussian heatmap, size and offset targets,
   CornerNet's radius and the NMS-free decoding, CenterNet.
 * :mod:`bboxcore.targets.yolo` — YOLO's box coding and the v1 and v3 target assignment.
+* :mod:`bboxcore.targets.retinanet` — RetinaNet's pyramid anchors and IoU matching.
+* :mod:`bboxcore.targets.fcos` — FCOS's locations, (l, t, r, b) targets and centre-ness.
 
 Every public name is re-exported here and by :mod:`bboxcore`.
 """
@@ -27,6 +29,8 @@ from bboxcore.targets.faster_rcnn import (
     ProposalCreator,
     ProposalTargetCreator,
 )
+from bboxcore.targets.fcos import FcosTargets, centerness, fcos_decode, fcos_locations, fcos_targets
+from bboxcore.targets.retinanet import RetinaNetTargets, retinanet_anchors, retinanet_targets
 from bboxcore.targets.yolo import (
     YoloGrid,
     Yolov1Targets,
@@ -59,4 +63,12 @@ __all__ = [
     "yolov1_decode",
     "yolov1_targets",
     "yolov3_targets",
+    "FcosTargets",
+    "centerness",
+    "fcos_decode",
+    "fcos_locations",
+    "fcos_targets",
+    "RetinaNetTargets",
+    "retinanet_anchors",
+    "retinanet_targets",
 ]
