@@ -22,6 +22,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from bboxcore._checks import count, non_negative
 from bboxcore.boxes import as_float_array, check_finite
 from bboxcore.iou import box_iou_aligned
 from bboxcore.losses._common import _sigmoid, _softplus
@@ -48,13 +49,6 @@ def _checked(x, name: str, shape: tuple | None = None) -> np.ndarray:
         raise ValueError(f"{name} must have shape {shape}; got {arr.shape}")
     check_finite(arr, name)
     return arr
-
-
-def _weight(value, name: str) -> float:
-    v = float(value)
-    if not (np.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return v
 
 
 def _upstreams(dloss, dtype) -> dict[str, float]:
@@ -94,8 +88,7 @@ def _yolov1_inputs(pred, obj_mask, box_target, cls_target, n_box, lambda_coord, 
     if p.ndim != 4 or p.shape[1] != p.shape[2]:
         raise ValueError(f"pred must have shape (N, S, S, 5B + C); got {p.shape}")
     check_finite(p, "pred")
-    if isinstance(n_box, bool) or not isinstance(n_box, (int, np.integer)) or n_box < 1:
-        raise ValueError(f"n_box must be an integer >= 1; got {n_box!r}")
+    n_box = count(n_box, "n_box", minimum=1)
     n, s = p.shape[:2]
     n_class = p.shape[3] - 5 * n_box
     if n_class < 1:
@@ -111,8 +104,8 @@ def _yolov1_inputs(pred, obj_mask, box_target, cls_target, n_box, lambda_coord, 
     if (box[..., 2:] < 0).any():
         raise ValueError("box_target sizes (w, h) must be >= 0")
     cls = _checked(cls_target, "cls_target", (n, s, s, n_class)).astype(p.dtype, copy=False)
-    lc = _weight(lambda_coord, "lambda_coord")
-    ln = _weight(lambda_noobj, "lambda_noobj")
+    lc = non_negative(lambda_coord, "lambda_coord")
+    ln = non_negative(lambda_noobj, "lambda_noobj")
     return p, mask, box, cls, lc, ln
 
 

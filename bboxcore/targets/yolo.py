@@ -40,6 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bboxcore._checks import count, unit_interval
 from bboxcore.boxes import as_boxes, as_float_array, as_image_size, check_finite
 from bboxcore.iou import box_iou
 from bboxcore.targets.faster_rcnn import IGNORE, NEGATIVE, POSITIVE
@@ -389,12 +390,6 @@ def _check_labels(label, n: int, n_class: int) -> np.ndarray:
     return lab.astype(np.int64)
 
 
-def _check_count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-    return int(value)
-
-
 def _centre_cells(b: np.ndarray, h: float, w: float, gh: int, gw: int):
     """Centres (R, 2) in image fractions and the (row, col) of the cell holding each."""
     cx = (b[:, 0] + b[:, 2]) / 2 / w
@@ -467,8 +462,8 @@ def yolov1_targets(bbox, label, img_size: Sequence[float], grid_size: int, n_cla
     """
     b = as_boxes(bbox, "bbox")
     h, w = as_image_size(img_size)
-    s = _check_count(grid_size, "grid_size")
-    n_class = _check_count(n_class, "n_class")
+    s = count(grid_size, "grid_size", minimum=1)
+    n_class = count(n_class, "n_class", minimum=1)
     lab = _check_labels(label, len(b), n_class)
     obj = np.zeros((s, s), bool)
     box = np.zeros((s, s, 4), b.dtype)
@@ -530,7 +525,7 @@ def yolov1_decode(pred, img_size: Sequence[float], n_box: int = 2):
     ([0.0, 62.5, 50.0, 87.5], [0.8])
     """
     p = as_float_array(pred, "pred")
-    n_box = _check_count(n_box, "n_box")
+    n_box = count(n_box, "n_box", minimum=1)
     if p.ndim != 3 or p.shape[0] != p.shape[1] or p.shape[2] <= 5 * n_box:
         raise ValueError(f"pred must have shape (S, S, 5*{n_box} + C) with C >= 1; got {p.shape}")
     check_finite(p, "pred")
@@ -668,13 +663,11 @@ def yolov3_targets(
     """
     b = as_boxes(bbox, "bbox")
     h, w = as_image_size(img_size)
-    n_class = _check_count(n_class, "n_class")
+    n_class = count(n_class, "n_class", minimum=1)
     lab = _check_labels(label, len(b), n_class)
     grid = yolo_grid((h, w), anchors, strides)
     a = _as_anchors(anchors).astype(np.float64)
-    thresh = float(ignore_thresh)
-    if not 0.0 <= thresh <= 1.0:
-        raise ValueError(f"ignore_thresh must be in [0, 1]; got {ignore_thresh}")
+    thresh = unit_interval(ignore_thresh, "ignore_thresh")
     m = len(grid.cells)
     n_anchor = len(a) // len(grid.feat_sizes)
     obj = np.full(m, NEGATIVE, np.int8)
