@@ -26,7 +26,6 @@ __all__ = ["BN_EPS", "BN_MOMENTUM", "batch_norm", "dropout", "group_norm"]
 
 BN_EPS = 1e-5  # added to the variance so a constant channel does not divide by zero
 BN_MOMENTUM = 0.1  # weight of the new batch in the running averages (PyTorch's default)
-MIN_DOT_LENGTH = 16  # shorter per-channel rows are reduced by einsum instead of BLAS dots
 
 
 def _channel_vector(v, name: str, c: int):
@@ -115,54 +114,60 @@ def batch_norm(
     running_var = _channel_vector(running_var, "running_var", c)
     weight, bias = _channel_vector(weight, "weight", c), _channel_vector(bias, "bias", c)
     use_batch = training or running_mean is None
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
     xd = x.data
-    n, m_spatial = x.shape[0], int(np.prod(x.shape[2:], dtype=np.int64))
-    count = n * m_spatial  # m values per channel
+    # The operations, their order and their reductions are those of the textbook version
+    # (x.mean, x.var, (x - mu) / std, gamma xhat + beta), so the result is the same to the
+    # last bit; it only avoids recomputing mu and x - mu and allocating temporaries.
     if use_batch:
+        count = int(np.prod([x.shape[k] for k in axes]))  # m values per channel
         if training and count < 2:
             raise ValueError(
                 f"batch_norm needs more than 1 value per channel to train; got {x.shape}"
             )
-        x3 = xd.reshape(n, c, m_spatial)  # (N, C, HW): the spatial axes are contiguous
-        mean = (x3.sum(axis=(0, 2)) / count).astype(xd.dtype)  # (C,)
-        xc = xd - mean.reshape(per_channel)  # x - mu, the one full-size temporary kept
-        xc3 = xc.reshape(n, c, m_spatial)
-        # sum of squares per channel as N C dot products (BLAS): two passes, no x^2 array
-        var = (_channel_dot(xc3, xc3) / count).astype(xd.dtype)  # (C,)
+        mean = xd.mean(axis=axes)  # (C,)
+        xhat = xd - mean.reshape(per_channel)  # x - mu, made x-hat in place below
+        out = np.multiply(xhat, xhat)  # (x - mu)^2, in what becomes the output
+        var = out.sum(axis=axes) / count  # np.var: the mean of the squared deviations
         if training and running_mean is not None:
             running_mean *= 1 - momentum
             running_mean += momentum * mean
             running_var *= 1 - momentum
             running_var += momentum * var * count / (count - 1)
     else:
-        mean, var = running_mean.astype(xd.dtype), running_var.astype(xd.dtype)
-        xc = xd - mean.reshape(per_channel)
-    inv_std = (1 / np.sqrt(var + eps)).astype(xd.dtype)  # (C,)
-    gamma = np.ones(c, xd.dtype) if weight is None else weight.data.astype(xd.dtype, copy=False)
-    # y = gamma xhat + beta = xc (gamma / std) + beta: xhat itself is never stored
-    out = xc * (gamma * inv_std).reshape(per_channel)
+        mean, var = running_mean, running_var
+        xhat = xd - mean.astype(xd.dtype).reshape(per_channel)
+        out = np.empty_like(xhat)
+    inv_std = (1 / np.sqrt(var + eps)).astype(xd.dtype).reshape(per_channel)
+    xhat *= inv_std  # (x - mu) / sqrt(var + eps)
+    gamma = 1 if weight is None else weight.data.reshape(per_channel)
+    if weight is not None:
+        out = np.multiply(
+            xhat, gamma, out=out if out.dtype == np.result_type(xhat, gamma) else None
+        )
+    else:
+        np.copyto(out, xhat)  # the output never shares memory with the saved x-hat
     if bias is not None:
         out += bias.data.reshape(per_channel)
 
     def backward(dout):
-        d3 = dout.reshape(n, c, m_spatial)
-        xc3 = xc.reshape(n, c, m_spatial)
-        dbeta = d3.sum(axis=(0, 2))  # (C,) sum of dL/dy
-        dgamma = _channel_dot(d3, xc3) * inv_std  # (C,) sum of dL/dy * xhat
-        scale = (gamma * inv_std).reshape(per_channel)  # gamma / std
+        prod = dout * xhat  # a temporary, reused below
+        dgamma = prod.sum(axis=axes) if weight is not None else None
+        dbeta = dout.sum(axis=axes) if bias is not None else None
+        g = dout * gamma  # dL/dxhat; becomes dL/dx in place
         if use_batch:
-            # x -> (mu, var) -> xhat; with g = gamma dL/dy (bars: channel means),
-            #   dL/dx = (g - mean(g) - xhat mean(g xhat)) / std
-            #         = gamma / std (dL/dy - dbeta / m) - gamma / std^2 dgamma / m (x - mu)
-            dx = dout - (dbeta / count).astype(dout.dtype).reshape(per_channel)
-            dx *= scale
-            coef = (gamma * inv_std * inv_std * dgamma / count).astype(dout.dtype)
-            dx -= xc * coef.reshape(per_channel)
-        else:
-            dx = dout * scale  # mu, var are constants
+            # x -> (mu, var) -> xhat: the two extra paths give the mean terms
+            #   dL/dx = (g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)
+            if prod.dtype != g.dtype:  # gamma of another dtype: no buffer reuse
+                prod = np.empty_like(g)
+            g_mean = g.mean(axis=axes, keepdims=True)
+            gx_mean = np.multiply(g, xhat, out=prod).mean(axis=axes, keepdims=True)
+            g -= g_mean
+            g -= np.multiply(xhat, gx_mean, out=prod)
+        g *= inv_std  # mu, var constant (evaluation): dL/dx = g / sqrt(var + eps)
         grads = (
-            (dx,)
-            + ((dgamma.astype(dout.dtype),) if weight is not None else ())
+            (g,)
+            + ((dgamma,) if weight is not None else ())
             + ((dbeta,) if bias is not None else ())
         )
         return grads
@@ -171,14 +176,6 @@ def batch_norm(
         (x,) + ((weight,) if weight is not None else ()) + ((bias,) if bias is not None else ())
     )
     return Tensor.from_op(out, parents, backward, "batch_norm")
-
-
-def _channel_dot(a3: np.ndarray, b3: np.ndarray) -> np.ndarray:
-    """``sum over (n, p) of a[n, c, p] b[n, c, p]`` for each c, as N C BLAS dot products."""
-    if a3.shape[2] < MIN_DOT_LENGTH:  # (N, C) inputs: a BLAS call per value would be slow
-        return np.einsum("ncp,ncp->c", a3, b3)
-    dots = np.matmul(a3[:, :, None, :], b3[:, :, :, None])  # (N, C, 1, P) @ (N, C, P, 1)
-    return dots.reshape(a3.shape[0], a3.shape[1]).sum(axis=0)
 
 
 def dropout(x, p: float = 0.5, *, rng: np.random.Generator, training: bool = True) -> Tensor:

@@ -1,10 +1,10 @@
 """The fast paths of issue #14 against the implementations they replaced (reference_conv.py).
 
-im2col / col2im (no padded copy) and the 2x2 / stride-2 pools must agree bit for bit; conv2d
-to 1e-12 relative in float64 and 1e-6 in float32 (the old im2col sometimes returned a strided
-view, which BLAS sums in another order); batch norm (two-pass statistics by BLAS dot products,
-x - mu kept instead of x-hat) to 1e-6 relative in float64, and no less accurately than before
-in float32.
+im2col / col2im (no padded copy), the 2x2 / stride-2 pools and batch norm (mu and x - mu
+computed once, temporaries reused) must agree bit for bit, so that a training run gives the
+same weights and the same AP; conv2d too on the detectors' 3x3 convolutions, and to 1e-12
+relative in float64 / 1e-6 in float32 on any geometry (for some 1x1 strided geometries the
+old im2col returned a strided view, which BLAS sums in another order).
 """
 
 from __future__ import annotations
@@ -129,39 +129,41 @@ batch_norm_shapes = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(shape=batch_norm_shapes, seed=seeds, training=st.booleans(), affine=st.booleans(),
-       stats=st.booleans())  # fmt: skip
-def test_batch_norm_matches_reference_to_1e6_relative(shape, seed, training, affine, stats):
+       stats=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]))  # fmt: skip
+def test_batch_norm_matches_reference_bit_for_bit(shape, seed, training, affine, stats, dtype):
     rng = np.random.default_rng(seed)
     if np.prod(shape) // shape[1] < 2:
         shape = (2, *shape[1:])
-    x = 3 * rng.standard_normal(shape) + 1
-    dout = rng.standard_normal(shape)
+    x = (3 * rng.standard_normal(shape) + 1).astype(dtype)
+    dout = rng.standard_normal(shape).astype(dtype)
     new = _bn_run(nn.batch_norm, x, dout, training, affine, stats)
     old = _bn_run(ref.batch_norm, x, dout, training, affine, stats)
     for a, b in zip(new, old):
         assert a.shape == b.shape and a.dtype == b.dtype
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * (np.abs(b).max() + 1e-300))
+        np.testing.assert_array_equal(a, b)
 
 
-@settings(max_examples=30, deadline=None)
-@given(shape=batch_norm_shapes, seed=seeds, training=st.booleans())
-def test_batch_norm_float32_as_accurate_as_before(shape, seed, training):
-    """In float32 both versions differ from the float64 result by rounding; the new one by no
-    more than twice the old one's error (plus one ulp of the scale)."""
-    rng = np.random.default_rng(seed)
-    if np.prod(shape) // shape[1] < 2:
-        shape = (2, *shape[1:])
-    x, dout = 3 * rng.standard_normal(shape) + 1, rng.standard_normal(shape)
-    truth = _bn_run(ref.batch_norm, x, dout, training, True, False)
-    new = _bn_run(
-        nn.batch_norm, x.astype(np.float32), dout.astype(np.float32), training, True, False
-    )
-    old = _bn_run(
-        ref.batch_norm, x.astype(np.float32), dout.astype(np.float32), training, True, False
-    )
-    for t, a, b in zip(truth, new, old):
-        assert a.dtype == np.float32
-        ulp = np.finfo(np.float32).eps * (np.abs(t).max() + np.abs(dout).max())
-        assert np.abs(a - t).max() <= 2 * np.abs(b - t).max() + ulp
+def test_conv2d_3x3_bit_for_bit_on_a_backbone_shape():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 16, 20, 24), dtype=np.float32)
+    w = rng.standard_normal((32, 16, 3, 3), dtype=np.float32)
+    dout = rng.standard_normal((2, 32, 20, 24), dtype=np.float32)
+    for stride in (1, 2):
+        new = nn.conv2d(nn.Tensor(x, True), nn.Tensor(w, True), padding=1, stride=stride)
+        old = ref.conv2d(nn.Tensor(x, True), nn.Tensor(w, True), padding=1, stride=stride)
+        np.testing.assert_array_equal(new.data, old.data)
+        d = dout[:, :, : new.shape[2], : new.shape[3]].copy()
+        for a, b in zip(_grads(new, d), _grads(old, d)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_batch_norm_output_never_aliases_saved_state():
+    """An in-place ReLU may overwrite batch norm's output: x-hat must live elsewhere."""
+    x = nn.Tensor(np.random.default_rng(0).standard_normal((2, 3, 4, 4)), requires_grad=True)
+    out = nn.batch_norm(x, None, None, training=True)
+    before = [g.copy() for g in _grads(out, np.ones(out.shape))]
+    out.data[...] = 0  # what an in-place activation would do
+    for a, b in zip(_grads(out, np.ones(out.shape)), before):
+        np.testing.assert_array_equal(a, b)
