@@ -20,11 +20,9 @@ References
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from bboxcore.boxes import as_float_array, check_finite
+from bboxcore._checks import as_float_array, check_finite, count, finite_scalar, non_negative
 from bboxcore.losses.focal import centernet_focal_loss, centernet_focal_loss_backward
 
 __all__ = [
@@ -57,11 +55,8 @@ def _l1_inputs(pred, target, mask):
 
 
 def _n_object(mask: np.ndarray, n_object) -> int:
-    if n_object is None:
-        return max(int(mask.sum()), 1)
-    if isinstance(n_object, bool) or not isinstance(n_object, numbers.Integral) or n_object < 1:
-        raise ValueError(f"n_object must be an integer >= 1 or None; got {n_object!r}")
-    return int(n_object)
+    n = count(n_object, "n_object", minimum=1, allow_none=True)
+    return max(int(mask.sum()), 1) if n is None else n
 
 
 def centernet_l1_loss(pred, target, mask, n_object: int | None = None):
@@ -161,24 +156,12 @@ def centernet_l1_loss_backward(dloss, pred, target, mask, n_object: int | None =
     """
     p, t, m = _l1_inputs(pred, target, mask)
     n = _n_object(m, n_object)
-    d = as_float_array(dloss, "dloss")
-    if d.ndim != 0:
-        raise ValueError(f"dloss must be a scalar; got shape {d.shape}")
-    check_finite(d, "dloss")
-    return (np.sign(p - t) * m[:, None] * (float(d) / n)).astype(p.dtype, copy=False)
+    d = finite_scalar(dloss, "dloss")
+    return (np.sign(p - t) * m[:, None] * (d / n)).astype(p.dtype, copy=False)
 
 
 def _lambdas(lambda_size, lambda_offset) -> tuple[float, float]:
-    out = []
-    for name, v in (("lambda_size", lambda_size), ("lambda_offset", lambda_offset)):
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, numbers.Real)
-            or not (np.isfinite(v) and v >= 0)
-        ):
-            raise ValueError(f"{name} must be a finite number >= 0; got {v!r}")
-        out.append(float(v))
-    return out[0], out[1]
+    return non_negative(lambda_size, "lambda_size"), non_negative(lambda_offset, "lambda_offset")
 
 
 def centernet_loss(
@@ -328,11 +311,7 @@ def centernet_loss_backward(
     lam_size, lam_off = _lambdas(lambda_size, lambda_offset)
     m = np.asarray(mask)
     n = max(int(m.sum()), 1) if m.dtype == bool else None
-    d = as_float_array(dloss, "dloss")
-    if d.ndim != 0:
-        raise ValueError(f"dloss must be a scalar; got shape {d.shape}")
-    check_finite(d, "dloss")
-    d = float(d)
+    d = finite_scalar(dloss, "dloss")
     dz = centernet_focal_loss_backward(
         d / (n or 1), heatmap_logits, heatmap, alpha, beta, reduction="sum"
     )

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bboxcore.boxes import as_boxes, as_float_array, check_finite
+from bboxcore._checks import as_boxes, as_float_array, check_finite, count, real
 from bboxcore.nms_variants import heatmap_peaks
 
 __all__ = [
@@ -44,14 +44,6 @@ __all__ = [
     "centernet_targets",
     "gaussian_radius",
 ]
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}")
-    return int(value)
 
 
 def _check_min_overlap(min_overlap) -> float:
@@ -303,11 +295,11 @@ def centernet_targets(
     >>> t.heatmap[1, 6, 4:7].round(3)  # sigma = 1 / 2
     array([0.135, 1.   , 0.135], dtype=float32)
     """
-    c = _check_int(n_class, "n_class", 1)
-    r_stride = _check_int(stride, "stride", 1)
-    r_min = _check_int(min_radius, "min_radius", 0)
+    c = count(n_class, "n_class", minimum=1)
+    r_stride = count(stride, "stride", minimum=1)
+    r_min = count(min_radius, "min_radius")
     try:
-        h_out, w_out = (_check_int(v, "output_size", 1) for v in output_size)
+        h_out, w_out = (count(v, "output_size", minimum=1) for v in output_size)
     except (TypeError, ValueError) as err:
         raise type(err)(
             f"output_size must be (H_o, W_o), two integers >= 1; got {output_size!r}"
@@ -435,10 +427,10 @@ def centernet_decode(
             raise ValueError(f"{name} must have shape (2, {grid[0]}, {grid[1]}); got {a.shape}")
         check_finite(a, name)
         maps.append(a)
-    r_stride = _check_int(stride, "stride", 1)
-    scores, label, ys, xs = heatmap_peaks(heat, _check_int(k, "k", 0))
+    r_stride = count(stride, "stride", minimum=1)
+    scores, label, ys, xs = heatmap_peaks(heat, count(k, "k"))
     if score_thresh is not None:
-        keep = scores > float(score_thresh)
+        keep = scores > real(score_thresh, "score_thresh")
         scores, label, ys, xs = scores[keep], label[keep], ys[keep], xs[keep]
     wh = maps[0][:, ys, xs].T  # (K, 2)
     centre = np.stack([xs, ys], axis=1) + maps[1][:, ys, xs].T  # (K, 2): p / R

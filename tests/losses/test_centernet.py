@@ -75,6 +75,7 @@ def test_l1_loss_kink_and_normaliser():
         (([[1.0, 2.0]], [[1.0, 2.0]], [True, False]), {}, ValueError, r"mask must have shape"),
         (([[np.inf, 2.0]], [[1.0, 2.0]], [True]), {}, ValueError, "pred must be finite"),
         (([[1.0, 2.0]], [[1.0, 2.0]], [True]), {"n_object": 0}, ValueError, "n_object"),
+        (([[1.0, 2.0]], [[1.0, 2.0]], [True]), {"n_object": 1.5}, TypeError, "n_object"),
     ],
 )
 def test_l1_loss_rejects_bad_input(args, kwargs, error, match):
@@ -155,7 +156,7 @@ def test_loss_rejects_bad_weights():
         centernet_loss(z, y, s, st_, o, ot, mask, lambda_size=-1.0)
     with pytest.raises(ValueError, match="lambda_offset"):
         centernet_loss_backward(1.0, z, y, s, st_, o, ot, mask, lambda_offset=np.nan)
-    with pytest.raises(ValueError, match="dloss must be a scalar"):
+    with pytest.raises(ValueError, match="dloss must be a finite scalar"):
         centernet_loss_backward(np.ones(2), z, y, s, st_, o, ot, mask)
     with pytest.raises(ValueError, match="heatmap must have the shape of logits"):
         centernet_loss(z, y[:1], s, st_, o, ot, mask)
