@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bboxcore.nn import workspace
 from bboxcore.nn.tensor import Tensor
 
 __all__ = [
@@ -178,21 +179,29 @@ def im2col(x: np.ndarray, kernel_size, stride=1, padding=0, dilation=1) -> np.nd
     padding, dilation = _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
     if np.ndim(x) != 4:
         raise ValueError(f"x must have shape (N, C, H, W); got {np.shape(x)}")
+    n, c = x.shape[:2]
+    ho, wo = _output_hw(x.shape, kernel, stride, padding, dilation, "im2col")
+    cols = np.empty((n, c * kernel[0] * kernel[1], ho * wo), dtype=x.dtype)
+    return _im2col_into(cols, x, kernel, stride, padding, dilation)
+
+
+def _im2col_into(cols, x, kernel, stride, padding, dilation) -> np.ndarray:
+    """:func:`im2col` of ``x`` written into ``cols`` (N, C kh kw, Ho Wo), which it returns."""
     n, c, h, w = x.shape
     ho, wo = _output_hw(x.shape, kernel, stride, padding, dilation, "im2col")
-    cols = np.empty((n, c, kernel[0], kernel[1], ho, wo), dtype=x.dtype)
+    cols6 = cols.reshape(n, c, kernel[0], kernel[1], ho, wo)  # a view
     for i, j, orow, ocol, irow, icol in _tap_regions((h, w), kernel, stride, padding, dilation,
                                                      (ho, wo)):  # fmt: skip
         # one strided copy per tap, straight from x: no padded copy of the image; the
         # outputs whose pixel (i, j) falls in the padding get the zeros instead
-        tap = cols[:, :, i, j]  # (N, C, Ho, Wo)
+        tap = cols6[:, :, i, j]  # (N, C, Ho, Wo)
         tap[:, :, orow, ocol] = x[:, :, irow, icol]
         if orow.stop - orow.start < ho or ocol.stop - ocol.start < wo:
             tap[:, :, : orow.start] = 0
             tap[:, :, orow.stop :] = 0
             tap[:, :, :, : ocol.start] = 0
             tap[:, :, :, ocol.stop :] = 0
-    return cols.reshape(n, c * kernel[0] * kernel[1], ho * wo)
+    return cols
 
 
 def col2im(dcols: np.ndarray, x_shape, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -322,7 +331,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     ho, wo = _output_hw(x.shape, (kh, kw), stride, padding, dilation, "conv2d")
     geometry = ((kh, kw), stride, padding, dilation)
 
-    cols = im2col(x.data, *geometry)  # (N, K, P)
+    # the columns come from (and go back to) the scratch cache: same shapes every step
+    cols = workspace.take((n, c * kh * kw, ho * wo), x.dtype)  # (N, K, P)
+    _im2col_into(cols, x.data, *geometry)
     wmat = weight.data.reshape(f, c * kh * kw)  # (F, K)
     out = np.matmul(wmat, cols)  # (F, K) @ (N, K, P) -> (N, F, P)
     if bias is not None:
@@ -337,12 +348,20 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
             dweight = dweight.sum(axis=0).reshape(weight.shape)  # (N, F, K) -> (F, C, kh, kw)
         dx = None
         if x.requires_grad:  # the image itself usually needs none: skip the largest product
-            dx = col2im(np.matmul(wmat.T, dout), x.shape, *geometry)  # (K, F) @ (N, F, P)
+            dcols = workspace.take(cols.shape, np.result_type(wmat, dout))
+            np.matmul(wmat.T, dout, out=dcols)  # (K, F) @ (N, F, P) -> (N, K, P)
+            dx = col2im(dcols, x.shape, *geometry)
+            workspace.give(dcols)
         dbias = dout.sum(axis=(0, 2)) if bias is not None else None
         return dx, dweight, dbias
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor.from_op(out.reshape(n, f, ho, wo), parents, backward, "conv2d")
+    result = Tensor.from_op(out.reshape(n, f, ho, wo), parents, backward, "conv2d")
+    if result._backward is None:  # no graph (no_grad, frozen layer): columns not needed
+        workspace.give(cols)
+    else:  # needed for dW until the graph is freed
+        workspace.release_with(backward, cols)
+    return result
 
 
 def _pool_args(x, kernel_size, stride, padding):

@@ -134,19 +134,17 @@ def _bn_fns(rng: np.random.Generator, shape):
 
 def _preset_step(preset: str, rng: np.random.Generator):
     """(one training step of the preset's model, its forward alone, what was built)."""
-    from bboxcore.models import presets
-    from bboxcore.models.trainer import build_model
+    from bboxcore.models import Target, build_model, mnist_config, neon_config
     from bboxcore.tools.synthetic import random_scenes
 
-    config, size = {"mnist": (presets.mnist_config(), 128), "neon": (presets.neon_config(), 320)}[
-        preset
-    ]
-    model = build_model(config, seed=0)
+    config, size = {"mnist": (mnist_config(), 128), "neon": (neon_config(), 320)}[preset]
+    model = build_model("faster_rcnn", config, seed=0)
     images, bboxes, labels = random_scenes(rng, 2, size, config.n_class)
+    targets = [Target(b, lab) for b, lab in zip(bboxes, labels)]
     params = model.parameters()
 
     def forward():
-        return sum(model.loss(images, bboxes, labels, np.random.default_rng(0)).values())
+        return sum(model.loss(images, targets, np.random.default_rng(0)).values())
 
     def step():
         loss = forward()
@@ -180,8 +178,11 @@ def train_step_memory(preset: str, rng: np.random.Generator) -> dict:
     >>> train_step_memory("mnist", np.random.default_rng(0))["peak_mib"] > 1  # doctest: +SKIP
     True
     """
+    from bboxcore.nn import workspace
+
     step, forward, _ = _preset_step(preset, rng)
     step()  # warm-up: lazily built state (anchors...) is not the step's memory
+    workspace.clear()  # cached scratch arrays would hide the step's own allocations
     tracemalloc.start(1)
     try:
         base = tracemalloc.get_traced_memory()[0]

@@ -167,3 +167,27 @@ def test_batch_norm_output_never_aliases_saved_state():
     out.data[...] = 0  # what an in-place activation would do
     for a, b in zip(_grads(out, np.ones(out.shape)), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_conv2d_columns_come_back_to_the_cache_when_the_graph_is_freed():
+    from bboxcore.nn import workspace
+
+    workspace.clear()
+    rng = np.random.default_rng(0)
+    x = nn.Tensor(rng.standard_normal((1, 2, 6, 6), dtype=np.float32), requires_grad=True)
+    w = nn.Tensor(rng.standard_normal((3, 2, 3, 3), dtype=np.float32), requires_grad=True)
+    out = nn.conv2d(x, w, padding=1)
+    cached = workspace.cached_bytes()  # the dcols of a backward pass are not taken yet
+    out.backward(np.ones(out.shape, np.float32))
+    assert workspace.cached_bytes() > cached  # dcols given back after the backward pass
+    first = x.grad.copy()
+    out.backward(np.ones(out.shape, np.float32))  # the columns are still there: same result
+    np.testing.assert_array_equal(x.grad, 2 * first)
+    held = workspace.cached_bytes()
+    del out
+    assert workspace.cached_bytes() == held + 18 * 36 * 4  # the (1, 18, 36) float32 columns
+    with nn.no_grad():  # no graph: the columns go back at once
+        nn.conv2d(x, w, padding=1)
+    assert workspace.cached_bytes() == held + 18 * 36 * 4
+    workspace.clear()
+    assert workspace.cached_bytes() == 0
