@@ -30,7 +30,8 @@ from fractions import Fraction
 import numpy as np
 
 from bboxcore.boxes import box_area
-from bboxcore.grading._common import INDEX_MAX, SHOW_ROWS, short
+from bboxcore.grading._common import INDEX_MAX, SHOW_ROWS, U32, short
+from bboxcore.grading.iou.tolerance import iou_error_bound
 from bboxcore.grading.nms import cases
 from bboxcore.grading.nms.bugs import NMS_BUGS, reproduces_nms
 from bboxcore.grading.nms.contract import NMS_CONTRACT, NMS_SIGNATURE
@@ -44,6 +45,9 @@ __all__ = ["IOU_TOL", "NmsAssignment", "as_keep", "nms_decisions", "nms_failure"
 #: IoUs within this distance of the threshold may be decided either way (float32
 #: rounding of an IoU in [0, 1] is ~6e-8; this leaves room for a few operations).
 IOU_TOL = 1e-6
+#: The float32 error bound of an IoU is only computed for pairs this close to the threshold
+#: (it reaches this size only for boxes far smaller than the float32 spacing of their corners).
+FAR_FROM_THRESH = 1e-2
 #: Failing cases larger than this are not replayed through the bug variants (pure Python).
 HINT_MAX_BOXES = 64
 
@@ -149,8 +153,10 @@ def nms_decisions(boxes: np.ndarray, iou_thresh: float):
         IoU > iou_thresh (the reference decision); False for a pair that sits
         exactly at the threshold in every float arithmetic.
     either : ndarray, shape (N, N), bool
-        Either decision is accepted: IoU within IOU_TOL of the threshold (unless
-        exactly at it in every float arithmetic), or both boxes of zero area.
+        Either decision is accepted: IoU within IOU_TOL, or within the float32
+        error bound of the IoU (:func:`~bboxcore.grading.iou.tolerance.iou_error_bound`)
+        if that is larger, of the threshold (unless exactly at it in every float
+        arithmetic), or both boxes of zero area.
 
     Examples
     --------
@@ -162,7 +168,17 @@ def nms_decisions(boxes: np.ndarray, iou_thresh: float):
     b = np.asarray(boxes, dtype=np.float64)
     iou = box_iou(b, b)
     over = iou > iou_thresh
-    either = np.abs(iou - iou_thresh) <= IOU_TOL
+    gap = np.abs(iou - iou_thresh)
+    either = gap <= IOU_TOL
+    maybe = (gap <= FAR_FROM_THRESH) & ~either  # only these can be within a larger bound...
+    sides = (b[:, 2:] - b[:, :2]).ravel()
+    sides = sides[sides > 0]
+    if sides.size and 64 * U32 * np.abs(b).max() / sides.min() > FAR_FROM_THRESH:
+        maybe = ~either  # ... unless some box is tiny for its coordinates: check every pair
+    if maybe.any():
+        rows = np.flatnonzero(maybe.any(axis=1))
+        sub = np.ix_(rows, rows)
+        either[sub] |= gap[sub] <= iou_error_bound(b[rows], b[rows])
     for i, j in zip(*np.nonzero(np.triu(either, 1))):
         if _exactly_not_over(b[i], b[j], iou_thresh):
             either[i, j] = either[j, i] = False

@@ -2,23 +2,31 @@ r"""The Soft-NMS assignment (*Detection – 3 stages*, §A*; Bodla et al. 2017),
 :func:`bboxcore.nms_variants.soft_nms`.
 
 The judge replays the student's answer: at each step the box they took must
-have the highest *current* score (within :data:`PICK_TOL`, so exact and
-float32 near-ties may go either way), the score they report for it must be its
-decayed score at that moment (within ``SCORE_RTOL``), and the other scores are
-then decayed by :math:`f(\mathrm{IoU})` by :func:`bboxcore.grading.soft_nms.bugs.decay`
-without a bug (Bodla et al., Eq. 2 and 3), the same function that the bug
-variants switch one term of. At the end no
-box whose score is still above ``score_thresh`` may be missing. Checks use
-boxes of positive area and no pair whose IoU is within ``IOU_TOL`` of
-``iou_thresh`` unless it is exactly at it in every float arithmetic (then it
-is not decayed: the decay applies when IoU > ``iou_thresh``).
+have the highest *current* score (near-ties within the float32 error bound may
+go either way), the score they report for it must be its decayed score at that
+moment, and the other scores are then decayed by :math:`f(\mathrm{IoU})` by
+:func:`bboxcore.grading.soft_nms.bugs.decay` without a bug (Bodla et al.,
+Eq. 2 and 3), the same function that the bug variants switch one term of. At
+the end no box whose score is still above ``score_thresh`` may be missing.
+
+Tolerance: alongside each score the replay carries the first-order float32
+error bound of a correct implementation: the score's own rounding
+(:math:`u|s|`, :math:`u = 2^{-24}`), then at each decay
+:math:`e \leftarrow e f + s\, e_f + u s f`, with :math:`e_f` the bound of the
+factor from the IoU's bound (:func:`~bboxcore.grading.iou.tolerance.iou_error_bound`):
+:math:`e_{\mathrm{IoU}}` for the linear factor, :math:`f (2\,\mathrm{IoU}\,
+e_{\mathrm{IoU}} / \sigma + u(\mathrm{IoU}^2/\sigma + 2))` for the Gaussian one;
+:data:`~bboxcore.grading._common.BOUND_FACTOR` times it is accepted. Checks
+use boxes of positive area and no pair whose IoU could be decided either way
+at ``iou_thresh`` (see :func:`bboxcore.grading.nms.judge.nms_decisions`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from bboxcore.grading._common import INDEX_MAX, SHOW_ROWS, short
+from bboxcore.grading._common import BOUND_FACTOR, INDEX_MAX, SHOW_ROWS, U32, short
+from bboxcore.grading.iou.tolerance import iou_error_bound
 from bboxcore.grading.runner import HINT_MAX_ROWS as HINT_MAX_BOXES
 from bboxcore.grading.runner import Assignment, Case, Check, Failure
 from bboxcore.grading.soft_nms import cases
@@ -32,8 +40,10 @@ __all__ = ["SoftNmsAssignment", "as_pair", "soft_nms_failure"]
 
 #: Relative tolerance of the current-score comparison that picks the next box.
 PICK_TOL = 1e-6
-#: Tolerance of a reported score, and of a score against score_thresh.
-SCORE_RTOL, SCORE_ATOL = 1e-5, 1e-7
+#: Added to the float32 error bound of a score (the float64 replay's own rounding).
+SCORE_ATOL = 1e-12
+#: A bug variant reproduces a reported score within this relative tolerance.
+SCORE_RTOL = 1e-5
 
 
 def as_pair(value) -> tuple[np.ndarray | None, np.ndarray | None, str]:
@@ -86,8 +96,11 @@ def as_pair(value) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     return keep.astype(np.int64), kept.astype(np.float64), ""
 
 
-def _tol(v: float) -> float:
-    return SCORE_ATOL + SCORE_RTOL * abs(v)
+def _decay_error(iou, e_iou, f, method: str, iou_thresh: float, sigma: float) -> np.ndarray:
+    """First-order float32 error bound of the decay factor f(IoU), given IoU's bound."""
+    if method == "gaussian":  # d/dIoU exp(-IoU^2 / sigma) = -2 IoU / sigma f
+        return f * (2 * iou * e_iou / sigma + U32 * (iou * iou / sigma + 2))
+    return np.where(iou > iou_thresh, e_iou + U32, 0.0)  # 1 - IoU
 
 
 def soft_nms_failure(boxes, scores, iou_thresh, sigma, score_thresh, method, keep, kept):
@@ -115,7 +128,7 @@ def soft_nms_failure(boxes, scores, iou_thresh, sigma, score_thresh, method, kee
     >>> soft_nms_failure(*args, np.array([0, 1]), np.array([0.9, 0.8 * 2 / 3])) is None
     True
     >>> print(soft_nms_failure(*args, np.array([0, 1]), np.array([0.9, 0.8])).message)
-    box 1's score when taken is 0.533333; you returned 0.8
+    box 1's score when taken is 0.533333; you returned 0.8 (float32 rounding allows 2.1e-06)
     """
     n = len(scores)
     bad = keep[(keep < 0) | (keep >= n)]
@@ -125,10 +138,16 @@ def soft_nms_failure(boxes, scores, iou_thresh, sigma, score_thresh, method, kee
     if (counts > 1).any():
         return Failure(f"box {int(uniq[counts > 1][0])} is taken more than once", "type")
     iou = box_iou(boxes, boxes)
+    e_iou = iou_error_bound(boxes, boxes, factor=1.0)  # first order; the factor comes last
     s = np.asarray(scores, dtype=np.float64).copy()
+    e = U32 * np.abs(s)  # float32 rounding of each score, then carried through every decay
     st = float(score_thresh)
-    alive = s > st + _tol(st)  # certainly still in the race
-    optional = np.abs(s - st) <= _tol(st)  # at score_thresh within rounding: may go either way
+
+    def tol(i):  # accepted error of box i's current score
+        return BOUND_FACTOR * e[i] + SCORE_ATOL
+
+    alive = s > st + tol(slice(None))  # certainly still in the race
+    optional = np.abs(s - st) <= tol(slice(None))  # at score_thresh within rounding: either way
     for p, k in enumerate(keep.tolist()):
         if not (alive[k] or optional[k]):
             return Failure(
@@ -137,22 +156,29 @@ def soft_nms_failure(boxes, scores, iou_thresh, sigma, score_thresh, method, kee
             )
         if alive.any():
             top = int(np.flatnonzero(alive)[np.argmax(s[alive])])
-            if s[k] < s[top] - PICK_TOL * abs(s[top]):
+            slack = tol(k) + tol(top) + PICK_TOL * abs(s[top])
+            if s[k] < s[top] - slack:
                 return Failure(
                     f"step {p + 1} took box {k} (current score {s[k]:.6g}) while box {top} had "
                     f"a higher current score {s[top]:.6g}",
                     details={"pair": (top, k)},
                 )
-        if abs(kept[p] - s[k]) > _tol(s[k]):
+        if not abs(kept[p] - s[k]) <= tol(k):
             return Failure(
-                f"box {k}'s score when taken is {s[k]:.6g}; you returned {kept[p]:.6g}",
+                f"box {k}'s score when taken is {s[k]:.6g}; you returned {kept[p]:.6g} "
+                f"(float32 rounding allows {tol(k):.2g})",
                 details={"box": k},
             )
         alive[k] = optional[k] = False
-        live = alive | optional
-        s[live] *= decay(iou[k, live], method, iou_thresh, sigma)  # s_i <- s_i f(IoU(M, b_i))
-        optional = live & (np.abs(s - st) <= _tol(st))
-        alive = live & (s > st + _tol(st))
+        live = np.flatnonzero(alive | optional)
+        f = decay(iou[k, live], method, iou_thresh, sigma)  # s_i <- s_i f(IoU(M, b_i))
+        e_f = _decay_error(iou[k, live], e_iou[k, live], f, method, iou_thresh, sigma)
+        e[live] = e[live] * f + s[live] * e_f + U32 * s[live] * f
+        s[live] *= f
+        optional[:] = False
+        alive[:] = False
+        optional[live] = np.abs(s[live] - st) <= tol(live)
+        alive[live] = s[live] > st + tol(live)
     if alive.any():
         j = int(np.flatnonzero(alive)[np.argmax(s[alive])])
         return Failure(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bboxcore.grading._common import REGIMES, near, regime_boxes
 from bboxcore.grading.nms.judge import nms_decisions
 from bboxcore.grading.runner import Case, Check
 
@@ -75,20 +76,32 @@ def _cases_drop(rng):
     yield _case(same, [0.9, 0.8, 0.7], st=0.5, method="gaussian", what="decayed below 0.5")
 
 
-def random_soft_case(rng: np.random.Generator, n: int, method: str, t: float) -> Case:
-    """n random positive boxes whose IoUs are all clear of ``t`` (or exactly at it)."""
+def random_soft_case(
+    rng: np.random.Generator, n: int, method: str, t: float, regime: str = "grid"
+) -> Case:
+    """n random positive boxes whose IoUs are all clear of ``t`` (or exactly at it).
+
+    ``regime`` (see :data:`bboxcore.grading._common.REGIMES`): ``'grid'`` boxes on
+    the 1/4-pixel grid; otherwise half of the boxes are jittered copies of the
+    others, far from the origin or below 1 px wide.
+    """
     side = 10.0 * np.sqrt(max(n, 1))
     while True:
-        xy = rng.integers(0, int(4 * side), size=(n, 2)) / 4.0
-        wh = rng.integers(4, 64, size=(n, 2)) / 4.0
-        boxes = np.concatenate([xy, xy + wh], axis=1)
+        if regime == "grid":
+            xy = rng.integers(0, int(4 * side), size=(n, 2)) / 4.0
+            wh = rng.integers(4, 64, size=(n, 2)) / 4.0
+            boxes = np.concatenate([xy, xy + wh], axis=1)
+        else:
+            first = regime_boxes(rng, n - n // 2, regime)
+            boxes = np.concatenate([first, near(rng, first, n // 2, regime)])
         if unambiguous(boxes, t):
             return _case(boxes, rng.integers(1, 100, size=n) / 100.0, t=t, method=method)
 
 
 def _cases_random(rng):
     for k, n in enumerate((2, 3, 5, 8, 13, 21, 34, 55, 89)):
-        yield random_soft_case(rng, n, ("linear", "gaussian")[k % 2], (0.3, 0.5)[k // 2 % 2])
+        method, t = ("linear", "gaussian")[k % 2], (0.3, 0.5)[k // 2 % 2]
+        yield random_soft_case(rng, n, method, t, REGIMES[k % len(REGIMES)])
 
 
 def _cases_large(rng):
