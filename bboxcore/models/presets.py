@@ -16,7 +16,7 @@ from bboxcore.models.config import (
     RPNConfig,
 )
 
-__all__ = ["dataset_config", "mnist_config", "neon_config"]
+__all__ = ["centernet_config", "dataset_config", "mnist_config", "neon_config"]
 
 
 def mnist_config(n_class: int = 10) -> ModelConfig:
@@ -111,4 +111,53 @@ def dataset_config(dataset: str, class_names) -> ModelConfig:
         class_names=tuple(class_names),
         backbone=BackboneConfig(channels=(16, 32, 64, 128, 128), n_pool=4),
         anchor=AnchorConfig(base_size=16.0, scales=(2.0, 4.0, 8.0, 16.0)),
+    )
+
+
+# --------------------------------------------------------------------------- CenterNet
+def centernet_config(dataset: str, class_names):
+    """CenterNet for a data set: output stride R = 4, a stride-8 backbone and one x2 up-sampling.
+
+    MNIST scenes (128 px, digits 12-40 px): the Faster R-CNN backbone (16-32-64-64
+    channels, stride 8, receptive field 54 px), one nearest x2 up-sampling and a
+    3x3 conv of 32 channels to R = 4 (a 32 x 32 grid: a digit covers 3-10 cells),
+    heads of 32 channels. NEON tiles (320 px, crowns 16-68 px) get the batch-norm
+    backbone of 16-32-64-128-128 channels (an 80 x 80 grid); folders (512 px) a
+    stride-16 backbone and two up-samplings. Every preset keeps a Gaussian radius
+    of at least one cell: with the paper's radius (:func:`bboxcore.targets.gaussian_radius`,
+    r = 0.08 x side at IoU 0.7) objects under 12 cells would get one-cell targets.
+
+    Parameters
+    ----------
+    dataset : str
+        ``'mnist-det'``, ``'neon-trees'``, ``'voc:PATH'`` or ``'coco:PATH'``.
+    class_names : sequence of str
+
+    Returns
+    -------
+    bboxcore.models.centernet.CenterNetConfig
+
+    Examples
+    --------
+    >>> cfg = centernet_config("mnist-det", [str(k) for k in range(10)])
+    >>> cfg.stride, cfg.min_radius, cfg.n_class
+    (4, 1, 10)
+    """
+    from bboxcore.models.centernet import CenterNetConfig
+
+    if dataset == "mnist-det":
+        backbone, n_up = BackboneConfig(channels=(16, 32, 64, 64), n_pool=3), 1
+    elif dataset == "neon-trees":
+        backbone = BackboneConfig(channels=(16, 32, 64, 128, 128), n_pool=3, batch_norm=True)
+        n_up = 1
+    else:
+        backbone, n_up = BackboneConfig(channels=(16, 32, 64, 128, 128), n_pool=4), 2
+    return CenterNetConfig(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        backbone=backbone,
+        n_upsample=n_up,
+        upsample_channels=32,
+        head_channels=32,
+        min_radius=1,
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bboxcore.nn import workspace
 from bboxcore.nn.tensor import Tensor
 
 __all__ = ["BN_EPS", "BN_MOMENTUM", "batch_norm", "dropout", "group_norm"]
@@ -151,7 +152,7 @@ def batch_norm(
         out += bias.data.reshape(per_channel)
 
     def backward(dout):
-        prod = dout * xhat  # a temporary, reused below
+        prod = np.multiply(dout, xhat, out=workspace.take(xhat.shape, np.result_type(dout, xhat)))
         dgamma = prod.sum(axis=axes) if weight is not None else None
         dbeta = dout.sum(axis=axes) if bias is not None else None
         g = dout * gamma  # dL/dxhat; becomes dL/dx in place
@@ -159,12 +160,14 @@ def batch_norm(
             # x -> (mu, var) -> xhat: the two extra paths give the mean terms
             #   dL/dx = (g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)
             if prod.dtype != g.dtype:  # gamma of another dtype: no buffer reuse
-                prod = np.empty_like(g)
+                workspace.give(prod)
+                prod = workspace.take(g.shape, g.dtype)
             g_mean = g.mean(axis=axes, keepdims=True)
             gx_mean = np.multiply(g, xhat, out=prod).mean(axis=axes, keepdims=True)
             g -= g_mean
             g -= np.multiply(xhat, gx_mean, out=prod)
         g *= inv_std  # mu, var constant (evaluation): dL/dx = g / sqrt(var + eps)
+        workspace.give(prod)  # a scratch array: back to the cache
         grads = (
             (g,)
             + ((dgamma,) if weight is not None else ())

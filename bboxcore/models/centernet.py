@@ -1,0 +1,439 @@
+r"""CenterNet ("Objects as Points"), top to bottom like the paper's figure.
+
+::
+
+    image (N, H, W, 3) in [0, 1]
+      │ normalise, (N, 3, H, W)
+      ▼
+    Backbone: 3x3 conv + ReLU blocks, 2x2 max-pools ──► (N, C, H/s, W/s)
+      ▼
+    up-sampling (optional): n_up x [x2 up-sample, 3x3 conv, ReLU] ──► (N, C', H/R, W/R)
+      │                                                    R = s / 2^n_up, the output stride
+      ├─► heatmap head: 3x3 conv, ReLU, 1x1 conv ──► (N, K, H/R, W/R)  logits, σ -> Ŷ
+      ├─► size head:    3x3 conv, ReLU, 1x1 conv ──► (N, 2, H/R, W/R)  (w, h) in cells
+      └─► offset head:  3x3 conv, ReLU, 1x1 conv ──► (N, 2, H/R, W/R)  (dx, dy) in cells
+      ▼
+    3x3 max-pool peaks, top 100, box (x + dx ± w/2, y + dy ± h/2) · R   (no NMS)
+
+Training [1]_ (Sec. 3; the course deck *Detection – 3 stages*, §M): each
+ground-truth box becomes a Gaussian on the heatmap of its class and size and
+offset targets at its centre cell (:func:`bboxcore.targets.centernet_targets`,
+plain NumPy, outside the graph); the loss is the penalty-reduced focal loss
+plus 0.1 x L1 on the size and 1 x L1 on the offset, each divided by the
+number of objects (:mod:`bboxcore.losses.centernet`). One network, one
+backward pass, no anchors, no proposals and no NMS.
+
+The paper's backbones (Hourglass-104, DLA-34, ResNet with transposed
+convolutions) reach R = 4 at 512 px; here the backbone is the small VGG-like
+stack of :mod:`bboxcore.models.backbone`, trained from scratch, and R is the
+preset's choice (4 for the 128-px MNIST scenes, :mod:`bboxcore.models.presets`).
+
+References
+----------
+.. [1] X. Zhou, D. Wang, P. Krähenbühl. "Objects as Points."
+   arXiv:1904.07850, 2019.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bboxcore.boxes import clip_boxes
+from bboxcore.losses.centernet import (
+    CENTERNET_LOSS_NAMES,
+    centernet_l1_loss,
+    centernet_l1_loss_backward,
+)
+from bboxcore.models.backbone import Backbone
+from bboxcore.models.base import Detector, Prediction, as_targets
+from bboxcore.models.config import BackboneConfig
+from bboxcore.models.faster_rcnn import PIXEL_MEAN, PIXEL_STD
+from bboxcore.nn import functional as F
+from bboxcore.nn import init
+from bboxcore.nn.modules import Conv2d, Module, ReLU, Sequential, Upsample
+from bboxcore.nn.tensor import Tensor, no_grad
+from bboxcore.targets.centernet import centernet_decode, centernet_targets
+
+__all__ = ["LOSS_NAMES", "CenterNet", "CenterNetConfig", "heatmap_prior_bias"]
+
+#: The three terms of the CenterNet objective, in the order they are logged.
+LOSS_NAMES = CENTERNET_LOSS_NAMES
+
+
+def heatmap_prior_bias(prior: float) -> float:
+    r"""The bias b of the heatmap's last layer that makes every initial score equal ``prior``.
+
+    .. math::
+        \sigma(b) = \pi \iff b = -\log\frac{1 - \pi}{\pi}
+
+    With π = 0.1, b = -log 9 = -2.197 (CenterNet's ``hm`` bias, written -2.19
+    in its code; taken from RetinaNet,
+    Lin et al. 2017, Sec. 4.1 "Initialization"). Almost every cell of a
+    heatmap is background; a zero bias would start every cell at σ(0) = 0.5,
+    and the thousands of background cells would then produce a huge focal
+    loss and gradient in the first steps, which can destabilise training.
+    Starting at 0.1 keeps the first losses of order one.
+
+    Parameters
+    ----------
+    prior : float in (0, 1)
+        π, the initial score of every cell.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``prior`` is not in (0, 1).
+
+    Examples
+    --------
+    >>> round(heatmap_prior_bias(0.1), 4)  # -log 9; the reference code writes -2.19
+    -2.1972
+    """
+    if not 0 < prior < 1:
+        raise ValueError(f"prior must be in (0, 1); got {prior!r}")
+    return -math.log((1 - prior) / prior)
+
+
+@dataclass
+class CenterNetConfig:
+    """Every hyper-parameter of the CenterNet detector (a preset per data set in presets).
+
+    Parameters
+    ----------
+    n_class : int
+        K, the number of heatmaps.
+    class_names : tuple of str
+        Names of the labels 0 .. K-1 (may be empty).
+    backbone : BackboneConfig
+        The conv stack; its stride ``2 ** n_pool`` divided by ``2 ** n_upsample`` is R.
+    n_upsample : int
+        x2 up-sampling stages after the backbone (0: the backbone ends at stride R).
+    upsample_channels : int
+        Channels of the up-sampling stages' convolutions.
+    upsample_mode : {'nearest', 'bilinear'}
+        How each stage doubles the grid before its 3x3 convolution (the paper
+        uses 4x4 transposed convolutions after a ResNet; nearest + 3x3 conv
+        has the same receptive field growth and no checkerboard artefacts).
+    head_channels : int
+        Channels of the 3x3 convolution of each head (the paper: 64 or 256).
+    min_overlap : float
+        :func:`bboxcore.targets.gaussian_radius`'s IoU, 0.7 in the paper.
+    min_radius : int
+        Smallest Gaussian radius in cells (:func:`bboxcore.targets.centernet_targets`).
+    alpha, beta : float
+        The focal loss's exponents (2 and 4).
+    lambda_size, lambda_offset : float
+        The weights of the size and offset L1 terms (0.1 and 1).
+    prior : float
+        π, the initial heatmap score (bias -2.19 for 0.1; :func:`heatmap_prior_bias`).
+    max_detections : int
+        Peaks kept per image (100 in the paper).
+    score_thresh : float
+        Peaks with a score at or below it are dropped.
+    """
+
+    n_class: int = 10
+    class_names: tuple[str, ...] = ()
+    backbone: BackboneConfig = field(
+        default_factory=lambda: BackboneConfig((16, 32, 64, 64, 64), n_pool=2)
+    )
+    n_upsample: int = 0
+    upsample_channels: int = 64
+    upsample_mode: str = "nearest"
+    head_channels: int = 32
+    min_overlap: float = 0.7
+    min_radius: int = 0
+    alpha: float = 2.0
+    beta: float = 4.0
+    lambda_size: float = 0.1
+    lambda_offset: float = 1.0
+    prior: float = 0.1
+    max_detections: int = 100
+    score_thresh: float = 0.01
+
+    def __post_init__(self) -> None:
+        if isinstance(self.backbone, dict):
+            self.backbone = BackboneConfig(**self.backbone)
+        self.class_names = tuple(self.class_names)
+        if self.n_class < 1:
+            raise ValueError(f"n_class must be >= 1; got {self.n_class}")
+        if self.class_names and len(self.class_names) != self.n_class:
+            raise ValueError(
+                f"class_names must have n_class = {self.n_class} names; got {len(self.class_names)}"
+            )
+        if self.upsample_mode not in Upsample.MODES:
+            raise ValueError(
+                f"upsample_mode must be one of {Upsample.MODES}; got {self.upsample_mode!r}"
+            )
+        if not 0 <= self.n_upsample <= self.backbone.n_pool:
+            raise ValueError(
+                f"n_upsample must be in [0, backbone.n_pool = {self.backbone.n_pool}]; "
+                f"got {self.n_upsample}"
+            )
+        for name in ("upsample_channels", "head_channels", "max_detections"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
+        if self.min_radius < 0:
+            raise ValueError(f"min_radius must be >= 0; got {self.min_radius}")
+        if not 0 < self.min_overlap <= 1:
+            raise ValueError(f"min_overlap must be in (0, 1]; got {self.min_overlap}")
+        heatmap_prior_bias(self.prior)  # checks 0 < prior < 1
+
+    @property
+    def stride(self) -> int:
+        """R, image pixels per output cell."""
+        return 2 ** (self.backbone.n_pool - self.n_upsample)
+
+
+def _head(c_in: int, c_mid: int, c_out: int, bias: float, rng: np.random.Generator) -> Sequential:
+    """The paper's head: 3x3 conv, ReLU, 1x1 conv to the output channels.
+
+    The last layer starts with N(0, 0.01^2) weights (RetinaNet's and the
+    reference code's small init of the output layers) and a constant bias, so
+    that every cell starts at the same output: the prior score for the
+    heatmap, 0 for size and offset.
+    """
+    last = Conv2d(c_mid, c_out, 1, rng=rng)
+    init.normal_(last.weight, rng, std=init.HEAD_STD)
+    init.constant_(last.bias, bias)
+    return Sequential(Conv2d(c_in, c_mid, 3, padding=1, rng=rng), ReLU(), last)
+
+
+class CenterNet(Detector):
+    r"""The anchor-free one-stage detector: objects as heatmap peaks, with size and offset.
+
+    Notation: N images of H x W pixels, K classes, R the output stride, a
+    (H/R) x (W/R) output grid.
+
+    Parameters
+    ----------
+    config : CenterNetConfig
+    rng : numpy.random.Generator
+        Source of the weight initialisation.
+
+    Attributes
+    ----------
+    backbone : Backbone
+    neck : Sequential or None
+        The up-sampling stages (``config.n_upsample`` of them).
+    heatmap_head, size_head, offset_head : Sequential
+    stride : int
+        R.
+
+    Examples
+    --------
+    >>> from bboxcore.models.base import Target
+    >>> cfg = CenterNetConfig(n_class=2, backbone=BackboneConfig((4, 8), n_pool=2),
+    ...                       head_channels=8)
+    >>> model = CenterNet(cfg, np.random.default_rng(0))
+    >>> image = np.random.default_rng(1).random((1, 32, 32, 3), dtype=np.float32)
+    >>> losses = model.loss(image, [Target(np.array([[4., 4., 20., 24.]]), np.array([1]))])
+    >>> list(losses)
+    ['heatmap', 'size', 'offset']
+    >>> sum(losses.values()).backward()
+    >>> bbox, label, score = model.predict(image)[0]
+    >>> bbox.shape[1], label.dtype, bool(np.allclose(score, 0.1, atol=0.02))  # σ(-2.19) = π
+    (4, dtype('int64'), True)
+    """
+
+    loss_names = LOSS_NAMES
+
+    def __init__(self, config: CenterNetConfig, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = Backbone(config.backbone, rng)
+        channels = self.backbone.out_channels
+        self.neck = None
+        if config.n_upsample:
+            self.neck = self._upsampling(channels, config, rng)
+            channels = config.upsample_channels
+        k, mid = config.n_class, config.head_channels
+        # every heatmap cell starts at score π (0.1): b = -log((1 - π) / π) = -2.19
+        self.heatmap_head = _head(channels, mid, k, heatmap_prior_bias(config.prior), rng)
+        self.size_head = _head(channels, mid, 2, 0.0, rng)
+        self.offset_head = _head(channels, mid, 2, 0.0, rng)
+        self.stride = config.stride
+
+    @staticmethod
+    def _upsampling(channels: int, config: CenterNetConfig, rng) -> Sequential:
+        """``n_upsample`` x [x2 up-sampling, 3x3 conv, ReLU]: from stride s to R = s / 2^n."""
+        layers: list[Module] = []
+        for _ in range(config.n_upsample):
+            layers += [
+                Upsample(2, config.upsample_mode),  # (N, C, h, w) -> (N, C, 2h, 2w)
+                Conv2d(channels, config.upsample_channels, 3, padding=1, rng=rng),
+                ReLU(),
+            ]
+            channels = config.upsample_channels
+        return Sequential(*layers)
+
+    # ------------------------------------------------------------------ the registry's needs
+    @classmethod
+    def config_from_dict(cls, data: dict) -> CenterNetConfig:
+        """Inverse of :func:`~bboxcore.models.config.config_to_dict` for a CenterNetConfig."""
+        names = {f.name for f in dataclasses.fields(CenterNetConfig)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown CenterNetConfig field(s) {unknown}; known: {sorted(names)}")
+        return CenterNetConfig(**data)
+
+    @classmethod
+    def default_config(cls, dataset: str, class_names: Sequence[str]) -> CenterNetConfig:
+        """:func:`~bboxcore.models.presets.centernet_config`: the preset of ``dataset``."""
+        from bboxcore.models.presets import centernet_config
+
+        return centernet_config(dataset, class_names)
+
+    def summary(self) -> dict:
+        """The receptive field of one output cell (px) and the output stride R."""
+        return {"receptive_field": self.receptive_field(), "output_stride": self.stride}
+
+    def receptive_field(self) -> int:
+        r"""Image pixels seen by one cell of the heads' outputs.
+
+        The backbone's field (:meth:`Backbone.receptive_field` counts a final 3x3
+        window at stride s), plus :math:`(3 - 1) \cdot s'` for every 3x3 conv at
+        stride s' after it: one per up-sampling stage (nearest up-sampling copies a
+        cell and widens nothing) and the heads' 3x3 at stride R.
+        """
+        s = self.backbone.feat_stride
+        field = self.backbone.receptive_field() - 2 * s  # the backbone alone
+        for _ in range(self.config.n_upsample):
+            s //= 2
+            field += 2 * s  # the stage's 3x3 conv at the finer stride
+        return field + 2 * s  # the heads' 3x3 conv at stride R
+
+    # ------------------------------------------------------------------ the figure
+    def preprocess(self, images) -> Tensor:
+        """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> normalised (N, 3, H, W) float32 Tensor."""
+        x = np.asarray(images, dtype=np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4 or x.shape[3] != 3:
+            raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
+        mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
+        return Tensor(((x - mean) / std).transpose(0, 3, 1, 2))  # (N, H, W, 3) -> (N, 3, H, W)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(N, 3, H, W) -> heatmap logits (N, K, h, w), size (N, 2, h, w), offset (N, 2, h, w)."""
+        features = self.backbone(x)  # (N, C, H/s, W/s)
+        if self.neck is not None:
+            features = self.neck(features)  # (N, C', H/R, W/R)
+        heat = self.heatmap_head(features)
+        if not np.isfinite(heat.data).all():
+            raise FloatingPointError("heatmap logits hold NaN or inf: the weights have diverged")
+        return heat, self.size_head(features), self.offset_head(features)
+
+    # ------------------------------------------------------------------ training
+    def loss(self, images, targets: Sequence, rng: np.random.Generator | None = None):
+        r"""CenterNet's three losses of one batch of same-size images.
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3)
+            Pixels in [0, 1].
+        targets : sequence of N :class:`~bboxcore.models.base.Target`
+            ``bbox`` (R_i, 4) pixels, ``label`` (R_i,) in 0 .. K-1.
+        rng : numpy.random.Generator, optional
+            Unused (the targets are deterministic); accepted for the interface.
+
+        Returns
+        -------
+        dict of str to Tensor
+            ``heatmap`` (:math:`L_k`), ``size`` (:math:`\lambda_{size} L_{size}`) and
+            ``offset`` (:math:`\lambda_{off} L_{off}`), scalars whose sum is
+            :math:`L_{det}` (:func:`bboxcore.losses.centernet_loss`).
+        """
+        x = self.preprocess(images)
+        n = x.shape[0]
+        targets = as_targets(targets, n)
+        heat, size, offset = self(x)
+        cfg, grid = self.config, heat.shape[2:]
+        per_image = [
+            centernet_targets(
+                t.bbox, t.label, cfg.n_class, grid, self.stride,
+                min_overlap=cfg.min_overlap, min_radius=cfg.min_radius,
+            )
+            for t in targets
+        ]  # fmt: skip
+        gt_heat = np.stack([t.heatmap for t in per_image])  # (N, K, h, w)
+        mask = np.concatenate([t.mask for t in per_image])  # (M,)
+        n_object = max(int(mask.sum()), 1)
+        # the centre cell of every object: (image, y, x), M of them
+        image_of = np.concatenate([np.full(len(t.index), i) for i, t in enumerate(per_image)])
+        index = np.concatenate([t.index for t in per_image])
+        ys, xs = index // grid[1], index % grid[1]
+        at_centres = (image_of.astype(np.int64), slice(None), ys, xs)  # gathers (M, 2)
+        focal = F.centernet_focal_loss(heat, gt_heat, cfg.alpha, cfg.beta, reduction="sum")
+        return {
+            "heatmap": focal * (1.0 / n_object),
+            "size": _l1(size[at_centres], np.concatenate([t.size for t in per_image]), mask,
+                        n_object) * cfg.lambda_size,
+            "offset": _l1(offset[at_centres], np.concatenate([t.offset for t in per_image]),
+                          mask, n_object) * cfg.lambda_offset,
+        }  # fmt: skip
+
+    # ------------------------------------------------------------------ inference
+    def predict(self, images) -> list[Prediction]:
+        """Detections of each image: boxes, labels and scores (no NMS).
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3) or (H, W, 3), or a list of (H_i, W_i, 3)
+            Pixels in [0, 1].
+
+        Returns
+        -------
+        list of Prediction
+            Per image: ``bbox`` (D, 4) float32 pixels clipped to the image,
+            ``label`` (D,) int64, ``score`` (D,) float32, by decreasing score;
+            D <= ``config.max_detections``.
+        """
+        if isinstance(images, np.ndarray) and images.ndim == 3:
+            images = images[None]
+        batches = [images] if isinstance(images, np.ndarray) else [[im] for im in images]
+        was_training = self.training
+        self.eval()
+        try:
+            out = []
+            with no_grad():
+                for batch in batches:
+                    out += self._predict_batch(np.asarray(batch, np.float32))
+            return out
+        finally:
+            self.train(was_training)
+
+    def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
+        x = self.preprocess(images)
+        img_size = x.shape[2:]
+        heat, size, offset = self(x)
+        prob = heat.sigmoid().data  # Ŷ = σ(z), (N, K, h, w)
+        out = []
+        for i in range(len(prob)):
+            bbox, label, score = centernet_decode(
+                prob[i], size.data[i], offset.data[i], self.stride,
+                k=self.config.max_detections, score_thresh=self.config.score_thresh,
+            )  # fmt: skip
+            bbox = clip_boxes(np.sort(bbox.reshape(-1, 2, 2), axis=1).reshape(-1, 4), img_size)
+            out.append(Prediction(bbox.astype(np.float32), label, score.astype(np.float32)))
+        return out
+
+
+def _l1(pred: Tensor, target: np.ndarray, mask: np.ndarray, n_object: int) -> Tensor:
+    """:func:`bboxcore.losses.centernet_l1_loss` as a graph node of ``pred`` (M, 2)."""
+    value = centernet_l1_loss(pred.data, target, mask, n_object)
+    return Tensor.from_op(
+        np.asarray(value, pred.data.dtype),
+        (pred,),
+        lambda d: (centernet_l1_loss_backward(d, pred.data, target, mask, n_object),),
+        "centernet_l1_loss",
+    )
