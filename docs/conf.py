@@ -179,6 +179,29 @@ def _borrow_references(app, what, name, obj, options, lines) -> None:
         lines[at:at] = ["References", "----------", "", *borrowed, ""]
 
 
+_MANGLED_CITATION = re.compile(r"\[R[0-9a-f]{8,}-(\w+)\](_?)")
+
+
+def _unmangle_citations(app, doctree, docname) -> None:
+    """Show ``[1]`` where numpydoc's per-docstring citation label ``[R<hash>-1]`` remains.
+
+    numpydoc renames every citation of a docstring (``[1]`` -> ``[R<hash>-1]``) so that two
+    docstrings on one page do not clash, then relabels the citations back; with Sphinx 9 it
+    relabels the reference list but not the references in the text, nor a citation
+    written inside a formula (``\\text{([1]_, Eq. 2)}``). The links keep their unique
+    targets; only the shown text changes.
+    """
+    from docutils import nodes
+
+    for node in list(doctree.findall(nodes.Text)):
+        text = str(node)
+        if "[R" in text and _MANGLED_CITATION.search(text):
+            node.parent.replace(node, nodes.Text(_MANGLED_CITATION.sub(r"[\1]", text)))
+    for node in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))):
+        if "latex" in node.attributes and "[R" in node["latex"]:
+            node["latex"] = _MANGLED_CITATION.sub(r"[\1]", node["latex"])
+
+
 def _link_notebooks() -> None:
     """``docs/notebooks/NN_topic.ipynb`` -> ``../../notebooks/NN_topic.ipynb`` for every notebook.
 
@@ -204,4 +227,5 @@ def setup(app) -> None:
     _link_notebooks()
     app.connect("autodoc-process-docstring", _borrow_references, priority=390)
     app.connect("autodoc-process-docstring", _module_headings_as_rubrics, priority=400)
+    app.connect("doctree-resolved", _unmangle_citations)
     app.connect("build-finished", _copy_mathjax)

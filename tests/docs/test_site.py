@@ -81,6 +81,15 @@ PAGE_FACTS_JS = """
     src: img.getAttribute("src"), alt: img.getAttribute("alt") || "",
     loaded: img.complete && img.naturalWidth > 0})),
   outputs: document.querySelectorAll("article .cell_output").length,
+  // display equations wider than the text column must scroll inside their block
+  overflowing: Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+    .filter(e => {
+      const article = e.closest("article");
+      if (!article) return false;
+      const r = e.getBoundingClientRect(), a = article.getBoundingClientRect();
+      return r.right > a.right + 2 || r.left < a.left - 2;
+    })
+    .map(e => (e.getAttribute("aria-label") || e.textContent).slice(0, 80)),
   links: Array.from(document.querySelectorAll("a[href]")).map(a => a.href),
 })
 """
@@ -116,7 +125,9 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def site() -> Path:
-    """The site, built from docs/ with warnings as errors."""
+    """The site, built from docs/ with warnings as errors (or BBOXCORE_DOCS_SITE, prebuilt)."""
+    if os.environ.get("BBOXCORE_DOCS_SITE"):
+        return Path(os.environ["BBOXCORE_DOCS_SITE"]).resolve()
     shutil.rmtree(SITE, ignore_errors=True)
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html"]
     result = subprocess.run(
@@ -224,6 +235,11 @@ def test_maths_is_typeset_everywhere(rendered):
     assert "concepts/encoding.html" in typeset
     assert "notebooks/01_box_encoding.html" in typeset
     assert "api/eval.html" in typeset
+
+
+def test_wide_equations_stay_in_the_text_column(rendered):
+    wide = {n: f["overflowing"] for n, f in rendered["pages"].items() if f["overflowing"]}
+    assert wide == {}
 
 
 def test_notebook_pages_show_their_figures_and_outputs(rendered):
