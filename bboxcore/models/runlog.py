@@ -134,18 +134,41 @@ class RunLog:
         self.history: dict = {"epochs": []}
         if resume_iteration is None:
             _write_csv_atomic(self.csv_path, self.columns, [])
-        else:
-            kept = [
-                r
-                for r in self.rows()
-                if None not in r.values() and int(r["iteration"]) <= resume_iteration
-            ]  # a row cut short by a killed process has missing (None) fields
-            _write_csv_atomic(self.csv_path, self.columns, kept)
-            if self.history_path.exists():
-                self.history = json.loads(self.history_path.read_text())
-                self.history["epochs"] = [
-                    e for e in self.history.get("epochs", []) if e["iteration"] <= resume_iteration
-                ]
+            return
+        # read everything first: a damaged file is reported before anything is rewritten
+        if self.history_path.exists():
+            self.history = _read_history(self.history_path)
+            self.history["epochs"] = [
+                e for e in self.history.get("epochs", []) if e["iteration"] <= resume_iteration
+            ]
+        kept = [r for r in self._checked_rows() if int(r["iteration"]) <= resume_iteration]
+        _write_csv_atomic(self.csv_path, self.columns, kept)
+
+    def _checked_rows(self) -> list[dict]:
+        """The rows of an existing ``log.csv``; ValueError naming the file if it is damaged."""
+        if not self.csv_path.exists():
+            return []
+        with open(self.csv_path, newline="", errors="replace") as f:
+            reader = csv.DictReader(f)
+            header = tuple(reader.fieldnames or ())
+            rows = list(reader)
+        if header != self.columns:
+            raise ValueError(
+                f"{self.csv_path} is damaged or belongs to another detector: its header is "
+                f"{list(header)[:12]}, expected {list(self.columns)}"
+            )
+        good = []
+        for k, r in enumerate(rows):
+            if None in r.values() or None in r:  # cut short by a killed process, or extra fields
+                if k == len(rows) - 1:
+                    continue  # the last line of a killed run: dropped, the step is run again
+                raise ValueError(f"{self.csv_path} is damaged: row {k + 2} has a wrong field count")
+            if not r["iteration"].isdigit():
+                raise ValueError(
+                    f"{self.csv_path} is damaged: row {k + 2} has iteration {r['iteration']!r}"
+                )
+            good.append(r)
+        return good
 
     def step(self, row: dict) -> None:
         """Append one step's row (keys :attr:`columns`)."""
@@ -169,6 +192,20 @@ class RunLog:
     def save(self) -> None:
         """Rewrite ``history.json`` atomically."""
         write_json_atomic(self.history_path, self.history)
+
+
+def _read_history(path: Path) -> dict:
+    """``history.json`` as a dict; ValueError naming the file if it is not valid."""
+    try:
+        history = json.loads(path.read_text())
+        if not isinstance(history, dict) or not all(
+            isinstance(e, dict) and isinstance(e.get("iteration"), int)
+            for e in history.setdefault("epochs", [])
+        ):
+            raise ValueError("not a history: no list of epochs with their iteration")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is damaged (truncated or not valid JSON: {err})") from None
+    return history
 
 
 def _write_csv_atomic(path: Path, columns, rows) -> None:
@@ -232,5 +269,16 @@ def plot_loss_curves(csv_path: str | Path, png_path: str | Path, smooth: int = 2
         ax.set_xlabel("iteration")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(png_path, dpi=100)
-    plt.close(fig)
+    png_path = Path(png_path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{png_path.name}.", suffix=".tmp", dir=png_path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, dpi=100, format="png")
+        os.chmod(tmp, JSON_MODE)
+        os.replace(tmp, png_path)  # a killed run leaves the previous picture, never half of one
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    finally:
+        plt.close(fig)

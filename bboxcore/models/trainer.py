@@ -75,6 +75,7 @@ __all__ = [
     "build_optimizer",
     "clip_grad_norm",
     "prepare_run_folder",
+    "remove_stale_temporaries",
     "train_one_epoch",
 ]
 
@@ -458,11 +459,12 @@ class Trainer:
         if not self._folder_ready and self.iteration == 0:
             prepare_run_folder(self.out, overwrite=self.overwrite)
         self._folder_ready = True
+        remove_stale_temporaries(self.out)
         try:
             return self._fit()
         except OSError as err:  # log.csv or history.json could not be written
             raise RunFolderError(
-                f"cannot write {err.filename or self.out}: {err.strerror or err}; "
+                f"cannot write {_file_meant(err.filename, self.out)}: {err.strerror or err}; "
                 f"{self.checkpoint_status()}"
             ) from None
 
@@ -478,6 +480,7 @@ class Trainer:
         self.log.history["model_config"] = config_to_dict(self.model_config)
         self.log.history["train_config"] = config_to_dict(self.cfg)
         self.log.history.update(self.model.summary())
+        self.log.save()  # at once: the folder never shows another run's configs
         with _StopOnSignals(self):
             while self.stage < len(self.stages):
                 while self.epoch < self.cfg.epochs:
@@ -619,6 +622,36 @@ def prepare_run_folder(out: str | Path, *, overwrite: bool = False) -> None:
         raise RunFolderError(
             f"cannot write into the run folder {out}: {err.strerror or err}"
         ) from None
+
+
+def _file_meant(filename, out: Path) -> Path:
+    """The run file a failed write was for (``.log.csv.x1y2.tmp`` -> ``log.csv``)."""
+    if not filename:
+        return out
+    path = Path(os.fsdecode(filename))
+    name = path.name
+    if name.startswith(".") and name.endswith(".tmp") and name.count(".") >= 3:
+        name = name[1:].rsplit(".", 2)[0]
+    return path.with_name(name)
+
+
+def remove_stale_temporaries(out: str | Path) -> list[Path]:
+    """Remove the temporary files a killed run left in ``out`` (``.checkpoint.npz.*.tmp`` ...).
+
+    Every file of a run folder is written to ``.<name>.<random>.tmp`` and renamed
+    over ``<name>``; only a process killed outright (SIGKILL, power loss) between
+    the two leaves the temporary behind. The file it was replacing is intact.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    out = Path(out)
+    stale = [p for name in RUN_FILES for p in out.glob(f".{name}.*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 @contextlib.contextmanager

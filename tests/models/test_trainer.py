@@ -88,7 +88,12 @@ def test_a_stopped_run_resumed_from_its_checkpoint_repeats_the_uninterrupted_los
 
 
 class _InterruptAt(ToyScenes):
-    """Sends SIGINT to this process while loading item number ``at`` (like Ctrl-C)."""
+    """Raises SIGINT in this thread (like Ctrl-C) while the trainer loads item number ``at``.
+
+    A hook at a known point of a known step, not a timer: ``signal.raise_signal`` delivers
+    the signal synchronously to the calling (main) thread, so the step it lands in is fixed
+    whatever the load of the machine.
+    """
 
     def __init__(self, at: int) -> None:
         super().__init__(N_IMAGES)
@@ -96,16 +101,19 @@ class _InterruptAt(ToyScenes):
 
     def __getitem__(self, i):
         if self.calls == self.at:
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
         return super().__getitem__(i)
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_continues_identically(tmp_path):
     _train(tmp_path / "full")
+    # item 3 is the second image of step 2 (batches of 2): Ctrl-C arrives during step 2
     trainer = Trainer(tiny_config(), _config(tmp_path / "part"), _InterruptAt(3), None)
-    with pytest.raises(KeyboardInterrupt):
+    sigterm = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="checkpoint written at step 2"):
         trainer.fit()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert signal.getsignal(signal.SIGTERM) is sigterm
     state = serialization.load(tmp_path / "part" / CHECKPOINT)
     assert int(state["position"]["iteration"]) == 2  # the step in progress finished, then saved
     resumed = Trainer.resume(tmp_path / "part", train_set=ToyScenes(N_IMAGES))

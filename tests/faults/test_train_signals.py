@@ -1,0 +1,159 @@
+"""Signals during ``bboxcore train``: SIGINT/SIGTERM/SIGKILL at random moments and during the save.
+
+Each run is a child process (a real signal, a real exit status). After the
+interrupt, ``--resume`` must continue to exactly the log of an uninterrupted
+run, the message must say truthfully at which step the checkpoint was written,
+and nothing half-written may stay in the run folder.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from bboxcore.cli import main
+from bboxcore.nn import serialization
+from tests.faults.training import (
+    cli_code,
+    log_rows,
+    rows_logged,
+    start,
+    temporaries,
+    train_argv,
+    wait_for,
+)
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+SIGINT, SIGTERM = signal.SIGINT, signal.SIGTERM
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The log of the uninterrupted run."""
+    out = tmp_path_factory.mktemp("reference") / "run"
+    assert main(train_argv(out)) == 0
+    return log_rows(out)
+
+
+def _iteration(out) -> int:
+    return int(serialization.load(out / "checkpoint.npz")["position"]["iteration"])
+
+
+def _assert_truthful_stop(proc, out, first: signal.Signals) -> int:
+    """The child stopped on ``first`` after saving; returns the step of its checkpoint."""
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + first, (proc.returncode, err)
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    step = _iteration(out)
+    assert f"interrupted by {first.name} after step {step}" in err, err
+    assert f"checkpoint written at step {step}: {out / 'checkpoint.npz'}" in err, err
+    assert rows_logged(out) == step  # the log holds exactly the saved steps
+    assert temporaries(out) == []
+    return step
+
+
+@pytest.mark.parametrize(
+    "signals, seed",
+    [
+        ((SIGINT,), 0),
+        ((SIGINT, SIGINT), 1),  # two quick Ctrl-C: the second must not cut the save short
+        ((SIGTERM,), 2),
+        ((SIGTERM, SIGINT, SIGTERM, SIGINT), 3),
+    ],
+)
+def test_signals_at_random_moments_save_then_resume_repeats_the_uninterrupted_log(
+    tmp_path, reference, signals, seed
+):
+    rng = np.random.default_rng(seed)
+    out = tmp_path / "run"
+    proc = start(cli_code(train_argv(out)), tmp_path)
+    after = int(rng.integers(1, 5))  # a random step of the run, then a random delay
+    wait_for(lambda: rows_logged(out) >= after or proc.poll() is not None)
+    time.sleep(float(rng.uniform(0, 0.08)))
+    for k, signum in enumerate(signals):
+        if k:
+            time.sleep(float(rng.uniform(0, 0.02)))  # 0-20 ms apart
+        if proc.poll() is None:
+            proc.send_signal(signum)
+    assert proc.poll() is None or proc.returncode != 0, "the run ended before the signal"
+    step = _assert_truthful_stop(proc, out, signals[0])
+    assert 1 <= step < len(reference)
+    assert main(train_argv(out, "--resume")) == 0
+    assert log_rows(out) == reference
+
+
+#: Python run in the child before ``bboxcore train``: the first checkpoint save
+#: signals the process itself three times while the file is being written.
+SIGNALS_DURING_SAVE = """
+import os, signal
+import numpy as np
+_savez, _calls = np.savez, []
+def _savez_with_signals(*args, **kwargs):
+    _calls.append(1)
+    if len(_calls) == 1:
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+            os.kill(os.getpid(), s)
+    return _savez(*args, **kwargs)
+np.savez = _savez_with_signals
+"""
+
+
+def test_sigint_and_sigterm_during_the_save_cannot_lose_the_checkpoint(tmp_path, reference):
+    out = tmp_path / "run"
+    proc = start(cli_code(train_argv(out), SIGNALS_DURING_SAVE), tmp_path)
+    step = _assert_truthful_stop(proc, out, SIGINT)
+    assert step == 3  # the save at the end of epoch 1 completed, then the run stopped
+    assert main(train_argv(out, "--resume")) == 0
+    assert log_rows(out) == reference
+
+
+#: The checkpoint saves after the first one write their data, then stall (so
+#: that the parent can SIGKILL the child inside a save).
+STALL_IN_SAVE = """
+import pathlib, time
+import numpy as np
+_savez, _calls = np.savez, []
+def _savez_stalled(*args, **kwargs):
+    _savez(*args, **kwargs)
+    _calls.append(1)
+    if len(_calls) == 2:
+        pathlib.Path("saving").write_text("")
+        time.sleep(600)
+np.savez = _savez_stalled
+"""
+
+
+def test_sigkill_inside_a_save_leaves_the_previous_checkpoint_and_resume_cleans_up(
+    tmp_path, reference
+):
+    out = tmp_path / "run"
+    proc = start(cli_code(train_argv(out), STALL_IN_SAVE), tmp_path)
+    wait_for(lambda: (tmp_path / "saving").exists() or proc.poll() is not None)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert _iteration(out) == 3  # the save of step 6 never replaced the step-3 checkpoint
+    assert temporaries(out)  # a killed process cannot clean up ...
+    assert main(train_argv(out, "--resume")) == 0
+    assert temporaries(out) == []  # ... the resumed run does
+    assert log_rows(out) == reference
+
+
+def test_sigkill_at_a_random_moment_then_resume_repeats_the_uninterrupted_log(tmp_path, reference):
+    rng = np.random.default_rng(7)
+    out = tmp_path / "run"
+    proc = start(cli_code(train_argv(out)), tmp_path)
+    wait_for(lambda: rows_logged(out) >= 4 or proc.poll() is not None)  # after checkpoint 3
+    time.sleep(float(rng.uniform(0, 0.3)))
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert main(train_argv(out, "--resume")) == 0
+    assert log_rows(out) == reference
+    assert temporaries(out) == []
