@@ -15,7 +15,8 @@ ReLU, the first ``n_pool`` of them followed by a 2x2/2 max-pool. The default
 
 Its receptive field, seen through the RPN's 3x3 window, follows the
 recurrence :math:`F(i) = (F(i+1) - 1)\,\mathrm{stride}_i + \mathrm{ksize}_i`
-of seed 001 (:func:`bboxcore.anchors.receptive_field`): 54 px for the default
+of the lecture slides *Object Detection: Faster R-CNN*
+(:func:`bboxcore.anchors.receptive_field`): 54 px for the default
 (ZF-net: 171 px, VGG-16: 228 px).
 
 References
@@ -40,7 +41,8 @@ __all__ = ["CONV_KSIZE", "POOL_KSIZE", "RPN_WINDOW", "Backbone"]
 CONV_KSIZE = 3
 #: Kernel side and stride of the max-pools (each halves the feature map).
 POOL_KSIZE = 2
-#: (ksize, stride) of the RPN's sliding window, counted in the receptive field (seed 001).
+#: (ksize, stride) of the RPN's sliding window, counted in the receptive field
+#: (*Object Detection: Faster R-CNN*).
 RPN_WINDOW = (3, 1)
 
 

@@ -9,7 +9,7 @@ can be written into a checkpoint and a JSON log. The data-set presets
 
 The defaults are the canonical Faster R-CNN values of the paper [1]_ where they
 do not depend on the image size (IoU thresholds, ratios, loss σ, the loc std
-(0.1, 0.1, 0.2, 0.2) of seed 004). The image-size-dependent ones are scaled
+(0.1, 0.1, 0.2, 0.2) of *The losses of Faster R-CNN*). The image-size-dependent ones are scaled
 down for a 2-core CPU, and say so:
 
 ========================  ==================  =====================================
@@ -58,9 +58,10 @@ __all__ = [
     "train_config_from_dict",
 ]
 
-#: The two RPN classifiers of seed 001: 2A softmax scores or A sigmoid scores per cell.
+#: The two RPN classifiers of *Object Detection: Faster R-CNN*: 2A softmax scores or A sigmoid
+#: scores per cell.
 OBJECTNESS = ("softmax", "sigmoid")
-#: The two RoI feature extractors of seed 002: bilinear RoI Align or max RoI Pool.
+#: The two RoI feature extractors of *Detection – 3 stages*: bilinear RoI Align or max RoI Pool.
 ROI_OPS = ("align", "pool")
 #: Optimisers the trainer can build.
 OPTIMIZERS = ("sgd", "adam")
@@ -156,7 +157,8 @@ class RPNConfig:
     mid_channels : int
         Channels of the 3x3 sliding-window conv.
     objectness : {'softmax', 'sigmoid'}
-        2A softmax scores (object / background) or A sigmoid scores per cell (seed 001).
+        2A softmax scores (object / background) or A sigmoid scores per cell
+        (*Object Detection: Faster R-CNN*).
     n_sample, pos_iou_thresh, neg_iou_thresh, pos_ratio
         :class:`bboxcore.targets.AnchorTargetCreator` (paper: 256, 0.7, 0.3, 0.5).
     nms_thresh, n_train_pre_nms, n_train_post_nms, n_test_pre_nms, n_test_post_nms, min_size
@@ -205,7 +207,8 @@ class HeadConfig:
     sigma : float
         σ of the head smooth-L1 loss (paper: 1).
     loc_normalize_mean, loc_normalize_std : tuple of 4 floats
-        Normalisation of the head's offsets (seed 004: std (0.1, 0.1, 0.2, 0.2)).
+        Normalisation of the head's offsets (*The losses of Faster R-CNN*: std
+        (0.1, 0.1, 0.2, 0.2)).
     """
 
     roi_op: str = "align"

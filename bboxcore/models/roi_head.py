@@ -3,7 +3,7 @@ r"""The detection head of Fast R-CNN: RoI features -> class scores and class-spe
 Every region of interest (a proposal of the RPN) is cut out of the shared
 feature map and resampled to a fixed 7 x 7 grid, by RoI Align (bilinear
 sampling, no rounding; Mask R-CNN) or RoI Pool (max over rounded bins; Fast
-R-CNN) — seed 002 gives both, with their backward passes. Then, as in Fast
+R-CNN) — *Detection – 3 stages* gives both, with their backward passes. Then, as in Fast
 R-CNN [1]_ (Fig. 1)::
 
     RoI features (R, C, 7, 7) -> flatten (R, 49 C)
@@ -11,7 +11,7 @@ R-CNN [1]_ (Fig. 1)::
       -> cls_score: K + 1 class scores              (R, K + 1)      0 = background
       -> cls_loc: 4 offsets per class               (R, 4 (K + 1))  class-specific
 
-The offsets are normalised by std (0.1, 0.1, 0.2, 0.2) (seed 004) — the
+The offsets are normalised by std (0.1, 0.1, 0.2, 0.2) (*The losses of Faster R-CNN*) — the
 head learns :math:`\tilde t = (t - \mu) / \sigma` — and are decoded by
 :func:`bboxcore.models.predict.suppress`.
 

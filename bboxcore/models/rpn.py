@@ -5,7 +5,7 @@ At every cell of the shared feature map the RPN [1]_ (Sec. 3.1) looks at a
 
 * an **objectness** score — 2 softmax scores (background, object) per anchor,
   the 2A-channel variant of the paper, or 1 sigmoid logit per anchor, the
-  A-channel binary-cross-entropy variant (seed 001);
+  A-channel binary-cross-entropy variant (*Object Detection: Faster R-CNN*);
 * a **loc**, the offsets :math:`(t_x, t_y, t_w, t_h)` of Eq. 2 from the anchor
   to the object, 4A channels.
 
@@ -84,7 +84,7 @@ class RegionProposalNetwork(Module):
         self.feat_stride = int(feat_stride)
         self.anchor_base = generate_anchor_base(anchor.base_size, anchor.ratios, anchor.scales)
         self.n_anchor = len(self.anchor_base)  # A
-        # 2 softmax scores (background, object) per anchor, or 1 sigmoid logit (seed 001)
+        # 2 softmax scores (background, object) per anchor, or 1 sigmoid logit (Faster R-CNN slides)
         self.n_score = 2 if config.objectness == "softmax" else 1
         mid = config.mid_channels
         self.conv = Conv2d(in_channels, mid, 3, padding=1, rng=rng)  # the 3x3 sliding window

@@ -37,8 +37,9 @@ STD = (0.1, 0.1, 0.2, 0.2)
 
 
 # --------------------------------------------------------------------------- the figure's shapes
-def test_receptive_field_of_mnist_backbone_follows_seed_recurrence():
-    # seed 001: F(i) = (F(i+1) - 1) * stride + ksize, from the RPN's 3x3 window back to the image:
+def test_receptive_field_of_mnist_backbone_follows_the_slides_recurrence():
+    # *Object Detection: Faster R-CNN*: F(i) = (F(i+1) - 1) * stride + ksize, from the RPN's
+    # 3x3 window back to the image:
     # 3 -> 5 (conv4) -> (5-1)*2+2 = 10 (pool3) -> 12 (conv3) -> 24 (pool2) -> 26 (conv2)
     #   -> 52 (pool1) -> 54 (conv1)
     net = Backbone(mnist_config().backbone, np.random.default_rng(0))
@@ -53,8 +54,9 @@ def test_backbone_output_is_image_over_stride():
     assert out.shape == (2, 8, 5, 6)  # (N, C, H / 8, W / 8)
 
 
-def test_rpn_shapes_match_seed_002_example():
-    # seed 002, C2: a 38 x 50 map with 9 anchors -> scores 1 x 18 x 38 x 50, 17100 anchors
+def test_rpn_shapes_match_the_slides_example():
+    # *Detection – 3 stages*, §C2: a 38 x 50 map with 9 anchors -> scores 1 x 18 x 38 x 50,
+    # 17100 anchors
     rpn = RegionProposalNetwork(
         4, 16, AnchorConfig(16, (0.5, 1, 2), (8, 16, 32)), RPNConfig(mid_channels=4),
         np.random.default_rng(0),
@@ -66,7 +68,8 @@ def test_rpn_shapes_match_seed_002_example():
 
 
 def test_rpn_sigmoid_variant_has_one_score_per_anchor():
-    # seed 001: with binary cross-entropy the cls layer predicts k scores, not 2k
+    # *Object Detection: Faster R-CNN*: with binary cross-entropy the cls layer predicts k
+    # scores, not 2k
     cfg = RPNConfig(mid_channels=4, objectness="sigmoid")
     rpn = RegionProposalNetwork(
         4, 4, AnchorConfig(4, (1.0,), (2.0,)), cfg, np.random.default_rng(0)
@@ -126,7 +129,8 @@ def test_image_without_objects_gives_background_only_losses():
     image = np.zeros((1, 32, 32, 3), np.float32)
     empty = Target(np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
     losses = model.loss(image, [empty], np.random.default_rng(0))
-    assert losses["rpn_loc"].item() == 0.0 and losses["roi_loc"].item() == 0.0  # seed 004
+    # *The losses of Faster R-CNN*: no object, no offset loss
+    assert losses["rpn_loc"].item() == 0.0 and losses["roi_loc"].item() == 0.0
     assert losses["rpn_cls"].item() > 0
 
 
