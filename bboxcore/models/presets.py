@@ -16,7 +16,14 @@ from bboxcore.models.config import (
     RPNConfig,
 )
 
-__all__ = ["centernet_config", "dataset_config", "mnist_config", "neon_config"]
+__all__ = [
+    "centernet_config",
+    "dataset_config",
+    "fcos_config",
+    "mnist_config",
+    "neon_config",
+    "retinanet_config",
+]
 
 
 def mnist_config(n_class: int = 10) -> ModelConfig:
@@ -160,4 +167,84 @@ def centernet_config(dataset: str, class_names):
         upsample_channels=32,
         head_channels=32,
         min_radius=1,
+    )
+
+
+# --------------------------------------------------------------------------- RetinaNet, FCOS
+def _pyramid(dataset: str):
+    """The P3..P5 pyramid of the one-stage presets (:mod:`bboxcore.models.fpn`)."""
+    from bboxcore.models.fpn import PyramidConfig
+
+    if dataset == "mnist-det":  # C3 = the Faster R-CNN backbone (stride 8), then C4, C5
+        return PyramidConfig(stem=(16, 32, 64, 64), stem_pool=3, stages=(96, 128))
+    return PyramidConfig(stem=(16, 32, 64, 128), stem_pool=3, stages=(128, 128), batch_norm=True)
+
+
+def retinanet_config(dataset: str, class_names):
+    """RetinaNet for a data set: P3..P5 (strides 8-32), anchors of 16, 32, 64 px, 9 shapes each.
+
+    The paper's P3..P7 with anchors of 32..512 px (4 x stride) suits 800-px
+    images; the 128-px MNIST scenes (digits 5-40 px) and 320-px NEON tiles
+    (crowns 16-70 px) keep P3..P5 with anchors of 2 x stride, i.e. sides 16 to
+    101 px. Subnets of 2 x (3x3 conv 64 + ReLU) instead of 4 x 256 (CPU); a
+    64-channel FPN; batch norm in the backbone for NEON.
+
+    Parameters
+    ----------
+    dataset : str
+    class_names : sequence of str
+
+    Returns
+    -------
+    bboxcore.models.retinanet.RetinaNetConfig
+
+    Examples
+    --------
+    >>> cfg = retinanet_config("mnist-det", [str(k) for k in range(10)])
+    >>> cfg.pyramid.strides, cfg.anchor_sizes, cfg.n_anchor
+    ((8, 16, 32), (16.0, 32.0, 64.0), 9)
+    """
+    from bboxcore.models.retinanet import RetinaNetConfig
+
+    return RetinaNetConfig(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        pyramid=_pyramid(dataset),
+        anchor_sizes=(16.0, 32.0, 64.0),
+        head_convs=2,
+    )
+
+
+def fcos_config(dataset: str, class_names):
+    """FCOS for a data set: P3..P5 with size ranges 0 / 32 / 64 / inf px (the paper's halved).
+
+    The paper assigns max(l*, t*, r*, b*) in 0-64, 64-128, ... 512-inf px to
+    P3..P7 on 800-px images; on 128-320 px images with 5-70 px objects the
+    ranges are halved and end at P5: 0-32 (P3), 32-64 (P4), 64-inf (P5).
+    Branches of 2 x (3x3 conv 64, GN 8 groups, ReLU) instead of 4 x (256, GN 32).
+
+    Parameters
+    ----------
+    dataset : str
+    class_names : sequence of str
+
+    Returns
+    -------
+    bboxcore.models.fcos.FcosConfig
+
+    Examples
+    --------
+    >>> cfg = fcos_config("mnist-det", [str(k) for k in range(10)])
+    >>> cfg.size_ranges
+    ((0.0, 32.0), (32.0, 64.0), (64.0, inf))
+    """
+    from bboxcore.models.fcos import FcosConfig
+
+    return FcosConfig(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        pyramid=_pyramid(dataset),
+        size_bounds=(32.0, 64.0),
+        head_convs=2,
+        group_norm=8,
     )

@@ -13,6 +13,8 @@ import numpy as np
 from bboxcore.models.base import Detector
 from bboxcore.models.centernet import CenterNet
 from bboxcore.models.faster_rcnn import FasterRCNN
+from bboxcore.models.fcos import FCOS
+from bboxcore.models.retinanet import RetinaNet
 
 __all__ = ["DEFAULT_MODEL", "MODELS", "build_model", "detector_class"]
 
@@ -20,6 +22,8 @@ __all__ = ["DEFAULT_MODEL", "MODELS", "build_model", "detector_class"]
 MODELS: dict[str, type[Detector]] = {
     "faster_rcnn": FasterRCNN,
     "centernet": CenterNet,
+    "retinanet": RetinaNet,
+    "fcos": FCOS,
 }
 #: The detector of runs and checkpoints that name none (everything before the registry).
 DEFAULT_MODEL = "faster_rcnn"

@@ -1,0 +1,244 @@
+r"""The feature pyramid shared by RetinaNet and FCOS: a strided backbone and an FPN neck.
+
+::
+
+    image (N, 3, H, W), H and W padded to a multiple of the top stride
+      │ stem: conv3x3 + ReLU blocks, 2x2 max-pools (:class:`~bboxcore.models.backbone.Backbone`)
+      ▼
+    C3 (N, c3, H/8, W/8) ── maxpool 2, conv3x3, ReLU ──► C4 (H/16) ── ... ──► C5 (H/32)
+      │ lateral 1x1                                       │ lateral 1x1          │ lateral 1x1
+      ▼                                                   ▼                      ▼
+    M3 = L3 + up2(M4)  ◄──────── up2 (nearest) ──── M4 = L4 + up2(M5) ◄─ up2 ─ M5 = L5
+      │ conv3x3                                           │ conv3x3              │ conv3x3
+      ▼                                                   ▼                      ▼
+    P3 (N, C, H/8, W/8)                                 P4 (H/16)              P5 (H/32)
+
+FPN [1]_ (Sec. 3; *Detection – 3 stages*, §G3): the bottom-up pathway loses
+resolution and gains semantics; the top-down pathway brings the semantics of
+the coarse maps back to the fine ones by nearest-neighbour ×2 up-sampling,
+adds the bottom-up map of the same size through a 1×1 *lateral* convolution
+(which only matches the channels), and smooths every merged map with a 3×3
+convolution "to reduce the aliasing effect of upsampling". Every level has
+the same C channels, so one head can be shared by all of them.
+
+Levels for small images: the paper builds P2..P6 on 800-px images (RetinaNet
+and FCOS P3..P7, P6 and P7 by stride-2 convolutions on top). The 128-px MNIST
+scenes and 320-px NEON tiles hold objects of 5-70 px, so the presets keep
+**P3..P5** (strides 8, 16, 32): a 128-px image gives maps of 16², 8² and 4²
+cells; P6/P7 (2² and 1²) would hold no object. The backbone has no
+pretrained weights (the paper: an ImageNet ResNet); its stem is the
+VGG-like stack of :mod:`bboxcore.models.backbone`, followed by one
+max-pool + 3×3 conv stage per further level.
+
+References
+----------
+.. [1] T.-Y. Lin, P. Dollár, R. Girshick, K. He, B. Hariharan, S. Belongie.
+   "Feature Pyramid Networks for Object Detection." CVPR 2017, arXiv:1612.03144.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bboxcore.models.backbone import Backbone
+from bboxcore.models.config import BackboneConfig
+from bboxcore.models.faster_rcnn import PIXEL_MEAN, PIXEL_STD
+from bboxcore.nn.modules import BatchNorm2d, Conv2d, GroupNorm, MaxPool2d, Module, ReLU, Sequential
+from bboxcore.nn.resample import upsample_nearest
+from bboxcore.nn.tensor import Tensor
+
+__all__ = ["FPN", "PyramidBackbone", "PyramidConfig", "conv_tower", "pad_images"]
+
+#: Up-sampling factor between two pyramid levels (each level halves the map).
+LEVEL_FACTOR = 2
+
+
+@dataclass
+class PyramidConfig:
+    """The backbone and FPN of a one-stage detector.
+
+    Parameters
+    ----------
+    stem : tuple of int
+        Channels of the stem's conv blocks; the first ``stem_pool`` are followed
+        by a 2x2 max-pool, so the stem ends at stride ``2 ** stem_pool`` (C3 at 8).
+    stem_pool : int
+        Max-pools of the stem.
+    stages : tuple of int
+        Channels of the further levels' stages (max-pool, 3x3 conv, ReLU), one
+        per level above the stem's: ``(96, 128)`` gives C4 and C5.
+    batch_norm : bool
+        Batch norm after every backbone convolution.
+    fpn_channels : int
+        C of every pyramid level (the paper: 256).
+    """
+
+    stem: tuple[int, ...] = (16, 32, 64, 64)
+    stem_pool: int = 3
+    stages: tuple[int, ...] = (96, 128)
+    batch_norm: bool = False
+    fpn_channels: int = 64
+
+    def __post_init__(self) -> None:
+        self.stem, self.stages = tuple(self.stem), tuple(self.stages)
+        if not self.stem or min(self.stem) < 1 or (self.stages and min(self.stages) < 1):
+            raise ValueError(f"stem and stages need channels >= 1; got {self.stem}, {self.stages}")
+        if not 0 <= self.stem_pool <= len(self.stem):
+            raise ValueError(f"stem_pool must be in [0, {len(self.stem)}]; got {self.stem_pool}")
+        if self.fpn_channels < 1:
+            raise ValueError(f"fpn_channels must be >= 1; got {self.fpn_channels}")
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """Stride of each pyramid level in pixels, finest first (8, 16, 32)."""
+        return tuple(2 ** (self.stem_pool + i) for i in range(len(self.stages) + 1))
+
+
+class PyramidBackbone(Module):
+    r"""Image -> [C3, C4, C5]: the stem, then one max-pool + 3x3 conv + ReLU per level.
+
+    Parameters
+    ----------
+    config : PyramidConfig
+    rng : numpy.random.Generator
+        Source of the He-normal initialisation.
+
+    Attributes
+    ----------
+    strides : tuple of int
+    out_channels : tuple of int
+        Channels of C3, C4, ...
+
+    Examples
+    --------
+    >>> cfg = PyramidConfig(stem=(4, 8), stem_pool=1, stages=(8,), fpn_channels=8)
+    >>> feats = PyramidBackbone(cfg, np.random.default_rng(0))(Tensor(np.zeros((1, 3, 8, 8))))
+    >>> [f.shape for f in feats]
+    [(1, 8, 4, 4), (1, 8, 2, 2)]
+    """
+
+    def __init__(self, config: PyramidConfig, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.config = config
+        self.stem = Backbone(
+            BackboneConfig(config.stem, n_pool=config.stem_pool, batch_norm=config.batch_norm),
+            rng,
+        )
+        self.feat_stride = 2**config.stem_pool  # the finest level's stride (bboxcore detect)
+        stages, c_in = [], config.stem[-1]
+        for c_out in config.stages:
+            layers: list[Module] = [
+                MaxPool2d(LEVEL_FACTOR),  # (N, c, h, w) -> (N, c, h/2, w/2)
+                Conv2d(c_in, c_out, 3, padding=1, bias=not config.batch_norm, rng=rng),
+            ]
+            if config.batch_norm:
+                layers.append(BatchNorm2d(c_out))
+            stages.append(Sequential(*layers, ReLU()))
+            c_in = c_out
+        self.stages = stages
+        self.strides = config.strides
+        self.out_channels = (config.stem[-1], *config.stages)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        """(N, 3, H, W) -> [(N, c_l, H / s_l, W / s_l) for each level], finest first."""
+        feats = [self.stem(x)]
+        for stage in self.stages:
+            feats.append(stage(feats[-1]))
+        return feats
+
+
+class FPN(Module):
+    r"""The top-down pathway with lateral connections: [C3, C4, C5] -> [P3, P4, P5].
+
+    .. math::
+        M_5 = L_5(C_5),\quad M_l = L_l(C_l) + \mathrm{up}_2(M_{l+1}),\quad
+        P_l = \mathrm{conv}_{3\times3}(M_l)
+
+    with :math:`L_l` a 1x1 convolution to C channels and :math:`\mathrm{up}_2`
+    nearest-neighbour ×2 up-sampling (:func:`bboxcore.nn.functional.upsample_nearest`)
+    [1]_ (Sec. 3).
+
+    Parameters
+    ----------
+    in_channels : sequence of int
+        Channels of C3, C4, ... (finest first).
+    out_channels : int
+        C of every P level.
+    rng : numpy.random.Generator
+
+    Examples
+    --------
+    >>> fpn = FPN((4, 6), 5, np.random.default_rng(0))
+    >>> c3, c4 = Tensor(np.ones((1, 4, 4, 4))), Tensor(np.ones((1, 6, 2, 2)))
+    >>> [p.shape for p in fpn([c3, c4])]
+    [(1, 5, 4, 4), (1, 5, 2, 2)]
+    """
+
+    def __init__(self, in_channels: Sequence[int], out_channels: int, rng) -> None:
+        super().__init__()
+        self.lateral = [Conv2d(c, out_channels, 1, rng=rng) for c in in_channels]
+        self.output = [
+            Conv2d(out_channels, out_channels, 3, padding=1, rng=rng) for _ in in_channels
+        ]
+        self.out_channels = out_channels
+
+    def forward(self, feats: Sequence[Tensor]) -> list[Tensor]:
+        """[C_l (N, c_l, h_l, w_l)] -> [P_l (N, C, h_l, w_l)], each h_l = 2 h_{l+1}."""
+        if len(feats) != len(self.lateral):
+            raise ValueError(f"FPN expects {len(self.lateral)} levels; got {len(feats)}")
+        merged = self.lateral[-1](feats[-1])  # M5 = L5(C5)
+        outs = [self.output[-1](merged)]
+        for level in range(len(feats) - 2, -1, -1):
+            lateral = self.lateral[level](feats[level])  # (N, C, h, w)
+            top_down = upsample_nearest(merged, LEVEL_FACTOR)  # (N, C, h/2, w/2) -> (N, C, h, w)
+            if top_down.shape != lateral.shape:
+                raise ValueError(
+                    f"FPN level {level}: the up-sampled map is {top_down.shape[2:]}, the lateral "
+                    f"one {lateral.shape[2:]}; image sides must be multiples of the top stride"
+                )
+            merged = lateral + top_down  # M_l = L_l(C_l) + up2(M_{l+1})
+            outs.insert(0, self.output[level](merged))  # P_l = conv3x3(M_l)
+        return outs
+
+
+def conv_tower(channels: int, n_conv: int, rng, *, group_norm: int = 0) -> Sequential:
+    """``n_conv`` x (3x3 conv, [group norm], ReLU) at constant width: a subnet's body.
+
+    RetinaNet's class and box subnets are 4 x (3x3 conv 256 + ReLU) (Sec. 4,
+    Fig. 3); FCOS adds group normalisation (``group_norm`` = number of groups,
+    0 for none). Both papers initialise these convolutions with N(0, 0.01^2):
+    for 256 channels (fan-in 2304) that keeps about a quarter of the variance
+    per layer, but for the presets' 64 channels (fan-in 576) it would shrink
+    the signal 4x per layer and starve the classifier, so the towers keep the
+    He-normal initialisation of :class:`~bboxcore.nn.modules.Conv2d`; only the
+    output layers start at N(0, 0.01^2).
+    """
+    layers: list[Module] = []
+    for _ in range(n_conv):
+        layers.append(Conv2d(channels, channels, 3, padding=1, rng=rng))
+        if group_norm:
+            layers.append(GroupNorm(group_norm, channels))
+        layers.append(ReLU())
+    return Sequential(*layers)
+
+
+def pad_images(images, multiple: int) -> tuple[Tensor, tuple[int, int]]:
+    """Normalise (N, H, W, 3) images in [0, 1] and zero-pad them to sides divisible by ``multiple``.
+
+    Returns the (N, 3, H', W') Tensor and the original (H, W); the padding is at
+    the bottom and right, so pixel coordinates are unchanged.
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[3] != 3:
+        raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
+    mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
+    n, h, w, _ = x.shape
+    hp, wp = -(-h // multiple) * multiple, -(-w // multiple) * multiple
+    out = np.zeros((n, 3, hp, wp), np.float32)  # 0 = the mean colour after normalising
+    out[:, :, :h, :w] = ((x - mean) / std).transpose(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
+    return Tensor(out), (h, w)
