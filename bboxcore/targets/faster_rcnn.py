@@ -73,6 +73,10 @@ class AnchorTargetCreator:
     2. **positive** (1), overriding step 1, if it has the highest IoU with some GT
        box (ties included: "the anchor/anchors", *Object Detection: Faster R-CNN*), or an IoU of at
        least ``pos_iou_thresh`` with any GT box;
+
+       NOTE: "at least" (``>=``, an anchor at exactly 0.7 is positive) follows the code of
+       *The losses of Faster R-CNN*; the slides say "IoU > 0.7" (*Detection – 3 stages*,
+       §C2.3) and the paper "higher than 0.7" (Sec. 3.1.2).
     3. positives are subsampled at random to at most
        ``int(pos_ratio * n_sample)``, negatives to ``n_sample`` minus the
        positives kept; the rest become -1 (ignored).
