@@ -9,7 +9,8 @@ pooling), :mod:`~bboxcore.nn.resample` (upsampling, space-to-depth),
 :mod:`bboxcore.losses` and :mod:`bboxcore.roi` as differentiable functions),
 :mod:`~bboxcore.nn.modules` (layers), :mod:`~bboxcore.nn.init`,
 :mod:`~bboxcore.nn.optim`, :mod:`~bboxcore.nn.serialization`,
-:mod:`~bboxcore.nn.gradcheck`.
+:mod:`~bboxcore.nn.gradcheck`; :mod:`~bboxcore.nn.workspace` caches the large
+scratch arrays of the convolutions between training steps.
 """
 
 from bboxcore.nn import functional, init

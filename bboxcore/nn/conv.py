@@ -298,7 +298,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
         dx = \mathrm{col2im}(d\mathrm{cols}),\quad
         db = \sum_{n, p} dY
 
-    Three matrix products of the same size: that is the floor on its run time.
+    Three matrix products of the same size: that is the floor on its run time
+    (``bboxcore bench nn`` prints both). The columns are copied straight from x, one
+    strided copy per kernel tap (no padded copy of the image), into an array of the
+    scratch cache :mod:`~bboxcore.nn.workspace`, kept for dW until the graph is
+    freed; dcols is taken from the cache too.
 
     Examples
     --------
