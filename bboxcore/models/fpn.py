@@ -46,6 +46,7 @@ import numpy as np
 from bboxcore.models.backbone import Backbone
 from bboxcore.models.config import BackboneConfig
 from bboxcore.models.faster_rcnn import PIXEL_MEAN, PIXEL_STD
+from bboxcore.nn import init
 from bboxcore.nn.modules import BatchNorm2d, Conv2d, GroupNorm, MaxPool2d, Module, ReLU, Sequential
 from bboxcore.nn.resample import upsample_nearest
 from bboxcore.nn.tensor import Tensor
@@ -183,6 +184,10 @@ class FPN(Module):
         self.output = [
             Conv2d(out_channels, out_channels, 3, padding=1, rng=rng) for _ in in_channels
         ]
+        for conv in (*self.lateral, *self.output):
+            # no ReLU follows these convolutions: gain 1, not He's sqrt(2) (as detectron2's
+            # c2_xavier_fill), so that the sum of two maps does not grow level after level
+            init.kaiming_normal_(conv.weight, rng, gain=1.0)
         self.out_channels = out_channels
 
     def forward(self, feats: Sequence[Tensor]) -> list[Tensor]:
