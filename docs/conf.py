@@ -118,6 +118,8 @@ def _module_headings_as_rubrics(app, what, name, obj, options, lines) -> None:
 
 _CITED = re.compile(r"\[(\w+)\]_")
 _ENTRY = re.compile(r"^(?P<indent>[ \t]*)\.\. \[(?P<key>\w+)\][ \t]")
+_LONE_INITIAL = re.compile(r"^(?P<head>[ \t]*[A-Z])\.(?=[ \t]*$)")
+_ENTRY_INITIAL = re.compile(r"^(?P<head>[ \t]*\.\. \[\w+\][ \t]+[A-Z])\.(?= )")
 
 
 def _reference_entries(doc: str | None) -> dict[str, list[str]]:
@@ -146,6 +148,11 @@ def _borrow_references(app, what, name, obj, options, lines) -> None:
     citation would dangle: append the entry it means, from the module docstring or else
     the first function or class of the module that lists it.
     """
+    # "R. Girshick. ..." as the first words of an entry would be read by docutils as an
+    # enumerated list item "R."; an escaped period keeps it text.
+    # So would a description that is one capital letter ("B." for the paper's B).
+    for i, line in enumerate(lines):
+        lines[i] = _LONE_INITIAL.sub(r"\g<head>\\.", _ENTRY_INITIAL.sub(r"\g<head>\\.", line))
     text = "\n".join(lines)
     missing = sorted(set(_CITED.findall(text)) - set(_reference_entries(text)))
     if not missing:
@@ -158,7 +165,12 @@ def _borrow_references(app, what, name, obj, options, lines) -> None:
     for doc in sources:
         for key, body in _reference_entries(doc).items():
             found.setdefault(key, body)
-    borrowed = [line for key in missing if key in found for line in found[key]]
+    borrowed = [
+        _ENTRY_INITIAL.sub(r"\g<head>\\.", line)
+        for key in missing
+        if key in found
+        for line in found[key]
+    ]
     if not borrowed:
         return
     if any(re.match(r"^\s*References\s*$", line) for line in lines):

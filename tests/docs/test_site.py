@@ -81,6 +81,8 @@ PAGE_FACTS_JS = """
     src: img.getAttribute("src"), alt: img.getAttribute("alt") || "",
     loaded: img.complete && img.naturalWidth > 0})),
   outputs: document.querySelectorAll("article .cell_output").length,
+  // a docstring line read by docutils as an enumerated list ("B." alone) leaves empty items
+  emptyItems: document.querySelectorAll("article li:empty").length,
   // display equations wider than the text column must scroll inside their block
   overflowing: Array.from(document.querySelectorAll('mjx-container[display="true"]'))
     .filter(e => {
@@ -235,6 +237,11 @@ def test_maths_is_typeset_everywhere(rendered):
     assert "concepts/encoding.html" in typeset
     assert "notebooks/01_box_encoding.html" in typeset
     assert "api/eval.html" in typeset
+
+
+def test_no_empty_list_items(rendered):
+    empty = {n: f["emptyItems"] for n, f in rendered["pages"].items() if f["emptyItems"]}
+    assert empty == {}
 
 
 def test_wide_equations_stay_in_the_text_column(rendered):
