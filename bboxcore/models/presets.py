@@ -7,6 +7,8 @@ scaled to the data, as the table of :mod:`bboxcore.models.config` says.
 
 from __future__ import annotations
 
+import numpy as np
+
 from bboxcore.models.config import (
     AnchorConfig,
     BackboneConfig,
@@ -23,6 +25,8 @@ __all__ = [
     "mnist_config",
     "neon_config",
     "retinanet_config",
+    "yolov1_config",
+    "yolov3_config",
 ]
 
 
@@ -118,6 +122,100 @@ def dataset_config(dataset: str, class_names) -> ModelConfig:
         class_names=tuple(class_names),
         backbone=BackboneConfig(channels=(16, 32, 64, 128, 128), n_pool=4),
         anchor=AnchorConfig(base_size=16.0, scales=(2.0, 4.0, 8.0, 16.0)),
+    )
+
+
+# --------------------------------------------------------------------------- YOLO
+#: Input side of the YOLO presets per data set: MNIST scenes, NEON tiles, VOC/COCO folders.
+YOLO_IMAGE_SIZE = {"mnist-det": 128, "neon-trees": 320}
+
+
+def yolov1_config(dataset: str, class_names):
+    """YOLOv1 for a data set: the grid S chosen so that a cell is about the size of an object.
+
+    MNIST scenes (128 px, digits 12-40 px): five conv blocks of 16-32-64-128-128
+    channels and four max-pools, stride 16, an 8×8 grid (16-px cells). NEON
+    tiles (320 px, crowns 16-68 px) and folders (512 px): a sixth block and a
+    fifth pool, stride 32, a 10×10 or 16×16 grid. B = 2, a 256-wide hidden FC
+    layer (the paper: S = 7 at 448 px, 4096).
+
+    Parameters
+    ----------
+    dataset : str
+    class_names : sequence of str
+
+    Returns
+    -------
+    bboxcore.models.yolo.Yolov1Config
+
+    Examples
+    --------
+    >>> cfg = yolov1_config("mnist-det", [str(k) for k in range(10)])
+    >>> cfg.grid_size, cfg.stride, cfg.n_box
+    (8, 16, 2)
+    """
+    from bboxcore.models.yolo import Yolov1Config
+
+    side = YOLO_IMAGE_SIZE.get(dataset, 512)
+    channels = (16, 32, 64, 128, 128) if side == 128 else (16, 32, 64, 128, 128, 128)
+    return Yolov1Config(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        img_size=(side, side),
+        channels=channels,
+    )
+
+
+def yolov3_config(dataset: str, class_names, train_bbox=None, seed: int = 0):
+    """YOLOv3 for a data set, with nine k-means anchors of its training boxes.
+
+    Strides 8, 16, 32 (16, 8 and 4 cells on a 128-px scene; 40, 20, 10 on a
+    320-px tile); stem and stages of 16-32-64-96-128 channels, a 64-channel
+    neck. The anchors are YOLOv2's dimension clusters
+    (:func:`bboxcore.anchors.kmeans_anchors`, d = 1 - IoU) of the training
+    boxes' (w, h) in pixels, sorted by area, three per scale; they are stored
+    in the config, hence in the checkpoint.
+
+    Parameters
+    ----------
+    dataset : str
+    class_names : sequence of str
+    train_bbox : ndarray, shape (R, 4), optional
+        The training boxes; read from the data set's ``'train'`` split when None.
+    seed : int
+        Seed of the k-means++ initialisation.
+
+    Returns
+    -------
+    bboxcore.models.yolo.Yolov3Config
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> xy, wh = rng.uniform(0, 60, (200, 2)), rng.uniform(8, 60, (200, 2))
+    >>> cfg = yolov3_config("mnist-det", ["a"], np.concatenate([xy, xy + wh], 1))
+    >>> area = [w * h for w, h in cfg.anchors]
+    >>> len(area), area == sorted(area)
+    (9, True)
+    """
+    from bboxcore.anchors import kmeans_anchors
+    from bboxcore.models.yolo import Yolov3Config
+
+    if train_bbox is None:
+        from bboxcore.models.datasets import build_dataset
+
+        ds = build_dataset(dataset, "train")
+        train_bbox = np.concatenate(
+            [np.reshape(ds.annotation(i).bbox, (-1, 4)) for i in range(len(ds))]
+        )
+    b = np.asarray(train_bbox, np.float64).reshape(-1, 4)
+    wh = b[:, 2:] - b[:, :2]
+    wh = wh[(wh > 0).all(axis=1)]
+    anchors, _ = kmeans_anchors(wh, 9, np.random.default_rng(seed))
+    return Yolov3Config(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        anchors=tuple((round(float(w), 2), round(float(h), 2)) for w, h in anchors),
     )
 
 

@@ -15,6 +15,7 @@ from bboxcore.models.centernet import CenterNet
 from bboxcore.models.faster_rcnn import FasterRCNN
 from bboxcore.models.fcos import FCOS
 from bboxcore.models.retinanet import RetinaNet
+from bboxcore.models.yolo import YOLOv1, YOLOv3
 
 __all__ = ["DEFAULT_MODEL", "MODELS", "build_model", "detector_class"]
 
@@ -24,6 +25,8 @@ MODELS: dict[str, type[Detector]] = {
     "centernet": CenterNet,
     "retinanet": RetinaNet,
     "fcos": FCOS,
+    "yolov1": YOLOv1,
+    "yolov3": YOLOv3,
 }
 #: The detector of runs and checkpoints that name none (everything before the registry).
 DEFAULT_MODEL = "faster_rcnn"

@@ -1,0 +1,550 @@
+r"""YOLOv1 and YOLOv3, top to bottom like the papers' figures.
+
+YOLOv1 [1]_ (Fig. 3; the course deck *Detection – 3 stages*, §E)::
+
+    image (N, H, W, 3) in [0, 1], normalised, (N, 3, H, W)
+      ▼
+    conv3x3 + BN + leaky ReLU blocks, 2x2 max-pools ──► (N, C, S, S)    S = H / stride
+      ▼
+    flatten, FC + leaky ReLU, FC ──► (N, S, S, 5B + C)   B x (x, y, w, h, C), then Pr(c | obj)
+      ▼
+    boxes (yolov1_decode), class-specific confidence Pr(c | obj) · C, per-class NMS
+
+YOLOv3 [2]_ (Sec. 2.3; *Detection – 3 stages*, §G)::
+
+    image ─► stride-2 conv3x3 + BN + leaky blocks ─► C3 (/8) ─► C4 (/16) ─► C5 (/32)
+    C5 ─► conv ─► P5 ────────────────────────────────────────► head /32 (large anchors)
+    P5 ─► conv1x1, up-sample x2, concat C4 ─► conv ─► P4 ─────► head /16 (medium anchors)
+    P4 ─► conv1x1, up-sample x2, concat C3 ─► conv ─► P3 ─────► head /8  (small anchors)
+    each head: conv3x3, conv1x1 ─► A x (t_x, t_y, t_w, t_h, t_o, C class logits)
+      ▼
+    yolo_decode, score σ(t_o) σ(t_c), per-class NMS
+
+The targets (:mod:`bboxcore.targets.yolo`) and the losses
+(:mod:`bboxcore.losses.yolo`) are the formula modules' functions; here they are
+only wired into the autograd graph. Both detectors are trained from scratch on
+a 2-core CPU, so they are small (:mod:`bboxcore.models.presets`) and, unlike
+the original YOLOv1, use batch norm (YOLOv2's first change, deck §F1.1),
+which makes training from scratch converge in minutes.
+
+References
+----------
+.. [1] J. Redmon, S. Divvala, R. Girshick, A. Farhadi. "You Only Look Once:
+   Unified, Real-Time Object Detection." CVPR 2016, arXiv:1506.02640.
+.. [2] J. Redmon, A. Farhadi. "YOLOv3: An Incremental Improvement."
+   arXiv:1804.02767, 2018.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bboxcore.boxes import clip_boxes
+from bboxcore.losses.yolo import (
+    YOLO_TERMS,
+    yolov1_loss,
+    yolov1_loss_backward,
+    yolov3_loss,
+    yolov3_loss_backward,
+)
+from bboxcore.models.base import Detector, Prediction, as_targets
+from bboxcore.models.faster_rcnn import PIXEL_MEAN, PIXEL_STD
+from bboxcore.nms import batched_nms
+from bboxcore.nn.modules import BatchNorm2d, Conv2d, LeakyReLU, Linear, MaxPool2d, Sequential
+from bboxcore.nn.ops import concatenate
+from bboxcore.nn.resample import upsample_nearest
+from bboxcore.nn.tensor import Tensor, no_grad
+from bboxcore.targets.yolo import (
+    yolo_decode,
+    yolo_grid,
+    yolov1_decode,
+    yolov1_targets,
+    yolov3_targets,
+)
+
+__all__ = ["YOLOv1", "YOLOv3", "Yolov1Config", "Yolov3Config"]
+
+#: Slope of the leaky ReLU for x < 0 (YOLOv1 Eq. 2, darknet's "leaky").
+LEAKY_SLOPE = 0.1
+
+
+# --------------------------------------------------------------------------- shared pieces
+def conv_bn_leaky(c_in: int, c_out: int, k: int, stride: int, rng) -> Sequential:
+    """darknet's convolutional block: conv (no bias), batch norm, leaky ReLU."""
+    return Sequential(
+        Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False, rng=rng),
+        BatchNorm2d(c_out),
+        LeakyReLU(LEAKY_SLOPE, inplace=True),
+    )
+
+
+def _preprocess(images) -> Tensor:
+    """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> normalised (N, 3, H, W) float32 Tensor."""
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[3] != 3:
+        raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
+    mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
+    return Tensor(((x - mean) / std).transpose(0, 3, 1, 2))  # (N, H, W, 3) -> (N, 3, H, W)
+
+
+def _loss_nodes(pred: Tensor, forward, backward, args: tuple, kwargs: dict) -> dict[str, Tensor]:
+    """One graph node per loss term, each a function of ``pred`` only (targets are constants)."""
+    values = forward(pred.data, *args, **kwargs)
+
+    def node(term: str) -> Tensor:
+        def grad(d):
+            return (backward({term: d}, pred.data, *args, **kwargs),)
+
+        return Tensor.from_op(values[term], (pred,), grad, f"yolo_{term}")
+
+    return {term: node(term) for term in YOLO_TERMS}
+
+
+def _predict(model, images) -> list[Prediction]:
+    """Run ``model._predict_batch`` in eval mode without gradient, image by image for lists."""
+    if isinstance(images, np.ndarray) and images.ndim == 3:
+        images = images[None]
+    batches = [images] if isinstance(images, np.ndarray) else [[im] for im in images]
+    was_training = model.training
+    model.eval()
+    try:
+        out = []
+        with no_grad():
+            for batch in batches:
+                out += model._predict_batch(np.asarray(batch, np.float32))
+        return out
+    finally:
+        model.train(was_training)
+
+
+def _nms(bbox, score, img_size, cfg) -> Prediction:
+    """Threshold the (D, K) class scores, clip, per-class NMS, top-k: one image's detections."""
+    box_i, label = np.nonzero(score > cfg.score_thresh)  # (box, class) pairs
+    s = score[box_i, label]
+    b = clip_boxes(bbox[box_i], img_size)
+    keep = batched_nms(b, s, label, cfg.nms_thresh)[: cfg.max_detections]
+    return Prediction(b[keep].astype(np.float32), label[keep].astype(np.int64),
+                      s[keep].astype(np.float32))  # fmt: skip
+
+
+def _from_dict(cls, data: dict):
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(names)}")
+    return cls(**data)
+
+
+def _check_config(cfg) -> None:
+    cfg.class_names = tuple(cfg.class_names)
+    if cfg.n_class < 1:
+        raise ValueError(f"n_class must be >= 1; got {cfg.n_class}")
+    if cfg.class_names and len(cfg.class_names) != cfg.n_class:
+        raise ValueError(
+            f"class_names must have n_class = {cfg.n_class} names; got {len(cfg.class_names)}"
+        )
+    for name in ("score_thresh", "nms_thresh"):
+        if not 0 <= getattr(cfg, name) <= 1:
+            raise ValueError(f"{name} must be in [0, 1]; got {getattr(cfg, name)}")
+    if cfg.max_detections < 1:
+        raise ValueError(f"max_detections must be >= 1; got {cfg.max_detections}")
+
+
+# --------------------------------------------------------------------------- YOLOv1
+@dataclass
+class Yolov1Config:
+    """Every hyper-parameter of YOLOv1 (a preset per data set in :mod:`bboxcore.models.presets`).
+
+    Parameters
+    ----------
+    n_class : int
+        C, the number of classes.
+    class_names : tuple of str
+    img_size : (H, W)
+        The fixed input size (the fully connected layers fix it), pixels.
+    channels : tuple of int
+        Output channels of the conv blocks; each but the last is followed by a
+        2x2 max-pool, so the grid is S = H / 2^(len(channels) - 1).
+    n_box : int
+        B, boxes per cell (2 in the paper).
+    fc_channels : int
+        Width of the hidden fully connected layer (4096 in the paper).
+    lambda_coord, lambda_noobj : float
+        The loss weights (5 and 0.5).
+    score_thresh, nms_thresh : float
+        Detections below the class-specific confidence are dropped; per-class NMS IoU.
+    max_detections : int
+    """
+
+    n_class: int = 10
+    class_names: tuple[str, ...] = ()
+    img_size: tuple[int, int] = (128, 128)
+    channels: tuple[int, ...] = (16, 32, 64, 128, 128)
+    n_box: int = 2
+    fc_channels: int = 256
+    lambda_coord: float = 5.0
+    lambda_noobj: float = 0.5
+    score_thresh: float = 0.02
+    nms_thresh: float = 0.45
+    max_detections: int = 100
+
+    def __post_init__(self) -> None:
+        _check_config(self)
+        self.img_size = tuple(int(v) for v in self.img_size)
+        self.channels = tuple(int(c) for c in self.channels)
+        stride = self.stride
+        if any(v % stride for v in self.img_size) or self.img_size[0] != self.img_size[1]:
+            raise ValueError(
+                f"img_size must be square, a multiple of the stride {stride}; got {self.img_size}"
+            )
+        if self.n_box < 1:
+            raise ValueError(f"n_box must be >= 1; got {self.n_box}")
+
+    @property
+    def stride(self) -> int:
+        """Pixels per grid cell, 2 ** (number of max-pools)."""
+        return 2 ** (len(self.channels) - 1)
+
+    @property
+    def grid_size(self) -> int:
+        """S."""
+        return self.img_size[0] // self.stride
+
+
+class YOLOv1(Detector):
+    r"""YOLOv1: one network from pixels to an S×S×(5B + C) grid of boxes and class probabilities.
+
+    Parameters
+    ----------
+    config : Yolov1Config
+    rng : numpy.random.Generator
+        Source of the weight initialisation.
+
+    Examples
+    --------
+    >>> from bboxcore.models.base import Target
+    >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+    >>> model = YOLOv1(cfg, np.random.default_rng(0))
+    >>> image = np.random.default_rng(1).random((1, 32, 32, 3), dtype=np.float32)
+    >>> losses = model.loss(image, [Target(np.array([[4., 4., 20., 24.]]), np.array([1]))])
+    >>> list(losses)
+    ['xy', 'wh', 'obj', 'noobj', 'cls']
+    >>> sum(losses.values()).backward()
+    >>> model.predict(image)[0].bbox.shape[1]
+    4
+    """
+
+    loss_names = YOLO_TERMS
+
+    def __init__(self, config: Yolov1Config, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.config = config
+        layers, c_in = [], 3
+        for i, c in enumerate(config.channels):
+            layers.append(conv_bn_leaky(c_in, c, 3, 1, rng))
+            if i < len(config.channels) - 1:
+                layers.append(MaxPool2d(2))
+            c_in = c
+        self.backbone = Sequential(*layers)
+        s, out = config.grid_size, 5 * config.n_box + config.n_class
+        self.fc1 = Linear(c_in * s * s, config.fc_channels, rng=rng)
+        self.act = LeakyReLU(LEAKY_SLOPE)
+        self.fc2 = Linear(config.fc_channels, s * s * out, rng=rng)
+        self.fc2.weight.data[...] *= 0.1  # start near 0: small boxes, confidences and classes
+
+    @classmethod
+    def config_from_dict(cls, data: dict) -> Yolov1Config:
+        """Inverse of :func:`~bboxcore.models.config.config_to_dict`."""
+        return _from_dict(Yolov1Config, data)
+
+    @classmethod
+    def default_config(cls, dataset: str, class_names: Sequence[str]) -> Yolov1Config:
+        """:func:`~bboxcore.models.presets.yolov1_config`: the preset of ``dataset``."""
+        from bboxcore.models.presets import yolov1_config
+
+        return yolov1_config(dataset, class_names)
+
+    def summary(self) -> dict:
+        """The grid S, the stride and B."""
+        cfg = self.config
+        return {"grid_size": cfg.grid_size, "stride": cfg.stride, "n_box": cfg.n_box}
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, 3, H, W) -> (N, S, S, 5B + C), linear outputs as in the paper."""
+        cfg = self.config
+        if tuple(x.shape[2:]) != cfg.img_size:
+            raise ValueError(
+                f"YOLOv1 takes {cfg.img_size} images (its FC layers); got {x.shape[2:]}"
+            )
+        f = self.backbone(x)  # (N, C, S, S)
+        n, s = f.shape[0], cfg.grid_size
+        h = self.act(self.fc1(f.reshape(n, -1)))  # (N, fc)
+        return self.fc2(h).reshape(n, s, s, 5 * cfg.n_box + cfg.n_class)
+
+    def loss(self, images, targets: Sequence, rng: np.random.Generator | None = None):
+        """The five sums of YOLOv1's Eq. 3 for one batch (:func:`bboxcore.losses.yolov1_loss`).
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3)
+        targets : sequence of N :class:`~bboxcore.models.base.Target`
+        rng : numpy.random.Generator, optional
+            Unused (the targets are deterministic).
+
+        Returns
+        -------
+        dict of str to Tensor
+            ``xy``, ``wh``, ``obj``, ``noobj``, ``cls``.
+        """
+        x = _preprocess(images)
+        targets = as_targets(targets, x.shape[0])
+        pred = self(x)
+        cfg = self.config
+        per_image = [
+            yolov1_targets(t.bbox, t.label, cfg.img_size, cfg.grid_size, cfg.n_class)
+            for t in targets
+        ]
+        args = (
+            np.stack([t.obj_mask for t in per_image]),  # (N, S, S)
+            np.stack([t.box for t in per_image]),  # (N, S, S, 4)
+            np.stack([t.cls for t in per_image]),  # (N, S, S, C)
+        )
+        kwargs = {"n_box": cfg.n_box, "lambda_coord": cfg.lambda_coord,
+                  "lambda_noobj": cfg.lambda_noobj}  # fmt: skip
+        return _loss_nodes(pred, yolov1_loss, yolov1_loss_backward, args, kwargs)
+
+    def predict(self, images) -> list[Prediction]:
+        """Detections of each image: class-specific confidence, per-class NMS, top-k.
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3) or (H, W, 3), or a list of (H, W, 3)
+
+        Returns
+        -------
+        list of Prediction
+        """
+        return _predict(self, images)
+
+    def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
+        pred = self(_preprocess(images)).data  # (N, S, S, 5B + C)
+        cfg = self.config
+        out = []
+        for p in pred:
+            bbox, score = yolov1_decode(p, cfg.img_size, cfg.n_box)  # (S·S·B, 4), (S·S·B, C)
+            out.append(_nms(bbox, score, cfg.img_size, cfg))
+        return out
+
+
+# --------------------------------------------------------------------------- YOLOv3
+@dataclass
+class Yolov3Config:
+    """Every hyper-parameter of YOLOv3 (a preset per data set in :mod:`bboxcore.models.presets`).
+
+    Parameters
+    ----------
+    n_class : int
+        C.
+    class_names : tuple of str
+    anchors : tuple of (w, h)
+        3 x len(strides) anchor sizes in pixels sorted by area: k-means of the
+        training boxes (:func:`bboxcore.anchors.kmeans_anchors`).
+    channels : tuple of int
+        Channels of the stride-2 stem and the four stride-2 stages; the last
+        three are C3, C4, C5 at strides 8, 16, 32 (so ``len(channels) == 5``).
+    neck_channels : int
+        Channels of P3, P4, P5 (the 1x1 lateral convs use half).
+    ignore_thresh : float
+        The paper's 0.5.
+    score_thresh, nms_thresh : float
+    max_detections : int
+    """
+
+    n_class: int = 10
+    class_names: tuple[str, ...] = ()
+    anchors: tuple = ((8.0, 8.0),) * 9
+    channels: tuple[int, ...] = (16, 32, 64, 96, 128)
+    neck_channels: int = 64
+    ignore_thresh: float = 0.5
+    score_thresh: float = 0.02
+    nms_thresh: float = 0.45
+    max_detections: int = 100
+
+    def __post_init__(self) -> None:
+        _check_config(self)
+        self.anchors = tuple((float(w), float(h)) for w, h in self.anchors)
+        self.channels = tuple(int(c) for c in self.channels)
+        if len(self.anchors) != 9 or any(w <= 0 or h <= 0 for w, h in self.anchors):
+            raise ValueError(f"anchors must be 9 positive (w, h); got {self.anchors}")
+        if len(self.channels) != 5:
+            raise ValueError(f"channels must have 5 stages (strides 2 .. 32); got {self.channels}")
+        if not 0 <= self.ignore_thresh <= 1:
+            raise ValueError(f"ignore_thresh must be in [0, 1]; got {self.ignore_thresh}")
+
+    strides = (8, 16, 32)
+
+
+class YOLOv3(Detector):
+    r"""YOLOv3: a small darknet-style backbone, an FPN-style neck, three anchor heads.
+
+    Parameters
+    ----------
+    config : Yolov3Config
+    rng : numpy.random.Generator
+
+    Examples
+    --------
+    >>> from bboxcore.models.base import Target
+    >>> anchors = [(s, s) for s in (4., 6., 8., 10., 12., 14., 16., 20., 24.)]
+    >>> cfg = Yolov3Config(n_class=2, anchors=anchors, channels=(4, 4, 8, 8, 8), neck_channels=8)
+    >>> model = YOLOv3(cfg, np.random.default_rng(0))
+    >>> image = np.random.default_rng(1).random((1, 64, 64, 3), dtype=np.float32)
+    >>> losses = model.loss(image, [Target(np.array([[4., 4., 20., 24.]]), np.array([1]))])
+    >>> sorted(losses) == sorted(['xy', 'wh', 'obj', 'noobj', 'cls'])
+    True
+    >>> sum(losses.values()).backward()
+    >>> model.predict(image)[0].bbox.shape[1]
+    4
+    """
+
+    loss_names = YOLO_TERMS
+
+    def __init__(self, config: Yolov3Config, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.config = config
+        c1, c2, c3, c4, c5 = config.channels
+        a, out = 3, 5 + config.n_class  # anchors per scale, outputs per anchor
+        nc = config.neck_channels
+        # backbone: a 3x3/2 stem, then four stride-2 stages (each: 3x3/2 conv, 3x3 conv)
+        self.stem = conv_bn_leaky(3, c1, 3, 2, rng)  # (N, c1, H/2, W/2)
+        stages, c_in = [], c1
+        for c in config.channels[1:]:
+            stages.append(Sequential(conv_bn_leaky(c_in, c, 3, 2, rng),
+                                     conv_bn_leaky(c, c, 3, 1, rng)))  # fmt: skip
+            c_in = c
+        self.stage2, self.stage3, self.stage4, self.stage5 = stages
+        # neck: top-down, up-sample x2 + concatenation (deck §G3, "like U-Net")
+        self.p5 = conv_bn_leaky(c5, nc, 3, 1, rng)
+        self.lat5 = conv_bn_leaky(nc, nc // 2, 1, 1, rng)
+        self.p4 = conv_bn_leaky(c4 + nc // 2, nc, 3, 1, rng)
+        self.lat4 = conv_bn_leaky(nc, nc // 2, 1, 1, rng)
+        self.p3 = conv_bn_leaky(c3 + nc // 2, nc, 3, 1, rng)
+        # heads: 3x3 conv block, then 1x1 conv to A (5 + C)
+        heads = [
+            Sequential(conv_bn_leaky(nc, nc, 3, 1, rng), Conv2d(nc, a * out, 1, rng=rng))
+            for _ in range(3)
+        ]
+        self.head3, self.head4, self.head5 = heads
+        for head in heads:
+            head[1].weight.data[...] *= 0.1
+            # objectness starts at σ(-4.6) ≈ 0.01 (as RetinaNet's prior): few false positives
+            bias = head[1].bias.data.reshape(a, out)
+            bias[:, 4] = -4.6
+
+    @classmethod
+    def config_from_dict(cls, data: dict) -> Yolov3Config:
+        """Inverse of :func:`~bboxcore.models.config.config_to_dict`."""
+        return _from_dict(Yolov3Config, data)
+
+    @classmethod
+    def default_config(cls, dataset: str, class_names: Sequence[str]) -> Yolov3Config:
+        """:func:`~bboxcore.models.presets.yolov3_config`: k-means anchors of the training boxes."""
+        from bboxcore.models.presets import yolov3_config
+
+        return yolov3_config(dataset, class_names)
+
+    def summary(self) -> dict:
+        """Strides and anchors of the three scales."""
+        return {
+            "strides": list(self.config.strides),
+            "anchors": [list(a) for a in self.config.anchors],
+        }
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        """(N, 3, H, W) -> three maps (N, 3(5 + C), H/s, W/s) for s = 8, 16, 32."""
+        h, w = x.shape[2:]
+        if h % 32 or w % 32:
+            raise ValueError(f"YOLOv3 takes images whose sides are multiples of 32; got {(h, w)}")
+        c3 = self.stage3(self.stage2(self.stem(x)))  # (N, c3, H/8, W/8)
+        c4 = self.stage4(c3)  # (N, c4, H/16, W/16)
+        c5 = self.stage5(c4)  # (N, c5, H/32, W/32)
+        p5 = self.p5(c5)
+        p4 = self.p4(
+            concatenate([c4, upsample_nearest(self.lat5(p5), 2)], axis=1)
+        )  # (N, nc, H/16, W/16)
+        p3 = self.p3(
+            concatenate([c3, upsample_nearest(self.lat4(p4), 2)], axis=1)
+        )  # (N, nc, H/8, W/8)
+        return [self.head3(p3), self.head4(p4), self.head5(p5)]
+
+    def _flat(self, maps: list[Tensor]) -> Tensor:
+        """Three (N, A(5 + C), h, w) maps -> (N, M, 5 + C) in :func:`yolo_grid`'s order."""
+        k = 5 + self.config.n_class
+        flat = []
+        for m in maps:
+            n, _, h, w = m.shape
+            # (N, A·k, h, w) -> (N, h, w, A·k) -> (N, h·w·A, k): row-major cells, anchor last
+            flat.append(m.transpose(0, 2, 3, 1).reshape(n, h * w * 3, k))
+        return concatenate(flat, axis=1)
+
+    def _decode(self, pred: np.ndarray, img_size) -> tuple[np.ndarray, object]:
+        """(N, M, 5 + C) raw outputs -> decoded boxes (N, M, 4) in pixels, and the grid."""
+        grid = yolo_grid(img_size, np.asarray(self.config.anchors), self.config.strides)
+        return yolo_decode(pred[..., :4], grid.cells, grid.anchors, grid.stride), grid
+
+    def loss(self, images, targets: Sequence, rng: np.random.Generator | None = None):
+        """YOLOv3's loss terms for one batch (:func:`bboxcore.losses.yolov3_loss`).
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3)
+        targets : sequence of N :class:`~bboxcore.models.base.Target`
+        rng : numpy.random.Generator, optional
+            Unused.
+
+        Returns
+        -------
+        dict of str to Tensor
+            ``xy``, ``wh``, ``obj``, ``noobj``, ``cls``.
+        """
+        x = _preprocess(images)
+        targets = as_targets(targets, x.shape[0])
+        img_size = tuple(x.shape[2:])
+        pred = self._flat(self(x))  # (N, M, 5 + C)
+        boxes, _ = self._decode(pred.data, img_size)  # for the ignore rule only
+        cfg = self.config
+        per_image = [
+            yolov3_targets(t.bbox, t.label, img_size, np.asarray(cfg.anchors), cfg.strides,
+                           cfg.n_class, pred_bbox=b, ignore_thresh=cfg.ignore_thresh)
+            for t, b in zip(targets, boxes)
+        ]  # fmt: skip
+        args = tuple(np.stack([getattr(t, f) for t in per_image]) for f in per_image[0]._fields)
+        return _loss_nodes(pred, yolov3_loss, yolov3_loss_backward, args, {})
+
+    def predict(self, images) -> list[Prediction]:
+        """Detections of each image: score σ(t_o) σ(t_c), per-class NMS, top-k.
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3) or (H, W, 3), or a list of (H_i, W_i, 3)
+
+        Returns
+        -------
+        list of Prediction
+        """
+        return _predict(self, images)
+
+    def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
+        x = _preprocess(images)
+        img_size = tuple(x.shape[2:])
+        pred = self._flat(self(x)).data  # (N, M, 5 + C)
+        boxes, _ = self._decode(pred, img_size)
+        prob = 1 / (1 + np.exp(-np.clip(pred[..., 4:], -50, 50)))  # σ, (N, M, 1 + C)
+        score = prob[..., :1] * prob[..., 1:]  # Pr(obj) Pr(c | obj), (N, M, C)
+        return [_nms(b, s, img_size, self.config) for b, s in zip(boxes, score)]

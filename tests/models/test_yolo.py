@@ -1,0 +1,138 @@
+"""YOLOv1 and YOLOv3 detectors: the wiring of the formula modules into the graph.
+
+Sources: Redmon et al., arXiv:1506.02640 (v1); Redmon & Farhadi, arXiv:1804.02767 (v3);
+the course deck *Detection – 3 stages*, §E and §G.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bboxcore.losses.yolo import yolov3_loss, yolov3_loss_backward
+from bboxcore.models.base import Target
+from bboxcore.models.config import config_to_dict
+from bboxcore.models.presets import yolov1_config, yolov3_config
+from bboxcore.models.yolo import (
+    YOLOv1,
+    Yolov1Config,
+    YOLOv3,
+    Yolov3Config,
+    _loss_nodes,
+)
+from bboxcore.nn import Adam, Tensor
+from bboxcore.targets.yolo import yolo_decode, yolo_grid, yolov3_targets
+
+ANCHORS = tuple((s, s) for s in (4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0, 24.0))
+
+
+def tiny_v1():
+    cfg = Yolov1Config(n_class=2, img_size=(64, 64), channels=(4, 8, 8, 8), fc_channels=16)
+    return YOLOv1(cfg, np.random.default_rng(0))
+
+
+def tiny_v3():
+    cfg = Yolov3Config(n_class=2, anchors=ANCHORS, channels=(4, 4, 8, 8, 8), neck_channels=8)
+    return YOLOv3(cfg, np.random.default_rng(0))
+
+
+def scene(size=64, seed=0):
+    rng = np.random.default_rng(seed)
+    image = rng.random((1, size, size, 3), dtype=np.float32) * 0.1
+    bbox = np.array([[4.0, 6.0, 24.0, 30.0], [36.0, 30.0, 56.0, 60.0]], np.float32)
+    for x1, y1, x2, y2 in bbox.astype(int):
+        image[0, y1:y2, x1:x2] = 0.9
+    return image, [Target(bbox, np.array([0, 1]))]
+
+
+@pytest.mark.parametrize("make", [tiny_v1, tiny_v3])
+def test_loss_terms_and_every_parameter_gets_a_gradient(make):
+    model = make()
+    image, targets = scene()
+    losses = model.loss(image, targets)
+    assert list(losses) == list(model.loss_names) == ["xy", "wh", "obj", "noobj", "cls"]
+    assert all(np.isfinite(v.item()) for v in losses.values())
+    sum(losses.values()).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and np.isfinite(p.grad).all(), name
+
+
+def test_each_loss_node_backpropagates_the_formula_modules_gradient():
+    # The graph node of each term calls yolov3_loss_backward with that term's upstream: the
+    # gradient reaching the flattened output is exactly the formula module's.
+    image, targets = scene()
+    grid = yolo_grid((64, 64), np.asarray(ANCHORS), (8, 16, 32))
+    pred = np.random.default_rng(0).normal(0, 1, (1, len(grid.cells), 7))
+    boxes = yolo_decode(pred[0, :, :4], grid.cells, grid.anchors, grid.stride)
+    t = yolov3_targets(targets[0].bbox, targets[0].label, (64, 64), np.asarray(ANCHORS),
+                       (8, 16, 32), 2, pred_bbox=boxes)  # fmt: skip
+    args = tuple(a[None] for a in t)
+    leaf = Tensor(pred, requires_grad=True)
+    nodes = _loss_nodes(leaf, yolov3_loss, yolov3_loss_backward, args, {})
+    (nodes["xy"] * 2.0 + nodes["cls"]).backward()
+    expected = yolov3_loss_backward({"xy": 2.0, "cls": 1.0}, pred, *args)
+    np.testing.assert_allclose(leaf.grad, expected, rtol=1e-6)
+    assert float(nodes["noobj"].item()) == pytest.approx(float(yolov3_loss(pred, *args)["noobj"]))
+
+
+@pytest.mark.parametrize("make", [tiny_v1, tiny_v3])
+def test_a_few_adam_steps_fit_one_scene(make):
+    model = make()
+    image, targets = scene()
+    opt = Adam(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(40):
+        losses = model.loss(image, targets)
+        total = sum(losses.values())
+        first = total.item() if first is None else first
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+    assert total.item() < 0.6 * first
+
+
+@pytest.mark.parametrize("make", [tiny_v1, tiny_v3])
+def test_predict_gives_boxes_inside_the_image(make):
+    model = make()
+    image, _ = scene()
+    (pred,) = model.predict(image[0])
+    assert pred.bbox.dtype == np.float32 and pred.label.dtype == np.int64
+    assert (pred.bbox >= 0).all() and (pred.bbox <= 64).all()
+    assert (np.diff(pred.score) <= 0).all() or len(pred.score) < 2
+    assert len(model.predict([image[0], image[0]])) == 2
+
+
+@pytest.mark.parametrize(("cls", "make"), [(YOLOv1, tiny_v1), (YOLOv3, tiny_v3)])
+def test_config_round_trips_through_the_checkpoint_dict(cls, make):
+    cfg = make().config
+    assert cls.config_from_dict(config_to_dict(cfg)) == cfg
+    with pytest.raises(ValueError, match="unknown"):
+        cls.config_from_dict({**config_to_dict(cfg), "bogus": 1})
+
+
+def test_config_checks():
+    with pytest.raises(ValueError, match="multiple of the stride"):
+        Yolov1Config(img_size=(100, 100))
+    with pytest.raises(ValueError, match="anchors must be 9"):
+        Yolov3Config(anchors=ANCHORS[:8])
+    with pytest.raises(ValueError, match="n_class"):
+        Yolov3Config(n_class=0, anchors=ANCHORS)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        tiny_v3().loss(np.zeros((1, 80, 80, 3), np.float32), [Target(np.zeros((0, 4)), [])])
+
+
+def test_presets_grid_and_kmeans_anchors():
+    # 128-px scenes: 8x8 grid of 16-px cells (v1); v3 anchors = 9 k-means clusters of the
+    # training boxes, sorted by area, three per stride 8 / 16 / 32 (YOLOv3 Sec. 2.3).
+    v1 = yolov1_config("mnist-det", [str(k) for k in range(10)])
+    assert (v1.grid_size, v1.stride, v1.img_size) == (8, 16, (128, 128))
+    assert yolov1_config("neon-trees", ["Tree"]).grid_size == 10
+    rng = np.random.default_rng(0)
+    small = rng.uniform(6, 10, (100, 2))
+    large = rng.uniform(50, 60, (100, 2))
+    wh = np.concatenate([small, large])
+    v3 = yolov3_config("mnist-det", ["a"], np.concatenate([np.zeros_like(wh), wh], 1))
+    area = [w * h for w, h in v3.anchors]
+    assert area == sorted(area) and area[0] < 100 < 2500 < area[-1]
+    g = yolo_grid((128, 128), np.asarray(v3.anchors), (8, 16, 32))
+    assert g.stride[0, 0] == 8 and tuple(g.anchors[0]) == v3.anchors[0]
