@@ -162,4 +162,4 @@ def fmt(v) -> str:
     >>> fmt(1 / 3)
     '0.333333'
     """
-    return f"{float(v):.6g}"
+    return f"{float(v) + 0.0:.6g}"  # + 0.0: no "-0"

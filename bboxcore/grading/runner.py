@@ -563,7 +563,10 @@ def _reduce(a: Assignment, worker: Worker, found, deadline: float):
         if not a.valid(candidate):
             return False
         o = worker.call(*candidate.args)
-        f = a.judge(candidate, o)
+        try:
+            f = a.judge(candidate, o)
+        except (ValueError, ArithmeticError):  # outside what the reference accepts
+            return False
         if f is not None and f.kind == failure.kind:
             f.check, f.check_index = failure.check, failure.check_index
             best[0] = (candidate, o, f)

@@ -64,3 +64,19 @@ def test_iou_judge_accepts_nan_only_for_two_zero_area_boxes():
     assert a.judge_value(case, got) is None
     got[0, 1] = np.nan
     assert "IoU(boxes1[0], boxes2[1])" in a.judge_value(case, got).message
+
+
+def test_large_failure_shrinks_to_a_few_rows_and_a_short_report():
+    # the failure hangs on 2 of 10 000 rows: delta debugging finds one, through the worker
+    report = grade("loc2bbox", str(SUBMISSIONS / "loc2bbox_bug_border.py"), examples=5)
+    text = report.to_text()
+    status = {c.name: c.status for c in report.checks}
+    assert status["large_input"] == "FAIL" and status["random_cases"] == "PASS", text
+    ce = report.counterexample
+    assert ce.found_by == "check large_input, shrunk", text
+    assert len(ce.data["src_bbox"]) == 1, text  # one row, and its values rounded
+    assert len(text.splitlines()) < 60
+    original = ce.data["original_case"]  # the full case for the teacher, capped
+    assert original["src_bbox_rows"] == 10_000 and len(original["src_bbox"]) == 1000
+    assert report.hint.startswith("no catalogued mistake reproduces your answers")
+    assert "large_input" in report.hint

@@ -62,6 +62,9 @@ class Bbox2locAssignment(ArrayAssignment):
             dst = jittered(rng, src)
         return Case((src, dst), f"{n} box pairs (random, {regime})")
 
+    def valid(self, case: Case) -> bool:
+        return all(bool((b[:, 2:] > b[:, :2]).all()) for b in case.args)
+
     def shape_hint(self, got: tuple, expected: tuple) -> str:
         return (
             f"return one row (t_x, t_y, t_w, t_h) per pair of src_bbox and dst_bbox rows: "
@@ -136,6 +139,10 @@ class Loc2bboxAssignment(ArrayAssignment):
         else:
             loc = rng.uniform(-LOC_MAX, LOC_MAX, size=(n, 4))
         return Case((src, loc), f"{n} boxes (random, {regime})")
+
+    def valid(self, case: Case) -> bool:
+        src, loc = case.args
+        return bool((src[:, 2:] > src[:, :2]).all() and (np.abs(loc) <= LOC_MAX).all())
 
     def shape_hint(self, got: tuple, expected: tuple) -> str:
         return (

@@ -197,7 +197,9 @@ def _iou_text(boxes, i: int, j: int) -> str:
     return f"IoU(box {i}, box {j}) = {float(inter):g} / {float(union):g} = {value:.6g}"
 
 
-def nms_failure(boxes, scores, iou_thresh: float, keep: np.ndarray) -> Failure | None:
+def nms_failure(
+    boxes, scores, iou_thresh: float, keep: np.ndarray, decisions=None
+) -> Failure | None:
     """None if ``keep`` is an acceptable NMS answer, else the first thing wrong with it.
 
     Parameters
@@ -207,6 +209,8 @@ def nms_failure(boxes, scores, iou_thresh: float, keep: np.ndarray) -> Failure |
     iou_thresh : float
     keep : ndarray, shape (K,), int
         The student's answer.
+    decisions : tuple, optional
+        ``nms_decisions(boxes, iou_thresh)``, if already computed.
 
     Returns
     -------
@@ -239,7 +243,7 @@ def nms_failure(boxes, scores, iou_thresh: float, keep: np.ndarray) -> Failure |
             "indices must be in decreasing score order",
             details={"order": (i, j)},
         )
-    iou, over, either = nms_decisions(boxes, t)
+    iou, over, either = decisions if decisions is not None else nms_decisions(boxes, t)
     kept = np.zeros(n, dtype=bool)
     kept[keep] = True
     position = np.full(n, n, dtype=np.int64)
@@ -290,7 +294,10 @@ class NmsAssignment(Assignment):
         keep, problem = as_keep(value)
         if keep is None:
             return Failure(problem, "type")
-        return nms_failure(*case.args, keep)
+        last = getattr(self, "_last", None)  # the decisions of the last case judged
+        if last is None or last[0] is not case:
+            self._last = (case, nms_decisions(case.args[0], case.args[2]))
+        return nms_failure(*case.args, keep, self._last[1])
 
     def judge_returns_indices(self, case: Case, out) -> Failure | None:
         """Only the kind of answer: indices, not boxes, a mask, None..."""

@@ -1,4 +1,4 @@
-"""Bug: returns the kept indices sorted by index."""
+"""expect: ascending -- Bug: argsort without reversing it (ascending scores)."""
 
 import numpy as np
 
@@ -6,7 +6,7 @@ import numpy as np
 def nms(boxes, scores, iou_thresh):
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     areas = (x2 - x1) * (y2 - y1)
-    order = np.argsort(-scores, kind="stable")
+    order = np.argsort(scores)
     keep = []
     while order.size > 0:
         i = order[0]
@@ -21,4 +21,4 @@ def nms(boxes, scores, iou_thresh):
         inter = w * h
         iou = inter / (areas[i] + areas[rest] - inter)
         order = rest[~(iou > iou_thresh)]
-    return sorted(keep)
+    return keep

@@ -1,4 +1,4 @@
-"""Bug: union = area_a + area_b."""
+"""expect: union_no_minus_inter -- Bug: union = area_a + area_b."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""Bug: argsort without reversing it (ascending scores)."""
+"""expect: no_sort -- Bug: boxes taken in input order (no sort)."""
 
 import numpy as np
 
@@ -6,7 +6,7 @@ import numpy as np
 def nms(boxes, scores, iou_thresh):
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     areas = (x2 - x1) * (y2 - y1)
-    order = np.argsort(scores)
+    order = np.arange(len(scores))
     keep = []
     while order.size > 0:
         i = order[0]

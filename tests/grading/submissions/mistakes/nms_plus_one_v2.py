@@ -1,11 +1,11 @@
-"""Bug: intersection over the smaller box."""
+"""expect: plus_one -- Bug: the old '+1' pixel convention."""
 
 import numpy as np
 
 
 def nms(boxes, scores, iou_thresh):
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    areas = (x2 - x1) * (y2 - y1)
+    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
     order = np.argsort(-scores, kind="stable")
     keep = []
     while order.size > 0:
@@ -16,9 +16,9 @@ def nms(boxes, scores, iou_thresh):
         yy1 = np.maximum(y1[i], y1[rest])
         xx2 = np.minimum(x2[i], x2[rest])
         yy2 = np.minimum(y2[i], y2[rest])
-        w = np.maximum(0.0, xx2 - xx1)
-        h = np.maximum(0.0, yy2 - yy1)
+        w = np.maximum(0.0, xx2 - xx1 + 1)
+        h = np.maximum(0.0, yy2 - yy1 + 1)
         inter = w * h
-        iou = inter / np.minimum(areas[i], areas[rest])
+        iou = inter / (areas[i] + areas[rest] - inter)
         order = rest[~(iou > iou_thresh)]
     return keep

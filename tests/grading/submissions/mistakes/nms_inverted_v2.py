@@ -1,4 +1,4 @@
-"""Bug: keeps the overlapping boxes instead of removing them."""
+"""expect: inverted -- Bug: keeps the overlapping boxes instead of removing them."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""Bug: boxes taken in input order (no sort)."""
+"""expect: iou_over_min -- Bug: intersection over the smaller box."""
 
 import numpy as np
 
@@ -6,7 +6,7 @@ import numpy as np
 def nms(boxes, scores, iou_thresh):
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     areas = (x2 - x1) * (y2 - y1)
-    order = np.arange(len(scores))
+    order = np.argsort(-scores, kind="stable")
     keep = []
     while order.size > 0:
         i = order[0]
@@ -19,6 +19,6 @@ def nms(boxes, scores, iou_thresh):
         w = np.maximum(0.0, xx2 - xx1)
         h = np.maximum(0.0, yy2 - yy1)
         inter = w * h
-        iou = inter / (areas[i] + areas[rest] - inter)
+        iou = inter / np.minimum(areas[i], areas[rest])
         order = rest[~(iou > iou_thresh)]
     return keep

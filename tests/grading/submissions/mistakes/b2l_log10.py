@@ -1,0 +1,11 @@
+"""expect: log10 -- np.log10 for the size terms."""
+
+import numpy as np
+
+
+def bbox2loc(src_bbox, dst_bbox):
+    p_wh = src_bbox[:, 2:] - src_bbox[:, :2]
+    g_wh = dst_bbox[:, 2:] - dst_bbox[:, :2]
+    p_ctr = src_bbox[:, :2] + p_wh / 2
+    g_ctr = dst_bbox[:, :2] + g_wh / 2
+    return np.concatenate([(g_ctr - p_ctr) / p_wh, np.log10(g_wh / p_wh)], axis=1)

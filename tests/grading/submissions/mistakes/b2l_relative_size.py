@@ -1,0 +1,11 @@
+"""expect: relative_size -- (g_w - p_w) / p_w instead of the log ratio."""
+
+import numpy as np
+
+
+def bbox2loc(src_bbox, dst_bbox):
+    p_wh = src_bbox[:, 2:] - src_bbox[:, :2]
+    g_wh = dst_bbox[:, 2:] - dst_bbox[:, :2]
+    p_ctr = src_bbox[:, :2] + p_wh / 2
+    g_ctr = dst_bbox[:, :2] + g_wh / 2
+    return np.concatenate([(g_ctr - p_ctr) / p_wh, (g_wh - p_wh) / p_wh], axis=1)

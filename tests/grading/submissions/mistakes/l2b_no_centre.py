@@ -1,0 +1,10 @@
+"""expect: no_centre -- forgets to add the reference centre."""
+
+import numpy as np
+
+
+def loc2bbox(src_bbox, loc):
+    wh = src_bbox[:, 2:] - src_bbox[:, :2]
+    ctr = wh * loc[:, :2]
+    size = wh * np.exp(loc[:, 2:])
+    return np.concatenate([ctr - size / 2, ctr + size / 2], axis=1)

@@ -1,0 +1,10 @@
+"""expect: not_scaled -- g_x = t_x + p_x."""
+
+import numpy as np
+
+
+def loc2bbox(src_bbox, loc):
+    wh = src_bbox[:, 2:] - src_bbox[:, :2]
+    ctr = src_bbox[:, :2] + wh / 2 + loc[:, :2]
+    size = wh * np.exp(loc[:, 2:])
+    return np.concatenate([ctr - size / 2, ctr + size / 2], axis=1)

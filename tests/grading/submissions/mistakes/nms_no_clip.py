@@ -1,0 +1,19 @@
+"""expect: no_clip -- the overlap sides are not clipped at 0."""
+
+import numpy as np
+
+
+def nms(boxes, scores, iou_thresh):
+    order = np.argsort(-scores, kind="stable")
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    keep = []
+    while len(order):
+        i, rest = order[0], order[1:]
+        keep.append(int(i))
+        w = np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0])
+        h = np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1])
+        inter = w * h
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ov = inter / (area[i] + area[rest] - inter)
+        order = rest[~(ov > iou_thresh)]
+    return keep
