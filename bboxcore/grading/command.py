@@ -50,8 +50,8 @@ def _epilog() -> str:
         parts.append(f"  {SIGNATURES[name]}")
         parts += textwrap.wrap(contract, 76, initial_indent="      ", subsequent_indent="      ")
     parts.append(
-        "  A file that imports bboxcore, torchvision, mmcv, mmdet or detectron2 fails the "
-        "'loads' check."
+        "  A file that imports bboxcore, torchvision, mmcv, mmdet or detectron2 fails\n"
+        "  the 'loads' check (they hold finished implementations)."
     )
     return "\n".join(parts) + "\n\n" + _TOLERANCE + "\n" + _EXAMPLES
 

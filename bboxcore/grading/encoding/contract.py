@@ -16,7 +16,10 @@ BBOX2LOC_CONTRACT = (
     "(R, 4) offsets (t_x, t_y, t_w, t_h) of Faster R-CNN Eq. 2: with centres and sizes "
     "(p_x, p_y, p_w, p_h) of src and (g_x, g_y, g_w, g_h) of dst, t_x = (g_x - p_x) / "
     "p_w, t_y = (g_y - p_y) / p_h, t_w = log(g_w / p_w), t_h = log(g_h / p_h). Width is "
-    "x_max - x_min (no +1). R may be 0. Tolerance: 1e-5 relative or 1e-5 absolute."
+    "x_max - x_min (no +1). R may be 0. "
+    "Each entry is accepted within 4 times its float32 error bound (the magnitudes "
+    "of the formula's intermediates times 2^-24, propagated: see 'tolerances' below), "
+    "so float32 code is fine."
 )
 #: The signature as the student writes it.
 LOC2BBOX_SIGNATURE = "loc2bbox(src_bbox, loc)"
@@ -27,5 +30,8 @@ LOC2BBOX_CONTRACT = (
     " (R, 4) decoded boxes (x_min, y_min, x_max, y_max): centre g_x = p_w t_x + p_x, g_y "
     "= p_h t_y + p_y, size g_w = p_w exp(t_w), g_h = p_h exp(t_h) (the inverse of "
     "bbox2loc). Offsets in the checks stay within |t| <= 3, so no clipping is needed. R "
-    "may be 0. Tolerance: 1e-5 relative or 1e-4 absolute."
+    "may be 0. "
+    "Each entry is accepted within 4 times its float32 error bound (the magnitudes "
+    "of the formula's intermediates times 2^-24, propagated: see 'tolerances' below), "
+    "so float32 code is fine."
 )

@@ -16,6 +16,8 @@ IOU_CONTRACT = (
     "boxes2[j]: intersection area / (area1 + area2 - intersection). Width is x_max - "
     "x_min (no +1); boxes that do not overlap or only touch have IoU 0; a zero-area box "
     "has IoU 0 with any box of positive area (two zero-area boxes: 0 or NaN). N or M may "
-    "be 0. Answers within 1e-5 (relative) or 1e-6 (absolute) of the reference are "
-    "accepted, so float32 is fine."
+    "be 0. "
+    "Each entry is accepted within 4 times its float32 error bound (the magnitudes "
+    "of the formula's intermediates times 2^-24, propagated: see 'tolerances' below), "
+    "so float32 code is fine."
 )

@@ -16,6 +16,7 @@ NMS_CONTRACT = (
     " boxes in decreasing score order, as a list or a 1-D integer array. A box is "
     "suppressed when its IoU with a kept, higher-ranked box is greater than iou_thresh "
     "(equal is kept). Width is x_max - x_min (no +1). Boxes with equal scores may be "
-    "taken in any order; IoU may be computed in float32 or float64 (an IoU within 1e-6 of"
-    " the threshold may go either way, as may two zero-area boxes, whose IoU is 0/0)."
+    "taken in any order; IoU may be computed in float32 or float64 (an IoU within 1e-6, "
+    "or within 4 times its float32 error bound if that is larger, of the threshold may "
+    "go either way, as may two zero-area boxes, whose IoU is 0/0)."
 )

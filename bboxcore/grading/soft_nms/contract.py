@@ -19,6 +19,7 @@ SOFT_NMS_CONTRACT = (
     "f(IoU(M, b)): linear f = 1 - IoU when IoU > iou_thresh (else 1), gaussian f = "
     "exp(-IoU^2 / sigma) (iou_thresh unused), and drop those now at or below "
     "score_thresh. Return (keep, kept_scores): the indices in the order taken and each "
-    "one's score at that moment. Near-equal current scores (within 1e-6) may be taken in "
-    "either order; scores are compared within 1e-5 (float32 is fine)."
+    "one's score at that moment. Scores are compared within 4 times their float32 error "
+    "bound (the score's rounding carried through every decay, see 'tolerances'), so "
+    "float32 is fine and near-equal current scores may be taken in either order."
 )
