@@ -302,7 +302,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     (``bboxcore bench nn`` prints both). The columns are copied straight from x, one
     strided copy per kernel tap (no padded copy of the image), into an array of the
     scratch cache :mod:`~bboxcore.nn.workspace`, kept for dW until the graph is
-    freed; dcols is taken from the cache too.
+    freed; dcols lives in the cache's one shared scratch buffer.
 
     Examples
     --------
@@ -352,10 +352,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
             dweight = dweight.sum(axis=0).reshape(weight.shape)  # (N, F, K) -> (F, C, kh, kw)
         dx = None
         if x.requires_grad:  # the image itself usually needs none: skip the largest product
-            dcols = workspace.take(cols.shape, np.result_type(wmat, dout))
+            dcols = workspace.scratch(cols.shape, np.result_type(wmat, dout))
             np.matmul(wmat.T, dout, out=dcols)  # (K, F) @ (N, F, P) -> (N, K, P)
             dx = col2im(dcols, x.shape, *geometry)
-            workspace.give(dcols)
         dbias = dout.sum(axis=(0, 2)) if bias is not None else None
         return dx, dweight, dbias
 

@@ -152,7 +152,8 @@ def batch_norm(
         out += bias.data.reshape(per_channel)
 
     def backward(dout):
-        prod = np.multiply(dout, xhat, out=workspace.take(xhat.shape, np.result_type(dout, xhat)))
+        buffer = workspace.scratch(xhat.shape, np.result_type(dout, xhat))
+        prod = np.multiply(dout, xhat, out=buffer)  # a temporary, reused below
         dgamma = prod.sum(axis=axes) if weight is not None else None
         dbeta = dout.sum(axis=axes) if bias is not None else None
         g = dout * gamma  # dL/dxhat; becomes dL/dx in place
@@ -160,14 +161,12 @@ def batch_norm(
             # x -> (mu, var) -> xhat: the two extra paths give the mean terms
             #   dL/dx = (g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)
             if prod.dtype != g.dtype:  # gamma of another dtype: no buffer reuse
-                workspace.give(prod)
-                prod = workspace.take(g.shape, g.dtype)
+                prod = np.empty_like(g)
             g_mean = g.mean(axis=axes, keepdims=True)
             gx_mean = np.multiply(g, xhat, out=prod).mean(axis=axes, keepdims=True)
             g -= g_mean
             g -= np.multiply(xhat, gx_mean, out=prod)
         g *= inv_std  # mu, var constant (evaluation): dL/dx = g / sqrt(var + eps)
-        workspace.give(prod)  # a scratch array: back to the cache
         grads = (
             (g,)
             + ((dgamma,) if weight is not None else ())

@@ -4,10 +4,15 @@ The im2col columns of a convolution are the largest arrays of a training step (C
 times the input: 28 MiB for the 16 -> 32 layer of the NEON backbone) and have the same
 shapes in every step. Freshly allocated, such an array costs a page fault per 4 KiB on
 its first write, about as much time as filling it; taken from this cache it costs
-nothing. :func:`conv2d` takes its columns here and gives them back when its graph is
-freed (a ``weakref.finalize`` on its backward closure); its backward pass does the same
-with the column gradients. Nothing else is cached, and a cached array is never handed
-out twice at the same time.
+nothing. :func:`~bboxcore.nn.conv.conv2d` takes its columns here (:func:`take`) and
+gives them back when its graph is freed (a ``weakref.finalize`` on its backward
+closure): all of them are alive at once during a step anyway, so the cache holds
+between steps what a step holds at its peak. A cached array is never handed out twice
+at the same time.
+
+Temporaries that live inside one backward call (conv2d's column gradients, batch norm's
+product) share one :func:`scratch` buffer instead, as large as the largest of them: one
+array, not one per layer, on top of what the step needs.
 
 :func:`clear` empties the cache (e.g. before measuring peak memory);
 :func:`cached_bytes` says how much it holds.
@@ -19,13 +24,22 @@ import weakref
 
 import numpy as np
 
-__all__ = ["MAX_CACHED_BYTES", "cached_bytes", "clear", "give", "release_with", "take"]
+__all__ = [
+    "MAX_CACHED_BYTES",
+    "cached_bytes",
+    "clear",
+    "give",
+    "release_with",
+    "scratch",
+    "take",
+]
 
 #: The cache keeps at most this many bytes; larger or extra arrays are simply freed.
 MAX_CACHED_BYTES = 512 * 2**20
 
 _free: dict[tuple, list[np.ndarray]] = {}
 _total = 0
+_scratch: np.ndarray | None = None
 
 
 def take(shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -73,6 +87,38 @@ def give(array: np.ndarray) -> None:
     _total += array.nbytes
 
 
+def scratch(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A view of the one shared scratch buffer: valid until the next call of :func:`scratch`.
+
+    For a temporary used inside one backward call only (backward calls never nest). The
+    buffer grows to the largest request and is kept.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    dtype : dtype
+
+    Returns
+    -------
+    ndarray
+        C-contiguous, uninitialised.
+
+    Examples
+    --------
+    >>> a = scratch((2, 3), np.float32)
+    >>> b = scratch((3,), np.float64)  # a now holds garbage: b shares its memory
+    >>> np.shares_memory(a, b)
+    True
+    >>> clear()
+    """
+    global _scratch
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if _scratch is None or _scratch.nbytes < nbytes:
+        _scratch = np.empty(max(nbytes, 1), np.uint8)
+    return _scratch[:nbytes].view(dtype).reshape(shape)
+
+
 def release_with(owner: object, array: np.ndarray) -> None:
     """:func:`give` ``array`` back when ``owner`` (e.g. a backward closure) is garbage.
 
@@ -88,17 +134,18 @@ def release_with(owner: object, array: np.ndarray) -> None:
 
 def clear() -> None:
     """Forget every cached array (their memory is freed when nothing else holds them)."""
-    global _total
+    global _total, _scratch
     _free.clear()
     _total = 0
+    _scratch = None
 
 
 def cached_bytes() -> int:
-    """Bytes currently held by the cache.
+    """Bytes currently held by the cache (the arrays of :func:`take` and the scratch buffer).
 
     Examples
     --------
     >>> clear(); cached_bytes()
     0
     """
-    return _total
+    return _total + (0 if _scratch is None else _scratch.nbytes)

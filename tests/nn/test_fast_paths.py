@@ -176,18 +176,18 @@ def test_conv2d_columns_come_back_to_the_cache_when_the_graph_is_freed():
     rng = np.random.default_rng(0)
     x = nn.Tensor(rng.standard_normal((1, 2, 6, 6), dtype=np.float32), requires_grad=True)
     w = nn.Tensor(rng.standard_normal((3, 2, 3, 3), dtype=np.float32), requires_grad=True)
+    cols_bytes = 18 * 36 * 4  # the (1, 2 * 3 * 3, 6 * 6) float32 columns
     out = nn.conv2d(x, w, padding=1)
-    cached = workspace.cached_bytes()  # the dcols of a backward pass are not taken yet
+    assert workspace.cached_bytes() == 0  # the columns are out, held by the graph
     out.backward(np.ones(out.shape, np.float32))
-    assert workspace.cached_bytes() > cached  # dcols given back after the backward pass
+    assert workspace.cached_bytes() == cols_bytes  # dcols lives in the scratch buffer
     first = x.grad.copy()
     out.backward(np.ones(out.shape, np.float32))  # the columns are still there: same result
     np.testing.assert_array_equal(x.grad, 2 * first)
-    held = workspace.cached_bytes()
-    del out
-    assert workspace.cached_bytes() == held + 18 * 36 * 4  # the (1, 18, 36) float32 columns
-    with nn.no_grad():  # no graph: the columns go back at once
+    del out  # the graph is freed: its columns go back to the cache
+    assert workspace.cached_bytes() == 2 * cols_bytes
+    with nn.no_grad():  # no graph: the cached columns are taken and given back at once
         nn.conv2d(x, w, padding=1)
-    assert workspace.cached_bytes() == held + 18 * 36 * 4
+    assert workspace.cached_bytes() == 2 * cols_bytes
     workspace.clear()
     assert workspace.cached_bytes() == 0
