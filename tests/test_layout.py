@@ -27,7 +27,10 @@ ALLOWED_CYCLES: dict[frozenset[str], str] = {
         {
             "bboxcore.models.centernet",
             "bboxcore.models.faster_rcnn",
+            "bboxcore.models.fcos",
+            "bboxcore.models.fpn",
             "bboxcore.models.presets",
+            "bboxcore.models.retinanet",
             "bboxcore.models.yolo",
         }
     ): "models (detector interface)",
