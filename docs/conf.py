@@ -158,6 +158,10 @@ def _borrow_references(app, what, name, obj, options, lines) -> None:
     if not missing:
         return
     module = obj if what == "module" else inspect.getmodule(obj)
+    if module is None or what in ("data", "attribute"):  # a constant: its module by name
+        parts = name.split(".")
+        prefixes = (".".join(parts[:k]) for k in range(len(parts) - 1, 0, -1))
+        module = next((sys.modules[p] for p in prefixes if p in sys.modules), module)
     sources = [module.__doc__ if module else None]
     if module is not None:  # then its functions and classes, in source order
         sources += [getattr(m, "__doc__", None) for m in vars(module).values()]
@@ -215,16 +219,24 @@ def _unmangle_citations(app, doctree, docname) -> None:
 
 
 def _link_notebooks() -> None:
-    """``docs/notebooks/NN_topic.ipynb`` -> ``../../notebooks/NN_topic.ipynb`` for every notebook.
+    """``docs/notebooks/<name>`` -> ``../../notebooks/<name>``, made at every build.
 
     The notebooks live at the top of the repository, where ``make test`` runs them; the
-    site reads them through symbolic links (committed), and a new notebook gets its link
-    here, at the first build.
+    site reads them through symbolic links, made here (and ignored by git, see
+    ``docs/notebooks/.gitignore``), so that a new notebook needs no step of its own.
+    A link whose notebook is gone is removed.
     """
-    for notebook in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        link = ROOT / "docs" / "notebooks" / notebook.name
+    pages = ROOT / "docs" / "notebooks"
+    for link in pages.iterdir():
+        if link.is_symlink() and not link.exists():
+            link.unlink()
+    sources = [*sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    if (ROOT / "notebooks" / "assignments").is_dir():
+        sources.append(ROOT / "notebooks" / "assignments")
+    for source in sources:
+        link = pages / source.name
         if not link.exists() and not link.is_symlink():
-            link.symlink_to(Path("..", "..", "notebooks", notebook.name))
+            link.symlink_to(Path("..", "..", "notebooks", source.name))
 
 
 def setup(app) -> None:

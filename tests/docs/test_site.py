@@ -151,8 +151,7 @@ def server(site):
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def rendered(site, server):
+def render(site: Path, server: str) -> dict:
     """Every page loaded once in one Chromium session: {page: facts}."""
     from playwright.sync_api import sync_playwright
 
@@ -205,70 +204,82 @@ def rendered(site, server):
     return {"pages": facts, "outside": outside, "base": server}
 
 
-def test_every_page_was_loaded(rendered):
+# Each check returns its problems (empty when the site is right). They run in ONE test, so
+# that `pytest -n 2` (make test) builds the site and starts the browser once, in one worker.
+
+
+def check_pages_loaded(rendered, site) -> list[str]:
     names = set(rendered["pages"])
-    assert "index.html" in names
-    assert {f"concepts/{p}.html" for p in ("encoding", "iou", "nms", "losses")} <= names
-    assert sum(bool(NOTEBOOK_PAGE.match(n)) for n in names) >= 10, sorted(names)
-    assert sum(n.startswith("api/") for n in names) >= 10
+    wanted = {"index.html"} | {f"concepts/{p}.html" for p in ("encoding", "iou", "nms", "losses")}
+    found = [f"missing page {n}" for n in sorted(wanted - names)]
+    if sum(bool(NOTEBOOK_PAGE.match(n)) for n in names) < 10:
+        found.append(f"fewer than 10 notebook pages: {sorted(names)}")
+    if sum(n.startswith("api/") for n in names) < 10:
+        found.append("fewer than 10 API pages")
+    return found
 
 
-def test_nothing_is_fetched_from_outside(rendered):
-    assert rendered["outside"] == [], "requests outside 127.0.0.1 (the site must work offline)"
+def check_offline(rendered, site) -> list[str]:
+    return [
+        f"asked outside 127.0.0.1 (the site must work offline): {u}" for u in rendered["outside"]
+    ]
 
 
-def test_no_javascript_errors(rendered):
-    errors = {n: f["js_errors"] for n, f in rendered["pages"].items() if f["js_errors"]}
-    assert errors == {}
+def check_javascript(rendered, site) -> list[str]:
+    return [f"{n}: {e}" for n, f in rendered["pages"].items() for e in f["js_errors"]]
 
 
-def test_maths_is_typeset_everywhere(rendered):
-    problems = {}
+def check_maths(rendered, site) -> list[str]:
+    found = []
     for name, f in rendered["pages"].items():
         raw = sorted({m.group(0) for m in RAW_TEX.finditer(f["text"])})
         if raw:
             i = RAW_TEX.search(f["text"]).start()
-            problems[name] = f"raw TeX {raw} near: {f['text'][max(0, i - 60) : i + 60]!r}"
-        elif f["errors"]:
-            problems[name] = f"MathJax errors: {f['errors'][:3]}"
-    assert problems == {}
+            found.append(f"{name}: raw TeX {raw} near {f['text'][max(0, i - 60) : i + 60]!r}")
+        if f["errors"]:
+            found.append(f"{name}: MathJax errors {f['errors'][:3]}")
     # Sphinx loads MathJax only on pages with maths; these must have been typeset:
-    typeset = [n for n, f in rendered["pages"].items() if f["mathjax"] and f["formulas"] > 0]
-    assert "concepts/encoding.html" in typeset
-    assert "notebooks/01_box_encoding.html" in typeset
-    assert "api/eval.html" in typeset
+    typeset = {n for n, f in rendered["pages"].items() if f["mathjax"] and f["formulas"] > 0}
+    for name in ("concepts/encoding.html", "notebooks/01_box_encoding.html", "api/eval.html"):
+        if name not in typeset:
+            found.append(f"{name}: no typeset formula")
+    return found
 
 
-def test_no_empty_list_items(rendered):
-    empty = {n: f["emptyItems"] for n, f in rendered["pages"].items() if f["emptyItems"]}
-    assert empty == {}
+def check_list_items(rendered, site) -> list[str]:
+    return [f"{n}: {f['emptyItems']} empty list items" for n, f in rendered["pages"].items()
+            if f["emptyItems"]]  # fmt: skip
 
 
-def test_wide_equations_stay_in_the_text_column(rendered):
-    wide = {n: f["overflowing"] for n, f in rendered["pages"].items() if f["overflowing"]}
-    assert wide == {}
+def check_equation_width(rendered, site) -> list[str]:
+    return [f"{n}: wider than the column: {f['overflowing']}"
+            for n, f in rendered["pages"].items() if f["overflowing"]]  # fmt: skip
 
 
-def test_notebook_pages_show_their_figures_and_outputs(rendered):
-    problems = {}
+def check_notebook_figures(rendered, site) -> list[str]:
+    found = []
     for name, f in rendered["pages"].items():
         if not NOTEBOOK_PAGE.match(name):
             continue
         images = f["images"]
         if not images:
-            problems[name] = "no image"
-        elif not all(i["loaded"] for i in images):
-            problems[name] = f"images not loaded: {[i['src'] for i in images if not i['loaded']]}"
-        elif not all(i["alt"].strip() for i in images):
-            problems[name] = f"{sum(not i['alt'].strip() for i in images)} images without alt"
-        elif f["outputs"] < 2:
-            problems[name] = f"only {f['outputs']} cell outputs"
-    assert problems == {}
+            found.append(f"{name}: no image")
+        if not all(i["loaded"] for i in images):
+            found.append(f"{name}: not loaded {[i['src'] for i in images if not i['loaded']]}")
+        if not all(i["alt"].strip() for i in images):
+            found.append(f"{name}: {sum(not i['alt'].strip() for i in images)} images without alt")
+        if f["outputs"] < 2:
+            found.append(f"{name}: only {f['outputs']} cell outputs")
+    return found
 
 
-def test_internal_links_resolve(rendered, site):
+def check_links(rendered, site) -> list[str]:
     base = rendered["base"]
-    broken = set()
+    # the links are absolute URLs of the site (else the check below would see none)
+    index = rendered["pages"].get("index.html", {"links": []})
+    found = set()
+    if not any(urljoin(base, "concepts/") in href for href in index["links"]):
+        found.add("index.html has no link into concepts/")
     for name, f in rendered["pages"].items():
         for href in f["links"]:
             if not href.startswith(base):
@@ -279,20 +290,36 @@ def test_internal_links_resolve(rendered, site):
             if target.is_dir():
                 target = target / "index.html"
             if not target.is_file():
-                broken.add(f"{name} -> {rel} (no such page)")
+                found.add(f"{name} -> {rel} (no such page)")
             elif url.fragment and target.suffix == ".html":
                 if unquote(url.fragment) not in _anchors(target):
-                    broken.add(f"{name} -> {rel}#{url.fragment} (no such anchor)")
-    assert sorted(broken) == []
+                    found.add(f"{name} -> {rel}#{url.fragment} (no such anchor)")
+    return sorted(found)
 
 
-def test_screenshots_are_kept(rendered):
+def check_screenshots(rendered, site) -> list[str]:
+    found = []
     for name in SCREENSHOT_PAGES:
         shot = SHOTS / (name.replace("/", "_").removesuffix(".html") + ".png")
-        assert shot.is_file() and shot.stat().st_size > 10_000, shot
+        if not (shot.is_file() and shot.stat().st_size > 10_000):
+            found.append(f"no screenshot {shot}")
+    return found
 
 
-def test_links_are_absolute_urls_of_the_site(rendered):
-    # guard for the link test above: it only checks links that start with the base URL
-    index = rendered["pages"]["index.html"]
-    assert any(urljoin(rendered["base"], "concepts/") in href for href in index["links"])
+CHECKS = (
+    check_pages_loaded,
+    check_offline,
+    check_javascript,
+    check_maths,
+    check_list_items,
+    check_equation_width,
+    check_notebook_figures,
+    check_links,
+    check_screenshots,
+)
+
+
+def test_the_site_in_a_browser(site, server):
+    rendered = render(site, server)
+    problems = {check.__name__: check(rendered, site) for check in CHECKS}
+    assert {name: found for name, found in problems.items() if found} == {}
