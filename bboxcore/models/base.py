@@ -37,7 +37,12 @@ import numpy as np
 from bboxcore.nn.modules import Module
 from bboxcore.nn.tensor import Tensor
 
-__all__ = ["Detector", "Prediction", "Target", "as_targets"]
+__all__ = ["PIXEL_MEAN", "PIXEL_STD", "Detector", "Prediction", "Target", "as_targets"]
+
+#: Per-channel RGB mean and std that detectors normalise images in [0, 1] with (the ImageNet
+#: values), ``(x - PIXEL_MEAN) / PIXEL_STD``.
+PIXEL_MEAN = (0.485, 0.456, 0.406)
+PIXEL_STD = (0.229, 0.224, 0.225)
 
 
 class Target(NamedTuple):

@@ -46,7 +46,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bboxcore.models.backbone import Backbone
-from bboxcore.models.base import Detector, Prediction, as_targets
+from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
 from bboxcore.models.config import ModelConfig, model_config_from_dict
 from bboxcore.models.postprocess import suppress
 from bboxcore.models.roi_head import RoIHead
@@ -57,9 +57,6 @@ from bboxcore.targets import AnchorTargetCreator, ProposalTargetCreator
 
 __all__ = ["HEADS", "LOSS_NAMES", "PIXEL_MEAN", "PIXEL_STD", "FasterRCNN"]
 
-#: Per-channel RGB mean and std used to normalise images in [0, 1] (the ImageNet values).
-PIXEL_MEAN = (0.485, 0.456, 0.406)
-PIXEL_STD = (0.229, 0.224, 0.225)
 #: The four terms of the Faster R-CNN objective, in the order they are logged.
 LOSS_NAMES = ("rpn_cls", "rpn_loc", "roi_cls", "roi_loc")
 #: The two heads whose losses :meth:`FasterRCNN.loss` can compute: the RPN and the RoI head.
