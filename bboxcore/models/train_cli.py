@@ -313,7 +313,12 @@ def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
     if args.overwrite:
         raise ValueError("--overwrite starts a new run; it cannot be combined with --resume")
     if not path.exists():
-        raise FileNotFoundError(f"no checkpoint to resume at {path}")
+        hint = (
+            " (the run in it stopped before its first checkpoint; start it again with --overwrite)"
+            if (out / "log.csv").exists()
+            else ""
+        )
+        raise FileNotFoundError(f"no checkpoint to resume at {path}{hint}")
     state = read_checkpoint(path)
     saved = json_entry(state, "train_config", path)
     saved.setdefault("model", str(state.get("model_name", DEFAULT_MODEL)))
@@ -416,13 +421,16 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             f"({metrics['n_images']} images, trained in {wall / 60:.1f} min)"
         )
         return 0
-    except KeyboardInterrupt:  # outside the training loop: before it or in the final evaluation
-        if trainer is None or trainer.saved_iteration is None:
-            status = "no checkpoint was written"
-        else:
+    except KeyboardInterrupt as err:  # outside the training loop: before it or after it
+        if trainer is not None and trainer.saved_iteration is not None:
             status = trainer.checkpoint_status()
-        print(f"bboxcore train: interrupted; {status}", file=sys.stderr)
-        return 130
+        elif args.resume:
+            status = f"the checkpoint {Path(train_cfg.out) / CHECKPOINT} was left as it was"
+        else:
+            status = "no checkpoint was written"
+        signum = signal.SIGTERM if isinstance(err, _Terminated) else signal.SIGINT
+        print(f"bboxcore train: interrupted by {signum.name}; {status}", file=sys.stderr)
+        return 128 + signum
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -433,11 +441,15 @@ def _plot(trainer: Trainer) -> None:
         plot_loss_curves(trainer.log.csv_path, trainer.out / "loss_curves.png")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM outside the training loop (which handles it itself)."""
+
+
 def _terminate_as_interrupt():
     """Outside the training loop, make SIGTERM stop ``main`` like Ctrl-C (with a message)."""
 
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        raise _Terminated
 
     try:
         return signal.signal(signal.SIGTERM, handler)

@@ -136,6 +136,18 @@ def test_resume_with_a_damaged_log_file_names_it_and_changes_nothing(run, capsys
     assert snapshot(run) == before
 
 
+def test_resume_of_a_run_without_checkpoint_says_how_to_start_it_again(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "log.csv").write_text("stage,epoch,iteration\n")  # killed before its first save
+    before = snapshot(out)
+    status = main(train_argv(out, "--resume"))
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"no checkpoint to resume at {out / 'checkpoint.npz'}" in err and "--overwrite" in err
+    assert snapshot(out) == before
+
+
 def test_resume_refuses_options_the_run_cannot_honour_and_names_them(run, capsys):
     before = snapshot(run)
     status = main(train_argv(run, "--resume", "--lr", "0.5", "--seed", "3", "--objectness",

@@ -22,6 +22,7 @@ from tests.faults.training import (
     cli_code,
     log_rows,
     rows_logged,
+    snapshot,
     start,
     temporaries,
     train_argv,
@@ -154,3 +155,27 @@ def test_sigkill_at_a_random_moment_and_inside_a_save_then_resume_repeats_the_lo
     assert main(train_argv(out, "--resume")) == 0
     assert temporaries(out) == []  # ... the resumed run does
     assert log_rows(out) == reference
+
+
+#: Reading the checkpoint to resume sends SIGTERM to the process itself.
+SIGTERM_WHILE_LOADING = """
+import os, signal
+from bboxcore.nn import serialization
+_load = serialization.load
+def _load_terminated(path):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return _load(path)
+serialization.load = _load_terminated
+"""
+
+
+def test_sigterm_before_training_resumes_reports_the_untouched_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    assert main(train_argv(out, steps=2)) == 0
+    before = snapshot(out)
+    proc = start(cli_code(train_argv(out, "--resume"), SIGTERM_WHILE_LOADING), tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + SIGTERM, (proc.returncode, err)
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert f"interrupted by SIGTERM; the checkpoint {out / 'checkpoint.npz'} was left" in err
+    assert snapshot(out) == before
