@@ -139,22 +139,21 @@ def nms_greedy(boxes, scores, iou_thresh, dt=F32):
 
 
 def soft_nms_loop(boxes, scores, iou_thresh, sigma, score_thresh, method, dt=F32):
-    """Bodla et al.'s Algorithm 1, one box at a time, scores in ``dt``."""
+    """Bodla et al.'s Algorithm 1: take the best box, decay the others, scores in ``dt``."""
     iou = iou_corners(boxes, boxes, dt)
     s = np.asarray(scores, dt).copy()
-    left = [i for i in range(len(s)) if s[i] > dt(score_thresh)]
+    left = np.flatnonzero(s > dt(score_thresh))
     keep, kept = [], []
-    while left:
-        m = max(left, key=lambda i: s[i])
+    while left.size:
+        m = int(left[np.argmax(s[left])])
         keep.append(m)
         kept.append(float(s[m]))
-        left.remove(m)
-        for i in left:
-            v = iou[m, i]
-            if method == "linear":
-                f = dt(1) - v if v > dt(iou_thresh) else dt(1)
-            else:
-                f = np.exp(-(v * v) / dt(sigma))
-            s[i] = s[i] * f
-        left = [i for i in left if s[i] > dt(score_thresh)]
+        left = left[left != m]
+        v = iou[m, left]
+        if method == "linear":
+            f = np.where(v > dt(iou_thresh), dt(1) - v, dt(1))
+        else:
+            f = np.exp(-(v * v) / dt(sigma))
+        s[left] = s[left] * f.astype(dt)
+        left = left[s[left] > dt(score_thresh)]
     return keep, kept

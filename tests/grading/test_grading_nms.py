@@ -23,7 +23,7 @@ from bboxcore.grading import grade, to_junit
 from bboxcore.grading.nms.bugs import NMS_BUGS
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
-EXAMPLES = 30
+EXAMPLES = 15
 #: Per-call limit for the tests: generous for a loaded CI machine, short for the infinite loop.
 TIMEOUT = 10.0
 LOOP_TIMEOUT = 1.0
@@ -43,7 +43,7 @@ CORRECT = [
 #: are graded in-process by test_grading_mistakes.py; these go through the isolated worker.
 BUGGY = {
     "bug_ge": (NMS_BUGS["greater_equal"], "exact_threshold"),
-    "bug_no_clip": (NMS_BUGS["no_clip"], "search"),
+    "bug_no_clip": (NMS_BUGS["no_clip"], "thresholds"),
     "bug_returns_boxes": ("not the boxes themselves", "returns_indices"),
     "bug_sorted_positions": (NMS_BUGS["sorted_positions"], "random_cases"),
     "bug_crash_empty": ("on empty input", "empty_input"),
