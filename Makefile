@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 MATHJAX_VERSION := 3.2.2
 MATHJAX := build/mathjax/node_modules/mathjax/es5/tex-mml-chtml.js
 
-.PHONY: demo test bench lint format docs docs-serve clean venv chromium
+.PHONY: demo test bench lint format docs docs-serve clean venv chromium mutation
 
 venv: $(STAMP)
 
@@ -54,6 +54,11 @@ chromium:
 	command -v chromium > /dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
 	  || { echo "the docs test needs chromium: apt-get install -y chromium (as root)"; exit 1; }
 
+## mutation: mutation testing of the core formula modules, one worker at nice 19 (tens of
+## minutes; not part of make test). MODULES="encoding iou" runs only those (scripts/mutation.py)
+mutation: $(STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice -n 19 $(BIN)/python scripts/mutation.py $(MODULES)
+
 lint: $(STAMP)
 	$(BIN)/ruff check bboxcore tests
 
@@ -62,4 +67,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix bboxcore tests
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis site
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis site mutants

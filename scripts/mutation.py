@@ -1,0 +1,230 @@
+"""Mutation testing of the core formula modules (``make mutation``), with mutmut 3.
+
+mutmut copies ``bboxcore/`` and ``tests/`` into ``mutants/``, changes one operator or
+constant at a time in the modules listed under ``[tool.mutmut] only_mutate`` of
+pyproject.toml (``>`` <-> ``>=``, ``+`` <-> ``-``, ``n`` -> ``n + 1``, an argument dropped,
+an assignment replaced by ``None``, ...) and runs the tests that reach the changed function.
+A mutant is *killed* when a test fails (or the run times out), *survives* otherwise.
+
+This driver adds three things to ``mutmut run``:
+
+* one worker (``--max-children 1``; the machine is shared) and one module at a time, in
+  the order of :data:`MODULES` (the most important first), so that a partial run is still
+  a complete result for the modules it covered;
+* each module against its own tests only (:data:`TESTS`: the mirrored test files and the
+  convention tests), which is what a mutant must be killed by and keeps each run short;
+  mutmut forgets every result when its test selection changes, so the results of each
+  module are saved in ``mutants/results/MODULE.json`` as soon as its run ends;
+* no string mutants: in these modules strings are argument names for error messages,
+  ``np.errstate`` modes and docstrings; a ``raise`` and its message are skipped by
+  ``do_not_mutate_patterns`` in pyproject.toml;
+* the report: per module, the mutants killed, the survivors judged equivalent (listed
+  with a one-line reason in ``tests/mutation/equivalent.txt``), the score
+  killed / (all - equivalent), and every survivor that is not listed. It exits 1 when a
+  survivor is not listed or a score is below 98 %.
+
+Usage::
+
+    python scripts/mutation.py [MODULE ...]   # run the modules (default: all), then report
+    python scripts/mutation.py --report [MODULE ...]   # only the report of the last run
+    python scripts/mutation.py --show NAME    # the diff of one mutant
+
+MODULE is a dotted name as in :data:`MODULES` (``encoding``, ``targets.faster_rcnn``, ...).
+Run it under ``nice -n 19`` with one BLAS thread (the Makefile does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.txt"
+THRESHOLD = 0.98
+
+#: Exit codes of mutmut's workers (mutmut.stats.status_by_exit_code).
+KILLED = {1, 3, 24, -24, 36, 152, 255, -9, -11}  # a failed test, a timeout or a crash
+SURVIVED = {0, 35}
+NO_TESTS = {5, 33}
+
+
+def only_mutate() -> list[str]:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["tool"]["mutmut"]["only_mutate"]
+
+
+def module_of(path: str) -> str:
+    """``bboxcore/targets/faster_rcnn.py`` -> ``targets.faster_rcnn``."""
+    return path.removeprefix("bboxcore/").removesuffix(".py").replace("/", ".")
+
+
+#: The order of a run: the most important modules first.
+MODULES = [module_of(p) for p in only_mutate()]
+
+NMS_TESTS = ["tests/test_nms.py", "tests/test_nms_conventions.py"]
+LOSS_TESTS = ["tests/losses/test_conventions.py"]
+COCO_TESTS = ["tests/eval/test_coco.py", "tests/eval/test_matching_conventions.py"]
+#: The tests each module's mutants are run against.
+TESTS = {
+    "encoding": ["tests/test_encoding.py"],
+    "iou": ["tests/test_iou.py"],
+    "nms": NMS_TESTS,
+    "_nms_fast": NMS_TESTS,
+    "nms_variants": ["tests/test_nms_variants.py", "tests/test_nms_conventions.py"],
+    "anchors": ["tests/test_anchors.py"],
+    "targets.faster_rcnn": [
+        "tests/targets/test_faster_rcnn.py",
+        "tests/targets/test_thresholds.py",
+    ],
+    "losses._common": ["tests/losses/test_basic.py", "tests/losses/test_detection.py"],
+    "losses.basic": ["tests/losses/test_basic.py"],
+    "losses.focal": ["tests/losses/test_focal.py", *LOSS_TESTS],
+    "losses.box": ["tests/losses/test_box.py", *LOSS_TESTS],
+    "losses.detection": ["tests/losses/test_detection.py"],
+    "roi._sampling": ["tests/roi"],
+    "roi.align": ["tests/roi/test_align.py", "tests/roi/test_conventions.py"],
+    "roi.pool": ["tests/roi/test_pool.py", "tests/roi/test_conventions.py"],
+    "roi.prroi": ["tests/roi/test_prroi.py"],
+    "eval.coco_match": COCO_TESTS,
+    "eval.voc": ["tests/eval/test_voc.py", "tests/eval/test_matching_conventions.py"],
+}
+
+
+def read_equivalent() -> dict[str, str]:
+    """Mutant name -> reason, from ``tests/mutation/equivalent.txt``."""
+    out = {}
+    for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, reason = line.partition(" ")
+        if not reason.strip():
+            sys.exit(f"{EQUIVALENT}: no reason given for {name}")
+        out[name] = reason.strip()
+    return out
+
+
+def patch_mutmut() -> None:
+    """Drop mutmut's string mutants (error messages, argument names, docstrings)."""
+    from mutmut.mutation import mutators
+
+    mutators.mutation_operators[:] = [
+        (kind, op) for kind, op in mutators.mutation_operators if op is not mutators.operator_string
+    ]
+
+
+def mutmut(*args: str) -> None:
+    from mutmut.__main__ import cli
+
+    try:
+        cli.main(args=list(args), prog_name="mutmut", standalone_mode=False)
+    except SystemExit as e:  # mutmut exits on a failed clean run
+        if e.code:
+            raise
+
+
+def results(modules: list[str]) -> dict[str, dict[str, int | None]]:
+    """Module -> {mutant name: exit code}, as saved after each module's run."""
+    out = {}
+    for module in modules:
+        saved = ROOT / "mutants" / "results" / f"{module}.json"
+        if saved.exists():
+            out[module] = json.loads(saved.read_text(encoding="utf-8"))
+    return out
+
+
+def run_one(module: str) -> None:
+    """``mutmut run`` of one module against its tests, then save its results."""
+    from mutmut.configuration import config
+
+    patch_mutmut()
+    config().pytest_add_cli_args_test_selection = TESTS[module]
+    mutmut("run", "--max-children", "1", f"bboxcore.{module}.*")
+    path = next(p for p in only_mutate() if module_of(p) == module)
+    meta = json.loads((ROOT / "mutants" / (path + ".meta")).read_text(encoding="utf-8"))
+    codes = {
+        k: v for k, v in meta["exit_code_by_key"].items() if k.startswith(f"bboxcore.{module}.")
+    }
+    out = ROOT / "mutants" / "results" / f"{module}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(codes, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(out)
+
+
+def report(modules: list[str]) -> int:
+    equivalent = read_equivalent()
+    rows, problems = [], []
+    for module, codes in results(modules).items():
+        killed = sum(c in KILLED for c in codes.values())
+        survivors = sorted(n for n, c in codes.items() if c in SURVIVED | NO_TESTS)
+        unchecked = sum(c is None for c in codes.values())
+        equiv = [n for n in survivors if n in equivalent]
+        unlisted = [n for n in survivors if n not in equivalent]
+        stale = sorted(
+            n for n, c in codes.items() if n in equivalent and c in KILLED
+        )  # listed as equivalent, yet a test kills it: the list is out of date
+        counted = len(codes) - len(equiv) - unchecked
+        score = killed / counted if counted else 1.0
+        rows.append((module, len(codes), killed, len(equiv), len(unlisted), unchecked, score))
+        for n in unlisted:
+            problems.append(f"survivor not listed as equivalent: {n} (exit {codes[n]})")
+        for n in stale:
+            problems.append(f"listed as equivalent but killed (remove it): {n}")
+        if unchecked == 0 and score < THRESHOLD:
+            problems.append(f"{module}: score {score:.1%} below {THRESHOLD:.0%}")
+    head = ("module", "mutants", "killed", "equiv", "surv", "unrun")
+    print("{:24} {:>7} {:>6} {:>5} {:>4} {:>5}  score".format(*head))
+    for module, n, killed, equiv, surv, unchecked, score in rows:
+        print(f"{module:24} {n:7d} {killed:6d} {equiv:5d} {surv:4d} {unchecked:5d}  {score:.1%}")
+    tot = [sum(r[i] for r in rows) for i in range(1, 6)]
+    if rows:
+        counted = tot[0] - tot[2] - tot[4]
+        print(
+            f"{'total':24} {tot[0]:7d} {tot[1]:6d} {tot[2]:5d} {tot[3]:4d} {tot[4]:5d}  "
+            f"{tot[1] / counted if counted else 1.0:.1%}"
+        )
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"of {MODULES}")
+    parser.add_argument("--report", action="store_true", help="only report the last run")
+    parser.add_argument("--show", metavar="NAME", help="print the diff of one mutant")
+    parser.add_argument("--one", metavar="MODULE", help=argparse.SUPPRESS)  # the child process
+    args = parser.parse_args(argv)
+    unknown = [m for m in [*args.modules, *([args.one] if args.one else [])] if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {unknown}; choose from {MODULES}")
+    modules = args.modules or MODULES
+    os.chdir(ROOT)
+    if args.one:
+        run_one(args.one)
+        return 0
+    if args.show:
+        patch_mutmut()
+        mutmut("show", args.show)
+        return 0
+    if not args.report:
+        # mutmut keeps an existing copy of a file: refresh the tests it runs
+        shutil.rmtree(ROOT / "mutants" / "tests", ignore_errors=True)
+        for module in modules:
+            print(f"== {module}: {' '.join(TESTS[module])}", flush=True)
+            done = subprocess.run([sys.executable, __file__, "--one", module], check=False)
+            if done.returncode:
+                print(f"== {module}: mutmut failed (exit {done.returncode})", flush=True)
+    return report(modules)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
