@@ -146,10 +146,10 @@ def test_proposal_creator_default_nms_thresh_is_0_7():
     """NMS of the proposals at IoU 0.7 (*Object Detection: Faster R-CNN*: "IoU 设为 0.7").
 
     Suppression needs IoU strictly above the threshold (as torchvision's ``nms``): boxes at
-    IoU 0.72 and exactly 0.7 with the first one; only the former goes.
+    IoU 0.701 and exactly 0.7 with the one above them; only the former goes.
     """
     base = [0.0, 0.0, 100.0, 100.0]  # area 1e4
-    anchor = np.array([base, [0.0, 0.0, 72.0, 100.0], [0.0, 300.0, 100.0, 400.0]])
+    anchor = np.array([base, [0.0, 0.0, 70.1, 100.0], [0.0, 300.0, 100.0, 400.0]])
     anchor = np.concatenate([anchor, [[0.0, 300.0, 70.0, 400.0]]])  # IoU 0.7 with row 2
     roi, _ = _proposals(anchor, np.array([0.9, 0.8, 0.7, 0.6]))
     np.testing.assert_array_equal(roi, anchor[[0, 2, 3]])
