@@ -42,10 +42,12 @@ SCREENSHOT_PAGES = (
     "concepts/encoding.html",
     "api/eval.html",
     "api/losses.html",
+    "api/nms.html",
     "notebooks/01_box_encoding.html",
     "notebooks/03_nms_and_soft_nms.html",
     "notebooks/09_faster_rcnn.html",
 )
+SHOT_MAX_HEIGHT = 8000  # px: the top of the long API pages is enough
 NOTEBOOK_PAGE = re.compile(r"^notebooks/\d\d_\w+\.html$")
 SKIPPED_PAGES = ("_modules/", "_static/", "genindex.html", "search.html", "py-modindex.html")
 
@@ -83,6 +85,9 @@ PAGE_FACTS_JS = """
   outputs: document.querySelectorAll("article .cell_output").length,
   // a docstring line read by docutils as an enumerated list ("B." alone) leaves empty items
   emptyItems: document.querySelectorAll("article li:empty").length,
+  // reST that docutils could not read ("[1]_" without its entry, a bad role)
+  unreadable: Array.from(document.querySelectorAll(".problematic, .system-message"))
+    .map(e => e.textContent.slice(0, 80)),
   // display equations wider than the text column must scroll inside their block
   overflowing: Array.from(document.querySelectorAll('mjx-container[display="true"]'))
     .filter(e => {
@@ -141,8 +146,11 @@ def site() -> Path:
 
 @pytest.fixture(scope="module")
 def server(site):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no line per request on stderr
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -199,7 +207,9 @@ def render(site: Path, server: str) -> dict:
             facts[name]["js_errors"] = list(console_errors)
             if name in SCREENSHOT_PAGES:
                 shot = SHOTS / (name.replace("/", "_").removesuffix(".html") + ".png")
-                page.screenshot(path=str(shot), full_page=True)
+                height = min(page.evaluate("document.body.scrollHeight"), SHOT_MAX_HEIGHT)
+                clip = {"x": 0, "y": 0, "width": 1280, "height": height}
+                page.screenshot(path=str(shot), full_page=True, clip=clip)
         browser.close()
     return {"pages": facts, "outside": outside, "base": server}
 
@@ -249,6 +259,11 @@ def check_maths(rendered, site) -> list[str]:
 def check_list_items(rendered, site) -> list[str]:
     return [f"{n}: {f['emptyItems']} empty list items" for n, f in rendered["pages"].items()
             if f["emptyItems"]]  # fmt: skip
+
+
+def check_unreadable_rest(rendered, site) -> list[str]:
+    return [f"{n}: {f['unreadable'][:3]}" for n, f in rendered["pages"].items()
+            if f["unreadable"]]  # fmt: skip
 
 
 def check_equation_width(rendered, site) -> list[str]:
@@ -312,6 +327,7 @@ CHECKS = (
     check_javascript,
     check_maths,
     check_list_items,
+    check_unreadable_rest,
     check_equation_width,
     check_notebook_figures,
     check_links,
