@@ -203,9 +203,8 @@ def train_step_memory(preset: str, rng: np.random.Generator) -> dict:
         tracemalloc.stop()
     largest = max(snapshot.traces, key=lambda t: t.size)
     # the line that asked for it, not the cache that handed it out
-    frame = next(
-        (f for f in largest.traceback if "workspace" not in f.filename), largest.traceback[0]
-    )
+    frames = list(reversed(largest.traceback))  # the most recent call first
+    frame = next((f for f in frames if "workspace" not in f.filename), frames[0])
     return {
         "peak_mib": (peak - base) / 2**20,
         "largest_mib": largest.size / 2**20,
