@@ -99,7 +99,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"the detector (default: {DEFAULT_MODEL})",
     )
-    p.add_argument("--out", default=None, help="run folder (default: runs/<dataset>)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="run folder (default: runs/<dataset>, runs/<dataset>-<model> for other models)",
+    )
     p.add_argument(
         "--epochs",
         type=int,
@@ -259,13 +263,16 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     optimizer = args.optimizer or ("adam" if neon else "sgd")
     lr = args.lr or (ADAM_LR if optimizer == "adam" else TrainConfig.lr)
     name = dataset.split(":", 1)[0] if ":" in dataset else dataset
+    model = DEFAULT_MODEL if args.model is None else args.model
+    if model != DEFAULT_MODEL:
+        name = f"{name}-{model}"
 
     def pick(value, default):
         return default if value is None else value
 
     return TrainConfig(
         dataset=dataset,
-        model=pick(args.model, DEFAULT_MODEL),
+        model=model,
         out=args.out or f"runs/{name}",
         epochs=args.epochs or DEFAULT_EPOCHS.get(dataset, 12),
         batch_size=pick(args.batch_size, d.batch_size),

@@ -113,3 +113,21 @@ def test_help_shows_every_option_with_its_default(command):
                 command,
                 action.dest,
             )
+
+
+def test_default_run_folder_names_the_dataset_and_any_other_model():
+    from bboxcore.models.train_cli import config_from_args
+
+    sub = build_parser()._subparsers._group_actions[0].choices["train"]
+    assert config_from_args(sub.parse_args([])).out == "runs/mnist-det"
+    assert config_from_args(sub.parse_args(["--model", "fcos"])).out == "runs/mnist-det-fcos"
+    assert config_from_args(sub.parse_args(["--dataset", "neon-trees"])).model == "faster_rcnn"
+
+
+def test_faster_rcnn_options_are_refused_for_another_model(tmp_path, capsys):
+    argv = ["train", "--model", "centernet", "--roi-op", "pool", "--out", str(tmp_path / "r"),
+            "--n-train", "2", "--max-iters", "1", "--no-progress"]  # fmt: skip
+    assert main(argv) == 2
+    assert "--roi-op only apply to --model faster_rcnn; got --model centernet" in (
+        capsys.readouterr().err
+    )
