@@ -302,8 +302,9 @@ def _model_config(train_cfg: TrainConfig, args: argparse.Namespace, class_names)
     given = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
     if given and train_cfg.model != "faster_rcnn":
         names = ", ".join(_option(k) for k in given)
+        verb = "applies" if len(given) == 1 else "apply"
         raise ValueError(
-            f"{names} only apply to --model faster_rcnn; got --model {train_cfg.model}"
+            f"{names} {verb} only to --model faster_rcnn; got --model {train_cfg.model}"
         )
     for key, value in given.items():
         part, field = MODEL_OPTIONS[key]

@@ -128,6 +128,6 @@ def test_faster_rcnn_options_are_refused_for_another_model(tmp_path, capsys):
     argv = ["train", "--model", "centernet", "--roi-op", "pool", "--out", str(tmp_path / "r"),
             "--n-train", "2", "--max-iters", "1", "--no-progress"]  # fmt: skip
     assert main(argv) == 2
-    assert "--roi-op only apply to --model faster_rcnn; got --model centernet" in (
+    assert "--roi-op applies only to --model faster_rcnn; got --model centernet" in (
         capsys.readouterr().err
     )
