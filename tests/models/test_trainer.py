@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 
 import numpy as np
@@ -166,3 +167,19 @@ def test_alternating_training_runs_the_four_steps_of_the_paper(tmp_path):
     assert not np.array_equal(trainer.model.head.fc1.weight.data, head)  # step 4 tunes the head
     rows = list(csv.DictReader(open(tmp_path / "alt" / "log.csv")))
     assert rows[0]["roi_cls"] == "nan" and rows[2]["rpn_cls"] == "nan"  # each step its own losses
+
+
+def test_more_epochs_continue_a_finished_run(tmp_path):
+    _train(tmp_path / "run", epochs=1)  # 3 steps, complete
+    resumed = Trainer.resume(tmp_path / "run", train_set=ToyScenes(N_IMAGES), epochs=2)
+    assert resumed.cfg.epochs == 2 and (resumed.stage, resumed.epoch) == (0, 1)
+    assert resumed.fit() and resumed.iteration == 6
+    rows = _losses(tmp_path / "run")
+    assert [int(r[2]) for r in rows] == [1, 2, 3, 4, 5, 6] and {r[1] for r in rows} == {"0", "1"}
+
+
+def test_resume_continues_in_the_folder_it_is_given(tmp_path):
+    _train(tmp_path / "a", max_iters=2)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    resumed = Trainer.resume(tmp_path / "b", train_set=ToyScenes(N_IMAGES), max_iters=None)
+    assert resumed.out == tmp_path / "b" and resumed.cfg.out == str(tmp_path / "b")
