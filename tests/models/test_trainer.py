@@ -183,3 +183,20 @@ def test_resume_continues_in_the_folder_it_is_given(tmp_path):
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     resumed = Trainer.resume(tmp_path / "b", train_set=ToyScenes(N_IMAGES), max_iters=None)
     assert resumed.out == tmp_path / "b" and resumed.cfg.out == str(tmp_path / "b")
+
+
+def test_checkpoints_from_before_the_registry_still_load(tmp_path):
+    from bboxcore.models.faster_rcnn import FasterRCNN
+    from bboxcore.models.predict import load_detector
+
+    _train(tmp_path / "run", max_iters=2)
+    path = tmp_path / "run" / CHECKPOINT
+    state = serialization.load(path)
+    assert str(state.pop("model_name")) == "faster_rcnn"
+    train_config = json.loads(str(state["train_config"]))
+    del train_config["model"]  # the old format: no detector name anywhere
+    state["train_config"] = json.dumps(train_config)
+    serialization.save(path, state)
+    assert isinstance(load_detector(path), FasterRCNN)
+    resumed = Trainer.resume(tmp_path / "run", train_set=ToyScenes(N_IMAGES), max_iters=None)
+    assert resumed.cfg.model == "faster_rcnn" and resumed.iteration == 2
