@@ -69,6 +69,8 @@ html_title = "bboxcore"
 html_static_path = ["_static"]
 html_css_files = ["extra.css"]
 html_show_sourcelink = False
+# The notebook pages get the width of the left column for their figures.
+html_sidebars = {"notebooks/[0-9]*": []}
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,

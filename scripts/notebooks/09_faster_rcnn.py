@@ -165,8 +165,8 @@ print("first and last total loss:", rows[0]["total"], rows[-1]["total"])
 # predictions with their class and score.
 
 # %% alt="Four test images of handwritten digits with the detections above score 0.3 drawn as labelled boxes next to the ground truth."
-fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
-for i, ax in enumerate(axes):
+fig, axes = plt.subplots(2, 2, figsize=(9, 9.8), layout="constrained")
+for i, ax in enumerate(axes.ravel()):
     sample = eval_set[i]
     bbox, label, score = model.predict(sample.image)[0]
     keep = score > 0.3
@@ -184,11 +184,10 @@ fig.legend(
         plt.matplotlib.lines.Line2D([], [], color="tab:red", lw=2, ls="--"),
     ],
     ["ground truth", "detection (digit: score)"],
-    loc="lower center",
+    loc="outside lower center",
     ncol=2,
 )
-fig.suptitle("Detections of the trained Faster R-CNN (128 × 128 images, axes in pixels)")
-fig.tight_layout(rect=(0, 0.06, 1, 1))
+fig.suptitle("Detections of the detector trained above (128 × 128 images)")
 
 # %% [markdown]
 # ## 4. Precision–recall curves and mAP

@@ -57,6 +57,9 @@ RAW_TEX = re.compile(
     r"|lvert|rvert|sqrt|cdot|hat|tilde|operatorname|text|qquad|quad|in|le|ge)\b"
 )
 
+# Markup shown as text: an mkdocs admonition, a MyST role or directive left unparsed.
+RAW_MARKUP = re.compile(r"!!! \w+|\?\?\? \w+|::: ?\w|\{(?:py:\w+|doc|ref|math)\}`|```\{")
+
 # The visible text of the page outside code, scripts and typeset maths.
 PAGE_TEXT_JS = """
 () => {
@@ -256,6 +259,17 @@ def check_maths(rendered, site) -> list[str]:
     return found
 
 
+def check_raw_markup(rendered, site) -> list[str]:
+    found = []
+    for name, f in rendered["pages"].items():
+        m = RAW_MARKUP.search(f["text"])
+        if m:
+            found.append(
+                f"{name}: markup shown as text near {f['text'][m.start() : m.start() + 60]!r}"
+            )
+    return found
+
+
 def check_list_items(rendered, site) -> list[str]:
     return [f"{n}: {f['emptyItems']} empty list items" for n, f in rendered["pages"].items()
             if f["emptyItems"]]  # fmt: skip
@@ -326,6 +340,7 @@ CHECKS = (
     check_offline,
     check_javascript,
     check_maths,
+    check_raw_markup,
     check_list_items,
     check_unreadable_rest,
     check_equation_width,
