@@ -55,6 +55,7 @@ SKIPPED_PAGES = ("_modules/", "_static/", "genindex.html", "search.html", "py-mo
 RAW_TEX = re.compile(
     r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(?:frac|mathrm|sum|log|exp|max|min|left|right"
     r"|lvert|rvert|sqrt|cdot|hat|tilde|operatorname|text|qquad|quad|in|le|ge)\b"
+    r"|\$[^$\s][^$\n]{0,80}?[\\^_{][^$\n]{0,80}?\$"  # $t_x$ left as text
 )
 
 # Markup shown as text: an mkdocs admonition, a MyST role or directive left unparsed.
