@@ -455,15 +455,16 @@ class _Stop(Exception):
     """Raised inside the hypothesis search to abandon it (time-out, time budget)."""
 
 
-def _record(a: Assignment, evidence: list | None, case: Case, out: Outcome) -> None:
-    """Keep a small answered case as evidence for the hint."""
+def _record(a: Assignment, evidence: dict | None, case: Case, out: Outcome) -> None:
+    """Keep a small answered case as evidence for the hint (each distinct case once)."""
     if (
         evidence is not None
         and out.status == "ok"
         and len(evidence) < EVIDENCE_LIMIT
         and a.size(case) <= HINT_MAX_ROWS
     ):
-        evidence.append((case, out))
+        key = tuple(v.tobytes() if isinstance(v, np.ndarray) else v for v in case.args)
+        evidence.setdefault(key, (case, out))
 
 
 def _search(
@@ -684,7 +685,7 @@ def grade_with(
     deadline = start + total_timeout
     checks = a.checks()
     failures: list[tuple[Case, Outcome, Failure]] = []
-    evidence: list[tuple[Case, Outcome]] = []
+    evidence: dict[tuple, tuple[Case, Outcome]] = {}
     found_by: dict[int, str] = {}
     cpu_seconds = int(total_timeout) + CPU_MARGIN_SECONDS
     make = worker_factory or Worker
@@ -756,7 +757,8 @@ def grade_with(
                     data = data | {"original_case": _case_data(a, original, JSON_ROWS)}
                 report.counterexample = Counterexample(lines, data, how)
             ranked = [failures[best]] + [failures[k] for k in order if k != best]
-            report.hint = a.hint(ranked, evidence, lambda c: worker.call(*c.args))
+            answers = list(evidence.values())
+            report.hint = a.hint(ranked, answers, lambda c: worker.call(*c.args))
         elif not loaded:
             report.hint = a.hint(
                 [

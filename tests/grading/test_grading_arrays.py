@@ -11,7 +11,7 @@ from bboxcore.grading import ASSIGNMENTS, grade
 from bboxcore.grading.runner import Case
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
-EXAMPLES = 20
+EXAMPLES = 10
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,10 @@ _CASES_SEEN: dict[str, set] = {}
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_correct_implementations_pass_every_seed(name, dtype):
     a = ASSIGNMENTS[name]
-    for seed in NMS_SEEDS if name == "nms" else SEEDS:
+    seeds = SEEDS
+    if name == "nms":  # exact on its grid cases: a shorter sweep, shorter still in float64
+        seeds = NMS_SEEDS if dtype is np.float32 else NMS_SEEDS[:5]
+    for seed in seeds:
         for case in _cases(name, seed):
             heavy = name in ("nms", "soft_nms") and a.size(case) > HEAVY_ROWS
             if heavy and seed >= HEAVY_SEEDS:
@@ -84,6 +87,8 @@ def test_correct_implementations_pass_every_seed(name, dtype):
                 loops = impl.__name__.endswith("loops")
                 if loops and (a.size(case) > LOOP_ROWS or dtype is np.float64):
                     continue  # float64 loops: exact enough, and slow
+                if dtype is np.float64 and impl is not IMPLS[name][0] and seed >= 10:
+                    continue  # float64: every style on 10 seeds, the first on all 50
                 failure = a.judge_value(case, _value(impl(*case.args, dt=dtype)))
                 assert failure is None, (seed, impl.__name__, case.note, failure.message)
 
