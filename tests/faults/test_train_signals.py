@@ -74,9 +74,10 @@ def test_signals_at_random_moments_save_then_resume_repeats_the_uninterrupted_lo
     rng = np.random.default_rng(seed)
     out = tmp_path / "run"
     proc = start(cli_code(train_argv(out)), tmp_path)
-    after = int(rng.integers(1, 4))  # a random step of the run, then a random delay (the
-    wait_for(lambda: rows_logged(out) >= after or proc.poll() is not None)  # run goes on
-    time.sleep(float(rng.uniform(0, 0.05)))  # for >= 4 more steps, longer than all delays)
+    # a random step of the run, then a random delay: >= 4 steps remain, longer than the delays
+    after = int(rng.integers(1, 4))
+    wait_for(lambda: rows_logged(out) >= after or proc.poll() is not None)
+    time.sleep(float(rng.uniform(0, 0.05)))
     for k, signum in enumerate(signals):
         if k:
             time.sleep(float(rng.uniform(0, 0.02)))  # 0-20 ms apart
