@@ -3,11 +3,16 @@
 An :class:`Assignment` lists its :class:`Check` s (each a few fixed or seeded
 random :class:`Case` s, or a hypothesis search), knows how to judge the
 student's answer on a case against the reference (computed here, in the
-grader's process) and how to explain a failure. :func:`grade` starts one
+grader's process) and how to explain a failure. :func:`grade_with` starts one
 :class:`~bboxcore.grading.worker.Worker` for the file, runs every check in
 order, then picks the smallest failing case — the hypothesis search's shrunk
-example, or a failing case reduced by deleting elements — as the counterexample,
-and asks the assignment for a hint.
+example, or a failing case shrunk by delta debugging over its rows and then by
+simpler values — as the counterexample, and asks the assignment for a hint.
+
+Hints: every answer the student gave on a small case is kept as evidence; a
+catalogued mistake is named only when its variant reproduces all of them
+(:meth:`Assignment.matching_bug`), otherwise the hint says that no catalogued
+mistake matches and names the first failing check (:func:`no_match_hint`).
 
 Time limits: each call has ``timeout`` seconds; the whole grade has
 ``total_timeout``; after :data:`MAX_TIMEOUTS` timed-out calls the remaining
