@@ -44,7 +44,7 @@ source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtex
 root_doc = "index"
 exclude_patterns = ["_build", "**/.ipynb_checkpoints"]
 # A module docstring may list references that only its functions cite (a reading list).
-suppress_warnings = ["ref.citation", "toc.empty_glob"]  # a glob may match no page yet
+suppress_warnings = ["ref.citation"]
 
 # --- API pages: autodoc + numpydoc ----------------------------------------------------
 autodoc_member_order = "bysource"
