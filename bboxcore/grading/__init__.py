@@ -12,6 +12,7 @@ not a security sandbox for hostile code.
 
 from __future__ import annotations
 
+from bboxcore import _checks
 from bboxcore.grading.encoding import Bbox2locAssignment, Loc2bboxAssignment
 from bboxcore.grading.iou import IouAssignment
 from bboxcore.grading.nms import NmsAssignment
@@ -86,7 +87,10 @@ def grade(
     Raises
     ------
     ValueError
-        If ``assignment`` is unknown or a limit is not positive.
+        If ``assignment`` is unknown, a limit is not positive or ``seed`` is negative.
+    TypeError
+        If a limit or the seed is not a number (an integer for ``memory_mb``,
+        ``examples`` and ``seed``).
     FileNotFoundError
         If ``path`` does not exist.
     RuntimeError
@@ -122,15 +126,11 @@ def grade(
     """
     if assignment not in ASSIGNMENTS:
         raise ValueError(f"assignment must be one of {', '.join(ASSIGNMENTS)}; got {assignment!r}")
-    for name, value in (
-        ("timeout", timeout),
-        ("total_timeout", total_timeout),
-        ("memory_mb", memory_mb),
-    ):
-        if not value > 0:
-            raise ValueError(f"{name} must be positive; got {value!r}")
-    if examples < 1:
-        raise ValueError(f"examples must be at least 1; got {examples!r}")
+    timeout = _checks.positive(timeout, "timeout")
+    total_timeout = _checks.positive(total_timeout, "total_timeout")
+    memory_mb = _checks.count(memory_mb, "memory_mb", minimum=1)
+    examples = _checks.count(examples, "examples", minimum=1)
+    seed = _checks.count(seed, "seed")
     import os
     import sys
 

@@ -116,3 +116,16 @@ def test_outputs_are_written_whole(tmp_path, capsys, monkeypatch):
     good = str(SUBMISSIONS / "correct_matrix.py")
     assert main(["grade", "nms", good, *FAST, "--json", str(out)]) == 0
     assert out.read_text().startswith("{") and not list(tmp_path.glob(".bboxcore-grade-*"))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"timeout": 0}, "timeout must be a finite number > 0"),
+        ({"examples": 0}, "examples must be a positive integer"),
+    ],
+)
+def test_library_grade_names_a_bad_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        bboxcore.grading.grade("nms", str(SUBMISSIONS / "correct_loop.py"), **kwargs)
