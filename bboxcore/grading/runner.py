@@ -247,7 +247,8 @@ class Assignment:
             bug must give them too, so that a bug that merely agrees on one
             small counterexample is not named.
         probe : callable, optional
-            ``probe(case) -> Outcome`` calls the student's function. When several
+            ``probe(case) -> Outcome`` calls the student's function (None: no
+            time left; probing stops, as it does after a time-out). When several
             bugs reproduce everything, up to :data:`PROBE_CALLS` small random cases
             (:meth:`probe_case`) are tried to tell them apart.
 
@@ -270,6 +271,8 @@ class Assignment:
                 if case is None:
                     break
                 out = probe(case)
+                if out is None or out.status in ("timeout", "died", "not_loaded"):
+                    break  # out of time, or the function misbehaves: no more probes
                 if out.status != "ok":
                     continue
                 left = [b for b in candidates if self.reproduces(b, case, out.value) is not False]
@@ -763,7 +766,11 @@ def grade_with(
                 report.counterexample = Counterexample(lines, data, how)
             ranked = [failures[best]] + [failures[k] for k in order if k != best]
             answers = list(evidence.values())
-            report.hint = a.hint(ranked, answers, lambda c: worker.call(*c.args))
+
+            def probe(c: Case) -> Outcome | None:
+                return worker.call(*c.args) if time.monotonic() < deadline else None
+
+            report.hint = a.hint(ranked, answers, probe)
         elif not loaded:
             report.hint = a.hint(
                 [
