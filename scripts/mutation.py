@@ -16,7 +16,9 @@ This driver adds three things to ``mutmut run``:
   mutmut forgets every result when its test selection changes, so the results of each
   module are saved in ``mutants/results/MODULE.json`` as soon as its run ends;
 * no string mutants: in these modules strings are argument names for error messages,
-  ``np.errstate`` modes and docstrings; a ``raise`` and its message are skipped by
+  ``np.errstate`` modes and docstrings; nor the removal of a positional string argument
+  (the name an error message quotes) or of ``copy=False`` (only decides whether
+  ``astype`` copies); a ``raise`` and its message are skipped by
   ``do_not_mutate_patterns`` in pyproject.toml;
 * the report: per module, the mutants killed, the survivors judged equivalent (listed
   with a one-line reason in ``tests/mutation/equivalent.txt``), the score
@@ -73,7 +75,7 @@ LOSS_TESTS = ["tests/losses/test_conventions.py"]
 COCO_TESTS = ["tests/eval/test_coco.py", "tests/eval/test_matching_conventions.py"]
 #: The tests each module's mutants are run against.
 TESTS = {
-    "encoding": ["tests/test_encoding.py"],
+    "encoding": ["tests/test_encoding.py", "tests/test_encoding_edges.py"],
     "iou": ["tests/test_iou.py"],
     "nms": NMS_TESTS,
     "_nms_fast": NMS_TESTS,
@@ -111,12 +113,47 @@ def read_equivalent() -> dict[str, str]:
     return out
 
 
+def _message_or_copy(arg) -> bool:
+    """An argument whose mutants no test should see: a string literal passed positionally
+    (the argument name an error message quotes), or ``copy=False`` (dropping it or making it
+    None only decides whether ``astype`` copies; bboxcore never writes into such a result)."""
+    import libcst as cst
+    import libcst.matchers as m
+
+    if arg.keyword is None and isinstance(
+        arg.value, cst.SimpleString | cst.FormattedString | cst.ConcatenatedString
+    ):
+        return True
+    return (
+        arg.keyword is not None
+        and arg.keyword.value == "copy"
+        and m.matches(arg.value, m.Name("False"))
+    )
+
+
 def patch_mutmut() -> None:
-    """Drop mutmut's string mutants (error messages, argument names, docstrings)."""
+    """Drop mutmut's string mutants (error messages, argument names, docstrings), and the
+    argument mutants of :func:`_message_or_copy`."""
+    import libcst as cst
+    import libcst.matchers as m
     from mutmut.mutation import mutators
 
+    def operator_arg_removal(node):  # mutmut's, skipping _message_or_copy arguments
+        for i, arg in enumerate(node.args):
+            if _message_or_copy(arg) or arg.star or m.matches(arg.value, m.Name("None")):
+                continue
+            none = arg.with_changes(value=cst.Name("None"))
+            yield node.with_changes(args=[*node.args[:i], none, *node.args[i + 1 :]])
+        if len(node.args) > 1:
+            for i, arg in enumerate(node.args):
+                if not _message_or_copy(arg):
+                    yield node.with_changes(args=[*node.args[:i], *node.args[i + 1 :]])
+
+    replace = {mutators.operator_arg_removal: operator_arg_removal}
     mutators.mutation_operators[:] = [
-        (kind, op) for kind, op in mutators.mutation_operators if op is not mutators.operator_string
+        (kind, replace.get(op, op))
+        for kind, op in mutators.mutation_operators
+        if op is not mutators.operator_string
     ]
 
 
