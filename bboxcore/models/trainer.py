@@ -671,7 +671,10 @@ class _StopOnSignals:
     """While a run trains: the first SIGINT/SIGTERM asks it to stop after the current step.
 
     Later signals are only counted (:attr:`Trainer.extra_signals`): a second
-    Ctrl-C must not cut the save short. The previous handlers come back on exit.
+    Ctrl-C must not cut the save short. Each of the first two says so on the
+    terminal, with a raw ``os.write`` to stderr (a handler must not re-enter the
+    buffered ``sys.stderr`` that a progress bar may be writing to). The previous
+    handlers come back on exit.
     """
 
     def __init__(self, trainer: Trainer) -> None:
@@ -681,8 +684,14 @@ class _StopOnSignals:
         t = self.trainer
         if t.stop_signal is None:
             t.stop_signal, t.stop_requested = signum, True
+            note = "stopping after this step; the checkpoint will be saved"
         else:
             t.extra_signals += 1
+            note = "already stopping; the save will not be cut short (kill -9 aborts)"
+        if t.extra_signals <= 1:
+            name = signal.Signals(signum).name
+            with contextlib.suppress(OSError):
+                os.write(2, f"\nbboxcore train: {name}: {note}\n".encode())
 
     def __enter__(self) -> _StopOnSignals:
         for signum in STOP_SIGNALS:
