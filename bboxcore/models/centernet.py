@@ -50,9 +50,8 @@ from bboxcore.losses.centernet import (
     centernet_l1_loss_backward,
 )
 from bboxcore.models.backbone import Backbone
-from bboxcore.models.base import Detector, Prediction, as_targets
+from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
 from bboxcore.models.config import BackboneConfig
-from bboxcore.models.faster_rcnn import PIXEL_MEAN, PIXEL_STD
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d, Module, ReLU, Sequential, Upsample

@@ -44,8 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bboxcore.models.backbone import Backbone
+from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD
 from bboxcore.models.config import BackboneConfig
-from bboxcore.models.faster_rcnn import PIXEL_MEAN, PIXEL_STD
 from bboxcore.nn import init
 from bboxcore.nn.modules import BatchNorm2d, Conv2d, GroupNorm, MaxPool2d, Module, ReLU, Sequential
 from bboxcore.nn.resample import upsample_nearest

@@ -51,8 +51,7 @@ from bboxcore.losses.yolo import (
     yolov3_loss,
     yolov3_loss_backward,
 )
-from bboxcore.models.base import Detector, Prediction, as_targets
-from bboxcore.models.faster_rcnn import PIXEL_MEAN, PIXEL_STD
+from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
 from bboxcore.nms import batched_nms
 from bboxcore.nn.modules import BatchNorm2d, Conv2d, LeakyReLU, Linear, MaxPool2d, Sequential
 from bboxcore.nn.ops import concatenate
