@@ -95,7 +95,8 @@ def declare(p: argparse.ArgumentParser) -> None:
     one or more ``PATH``, ``--function``, ``--json``, ``--junit``, ``--csv``,
     ``--timeout`` (s, default 10), ``--total-timeout`` (s, default 300),
     ``--memory`` (MiB, default 2048), ``--seed`` (default 0), ``--examples``
-    (default 100) and ``--no-progress``.
+    (default 100), ``--no-progress``, ``--jobs`` (default: the cores),
+    ``--weights``, ``--gradescope``, ``--visibility`` and ``--report``.
 
     Parameters
     ----------
@@ -119,7 +120,8 @@ def declare(p: argparse.ArgumentParser) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="the submission(s): .py files, or folders (every .py file below them, sorted)",
+        help="the submission(s): .py or .ipynb files, folders (one submission per file or "
+        "per student sub-folder) or .zip files of those",
     )
     p.add_argument(
         "--function", metavar="NAME", help="the function's name (default: the assignment's)"
@@ -167,6 +169,38 @@ def declare(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-progress", action="store_true", help="no progress bar when grading several files"
     )
+    p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="submissions graded at once, each in its own worker process "
+        "(default: the number of cores)",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="points per check, a JSON or TOML table of check name -> points "
+        "('*': every other check; default 1 point each)",
+    )
+    p.add_argument(
+        "--gradescope",
+        metavar="FILE",
+        help="write Gradescope's results.json for the one submission "
+        "(a folder PATH is then one student's folder)",
+    )
+    p.add_argument(
+        "--visibility",
+        choices=["visible", "hidden", "after_due_date", "after_published"],
+        default="visible",
+        help="Gradescope visibility of the tests (default: visible)",
+    )
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write the teacher's report into DIR: index.html (histogram, checks failed and "
+        "hints given most often, a link per student) and gradebook.csv",
+    )
 
 
 def _write(path: str, text: str) -> None:
@@ -195,7 +229,7 @@ def check_outputs(args: argparse.Namespace) -> None:
         Naming the option and the path: its folder is missing or not writable,
         or the path is a folder or a read-only file.
     """
-    for option in ("json", "junit", "csv"):
+    for option in ("json", "junit", "csv", "gradescope"):
         path = getattr(args, option, None)
         if not path or path == "-":
             continue
@@ -211,6 +245,15 @@ def check_outputs(args: argparse.Namespace) -> None:
             problem = "the file is not writable"
         if problem:
             raise ValueError(f"--{option}: cannot write {path}: {problem}")
+    report = getattr(args, "report", None)
+    if report:
+        parent = os.path.dirname(os.path.abspath(report))
+        if os.path.exists(report) and not os.path.isdir(report):
+            raise ValueError(f"--report: {report} is a file, not a folder")
+        if not os.path.isdir(parent):
+            raise ValueError(f"--report: cannot write {report}: no such folder {parent}")
+        if not os.access(report if os.path.isdir(report) else parent, os.W_OK | os.X_OK):
+            raise ValueError(f"--report: cannot write {report}: the folder is not writable")
 
 
 def find_submissions(paths: list[str]) -> list[str]:
@@ -258,15 +301,17 @@ def find_submissions(paths: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     r"""Grade every PATH; print the report (one file) or one line per file (several).
 
-    A folder PATH stands for every ``.py`` file below it (:func:`find_submissions`).
-
-    Each file is graded by :func:`bboxcore.grading.grade` with the options of
-    ``args``. One file: its full text report is printed. Several files: one
-    ``PASS``/``FAIL`` line each (score and hint) and a summary, with a progress
-    bar on a terminal. ``--json``, ``--junit`` and ``--csv`` also write the
+    PATHs are read as students hand them in (.py, .ipynb, folders, .zip:
+    :func:`bboxcore.grading.submissions.collect`). Each submission is graded by
+    :func:`bboxcore.grading.grade` with the options of ``args``, ``--jobs`` at
+    a time (:func:`bboxcore.grading.batch.grade_class`). One file: its full
+    text report is printed. Several files: one ``PASS``/``FAIL`` line each
+    (score and hint) and a summary, with a progress bar on a terminal.
+    ``--json``, ``--junit``, ``--csv`` and ``--gradescope`` also write the
     reports to files (``'-'``: to stdout; ``--json -`` replaces the text
-    report). The hypothesis cache goes to the temporary folder unless
-    ``HYPOTHESIS_STORAGE_DIRECTORY`` is set, so the student's folder stays clean.
+    report); ``--report DIR`` writes the teacher's report. The hypothesis
+    cache goes to the temporary folder unless ``HYPOTHESIS_STORAGE_DIRECTORY`` is set,
+    so the student's folder stays clean.
 
     Parameters
     ----------
@@ -281,11 +326,12 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     FileNotFoundError
-        If a PATH does not exist or a folder holds no ``.py`` file (before
+        If a PATH does not exist or a folder holds no submission (before
         anything is graded).
     ValueError
-        If a ``--json``/``--junit``/``--csv`` file cannot be written (before
-        anything is graded), or a limit is not positive.
+        If an output file or folder cannot be written or the ``--weights`` file
+        is wrong (before anything is graded), a zip PATH is unsafe, a limit is
+        not positive, or ``--gradescope`` is given several submissions.
 
     Examples
     --------
@@ -316,43 +362,74 @@ def run(args: argparse.Namespace) -> int:
         "HYPOTHESIS_STORAGE_DIRECTORY",
         os.path.join(tempfile.gettempdir(), "bboxcore-grade-hypothesis"),
     )
-    from bboxcore.grading import grade, to_csv, to_junit
+    from bboxcore.grading import ASSIGNMENTS, to_csv, to_junit
+    from bboxcore.grading.batch import default_jobs, grade_class
+    from bboxcore.grading.platforms import load_weights, points, to_gradescope
+    from bboxcore.grading.submissions import collect
 
-    paths = find_submissions(args.paths)
+    assignment = ASSIGNMENTS[args.assignment]
+    function = args.function or assignment.function
+    gradescope = getattr(args, "gradescope", None)
+    weights = None
+    if getattr(args, "weights", None):
+        weights = load_weights(args.weights, [c.name for c in _all_checks(assignment)])
     check_outputs(args)
-    many = len(paths) > 1 or any(os.path.isdir(p) for p in args.paths)
-    if many and not args.no_progress and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        paths = tqdm(paths, desc=f"grading {args.assignment}", unit="file")
-    reports = []
-    for path in paths:
-        try:
-            report = grade(
-                args.assignment,
-                path,
-                function=args.function,
-                timeout=args.timeout,
-                total_timeout=args.total_timeout,
-                memory_mb=args.memory,
-                seed=args.seed,
-                examples=args.examples,
+    jobs = getattr(args, "jobs", None) or default_jobs()
+    options = {
+        "function": args.function,
+        "timeout": args.timeout,
+        "total_timeout": args.total_timeout,
+        "memory_mb": args.memory,
+        "seed": args.seed,
+        "examples": args.examples,
+    }
+    with tempfile.TemporaryDirectory(prefix="bboxcore-grade-") as work:
+        subs = collect(
+            args.paths,
+            work,
+            function=function,
+            assignment=args.assignment,
+            single=bool(gradescope),
+        )
+        if gradescope and len(subs) != 1:
+            names = ", ".join(s.path for s in subs[:5])
+            raise ValueError(
+                f"--gradescope grades one submission; the PATHs hold {len(subs)} ({names})"
             )
-        except OSError as err:  # e.g. the file vanished or cannot be read: name it
-            raise ValueError(f"grading {path} failed: {err}") from err
-        reports.append(report)
+        many = len(subs) > 1 or any(os.path.isdir(p) for p in args.paths) and not gradescope
+        bar = None
+        if many and not args.no_progress and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(subs), desc=f"grading {args.assignment}", unit="submission")
+        try:
+            reports = grade_class(
+                subs,
+                args.assignment,
+                options,
+                jobs=jobs,
+                progress=(lambda _: bar.update()) if bar is not None else None,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
     if args.json != "-":
         if many:
             width = max(len(r.path) for r in reports)
             for r in reports:
                 verdict = "PASS" if r.passed else "FAIL"
                 why = r.hint or r.load_error
-                print(f"{verdict}  {r.path:<{width}}  {r.score:>2}/{r.total}  {why}")
+                got, most = points(r, weights)
+                score = f"{r.score:>2}/{r.total}" if weights is None else f"{got:g}/{most:g}"
+                print(f"{verdict}  {r.path:<{width}}  {score}  {why}")
             print(
                 f"\n{sum(r.passed for r in reports)}/{len(reports)} submissions passed every check"
             )
         else:
             print(reports[0].to_text(), end="")
+            if weights is not None:
+                got, most = points(reports[0], weights)
+                print(f"Points: {got:g}/{most:g}")
     if args.json:
         data = [r.to_dict() for r in reports] if many else reports[0].to_dict()
         _write(args.json, json.dumps(data, indent=2) + "\n")
@@ -360,4 +437,19 @@ def run(args: argparse.Namespace) -> int:
         _write(args.junit, to_junit(reports))
     if args.csv:
         _write(args.csv, to_csv(reports))
+    if gradescope:
+        result = to_gradescope(reports[0], weights, visibility=args.visibility)
+        _write(gradescope, json.dumps(result, indent=2) + "\n")
+    if getattr(args, "report", None):
+        from bboxcore.grading.teacher import write_report
+
+        index = write_report(reports, args.report, weights)
+        print(f"teacher's report: {index}")
     return 0 if all(r.passed for r in reports) else 1
+
+
+def _all_checks(assignment) -> list:
+    """The assignment's checks as a report lists them: ``loads`` first."""
+    from bboxcore.grading.runner import Check
+
+    return [Check("loads", "the file imports")] + list(assignment.checks())

@@ -93,6 +93,8 @@ class Report:
         What the submission printed, truncated.
     load_error : str
         Why the file could not be imported ('' if it could).
+    student : str
+        The student's name when graded as part of a class ('' otherwise).
     """
 
     assignment: str
@@ -104,6 +106,7 @@ class Report:
     hint: str = ""
     output: str = ""
     load_error: str = ""
+    student: str = ""
 
     @property
     def score(self) -> int:
