@@ -156,16 +156,19 @@ def _histogram(scores: list[float], max_points: float, assignment: str) -> bytes
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.4, 3.2), dpi=100)
     top = max(max_points, max(scores, default=0.0), 1.0)
-    n_bins = int(min(max(top, 1), 20)) + 1
-    bins = np.linspace(0, top, n_bins + 1) if top > 0 else 1
+    whole = top <= 40 and all(float(s).is_integer() for s in scores)
+    # one bar per whole point when the points are whole numbers, else 20 bins
+    bins = np.arange(-0.5, top + 1.0) if whole else np.linspace(0, top, 21)
     ax.hist(scores, bins=bins, color="#4c72b0", edgecolor="white")
     ax.set_xlabel(f"points (out of {max_points:g})")
     ax.set_ylabel("submissions")
     ax.set_title(f"bboxcore grade {assignment}: {len(scores)} submissions")
-    ax.set_xlim(0, top * 1.02)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(bins[0], bins[-1])
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
