@@ -16,7 +16,7 @@ YOLOv3 [2]_ (Sec. 2.3; *Detection – 3 stages*, §G)::
     C5 ─► conv ─► P5 ────────────────────────────────────────► head /32 (large anchors)
     P5 ─► conv1x1, up-sample x2, concat C4 ─► conv ─► P4 ─────► head /16 (medium anchors)
     P4 ─► conv1x1, up-sample x2, concat C3 ─► conv ─► P3 ─────► head /8  (small anchors)
-    each head: conv3x3, conv1x1 ─► A x (t_x, t_y, t_w, t_h, t_o, C class logits)
+    each head: 2 x conv3x3, conv1x1 ─► A x (t_x, t_y, t_w, t_h, t_o, C class logits)
       ▼
     yolo_decode, score σ(t_o) σ(t_c), per-class NMS
 
@@ -434,16 +434,19 @@ class YOLOv3(Detector):
         self.p4 = conv_bn_leaky(c4 + nc // 2, nc, 3, 1, rng)
         self.lat4 = conv_bn_leaky(nc, nc // 2, 1, 1, rng)
         self.p3 = conv_bn_leaky(c3 + nc // 2, nc, 3, 1, rng)
-        # heads: 3x3 conv block, then 1x1 conv to A (5 + C)
-        heads = [
-            Sequential(conv_bn_leaky(nc, nc, 3, 1, rng), Conv2d(nc, a * out, 1, rng=rng))
+        heads = [  # two 3x3 conv blocks (darknet stacks 3x3 and 1x1 ones), then the 1x1 output
+            Sequential(
+                conv_bn_leaky(nc, nc, 3, 1, rng),
+                conv_bn_leaky(nc, nc, 3, 1, rng),
+                Conv2d(nc, a * out, 1, rng=rng),
+            )  # fmt: skip
             for _ in range(3)
         ]
         self.head3, self.head4, self.head5 = heads
         for head in heads:
             # He-initialised outputs (a smaller scale starves the classes' features early);
             # objectness starts at σ(-4.6) ≈ 0.01 (as RetinaNet's prior): few false positives
-            bias = head[1].bias.data.reshape(a, out)
+            bias = head[2].bias.data.reshape(a, out)
             bias[:, 4] = -4.6
 
     @classmethod
