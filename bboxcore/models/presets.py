@@ -232,6 +232,11 @@ def centernet_config(dataset: str, class_names):
     of at least one cell: with the paper's radius (:func:`bboxcore.targets.gaussian_radius`,
     r = 0.08 x side at IoU 0.7) objects under 12 cells would get one-cell targets.
 
+    The MNIST result (test AP50 0.979, COCO AP 0.707, 12.5 min of training on the
+    shared 2-core machine) was trained with ``bboxcore train --model centernet
+    --dataset mnist-det --optimizer adam --lr 4e-3 --batch-size 8 --epochs 4
+    --warmup-iters 200``.
+
     Parameters
     ----------
     dataset : str

