@@ -1,7 +1,8 @@
 """The RoI ops as differentiable functions of a feature Tensor.
 
 Forward and backward live in :mod:`bboxcore.roi` and :mod:`bboxcore.prroi`
-(tested against seed 002, B*); here each pair becomes one graph node. The
+(tested against the course deck *Detection – 3 stages*, §B); here each pair
+becomes one graph node. The
 features get the gradient; the RoIs come from the proposal layer and are
 constants, except for Precise RoI Pooling, whose box gradient flows to ``rois``
 when they are a Tensor that requires it. Import these from
@@ -61,7 +62,7 @@ def roi_align(
     geometry = (output_size, spatial_scale, sampling_ratio, aligned)
     out = roi.roi_align(features.data, rois, *geometry)
     shape = features.shape
-    # linear in the features: dF = sum_r Ay_r^T dY_r Ax_r (seed 002, B*)
+    # linear in the features: dF = sum_r Ay_r^T dY_r Ax_r (*Detection – 3 stages*, §B)
     return Tensor.from_op(
         out,
         (features,),
