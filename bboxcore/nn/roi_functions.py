@@ -2,11 +2,10 @@
 
 Forward and backward live in :mod:`bboxcore.roi` and :mod:`bboxcore.prroi`
 (tested against the course deck *Detection – 3 stages*, §B); here each pair
-becomes one graph node. The
-features get the gradient; the RoIs come from the proposal layer and are
-constants, except for Precise RoI Pooling, whose box gradient flows to ``rois``
-when they are a Tensor that requires it. Import these from
-:mod:`bboxcore.nn.functional`.
+becomes one graph node. The features get the gradient; the RoIs come from the
+proposal layer and are constants, except for Precise RoI Pooling, whose box
+gradient flows to ``rois`` when they are a Tensor that requires it. Import these
+from :mod:`bboxcore.nn.functional`.
 """
 
 from __future__ import annotations
