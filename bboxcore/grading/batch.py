@@ -11,6 +11,7 @@ order of the submissions, so ``jobs`` changes the wall time, never a report.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 
 from bboxcore.grading.report import CheckResult, Report
@@ -89,15 +90,43 @@ def _rename(report: Report, sub: Submission) -> None:
     if sub.source == sub.path:
         return
     real = os.path.abspath(sub.source)
+    cells = _cells(sub.source) if sub.path.endswith(".ipynb") else []
+    names = "|".join(re.escape(n) for n in (real, sub.source, os.path.basename(sub.source)))
+    located = re.compile(rf'({names})("?), line (\d+)')
+
+    def where(m: re.Match) -> str:
+        line = int(m.group(3))
+        cell = next((k for first, k in reversed(cells) if first <= line), None)
+        inside = f"cell {cell}" if cell is not None else f"line {line}"
+        return f"{sub.path}{m.group(2)}, {inside}"
 
     def fix(text: str) -> str:
-        return text.replace(real, sub.path).replace(sub.source, sub.path) if text else text
+        if not text:
+            return text
+        text = located.sub(where, text)
+        for name in (real, sub.source, os.path.basename(sub.source)):
+            text = text.replace(name, sub.path)
+        return text
 
     report.load_error = fix(report.load_error)
     report.hint = fix(report.hint)
     report.output = fix(report.output)
     for c in report.checks:
         c.message = fix(c.message)
+
+
+def _cells(source: str) -> list[tuple[int, int]]:
+    """``(first line, cell number)`` of each ``# cell N`` marker of a converted notebook."""
+    try:
+        with open(source, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [
+        (k, int(m.group(1)))
+        for k, line in enumerate(lines, 1)
+        if (m := re.fullmatch(r"# cell (\d+)", line))
+    ]
 
 
 def _grade_one(args: tuple) -> Report:

@@ -154,6 +154,7 @@ class Report:
         return {
             "assignment": self.assignment,
             "path": self.path,
+            "student": self.student,
             "function": self.function,
             "seed": self.seed,
             "score": self.score,

@@ -9,8 +9,9 @@ handed in, which every report and error shows:
 * a ``.ipynb`` notebook is one submission: its code cells, in order
   (:func:`notebook_source`);
 * a ``.zip`` file given as a PATH is a class: it is extracted (safely:
-  :func:`extract_zip`) and read as a folder; a ``.zip`` inside a class folder is
-  one student's submission, like a sub-folder named after the zip;
+  :func:`extract_zip`) and read as a folder (the folder inside, when it holds
+  only one: ``class.zip/class/...``); a ``.zip`` inside a class folder is one
+  student's submission, like a sub-folder named after the zip;
 * a folder given as a PATH is a class: each file directly in it is one
   student's submission (named after the file), each sub-folder one student
   (named after the folder), whose submission is the one file in it that
@@ -411,7 +412,7 @@ def collect(
         elif path.endswith(".zip"):
             folder = _fresh(workdir, os.path.basename(path))
             extract_zip(path, folder)
-            out += _class(folder, path, workdir, function, assignment)
+            out += _class(folder, path, workdir, function, assignment, unwrap=True)
         else:
             stem = os.path.splitext(os.path.basename(path))[0]
             out += _student(path, path, stem, workdir, function, assignment)
@@ -433,11 +434,13 @@ def _shown(real: str, real_root: str, shown_root: str) -> str:
     return _display(shown_root if rel == "." else os.path.join(shown_root, rel))
 
 
-def _class(folder: str, shown: str, workdir, function, assignment) -> list[Submission]:
+def _class(
+    folder: str, shown: str, workdir, function, assignment, unwrap: bool = False
+) -> list[Submission]:
     """A class folder: each file is one student, each sub-folder one student."""
-    entries = sorted(os.listdir(folder))
+    entries = sorted(e for e in os.listdir(folder) if e not in _SKIP_DIRS)
     dirs = [e for e in entries if os.path.isdir(os.path.join(folder, e))]
-    if len(entries) == len(dirs) == 1 and not _candidates_here(folder):
+    if unwrap and len(entries) == len(dirs) == 1:
         # a zip of the class folder: class.zip/class/alice/...; read the inner folder
         inner = os.path.join(folder, dirs[0])
         return _class(inner, _display(os.path.join(shown, dirs[0])), workdir, function, assignment)
@@ -464,10 +467,6 @@ def _class(folder: str, shown: str, workdir, function, assignment) -> list[Submi
             f"no .py file in the folder {_display(shown)} (nor any .ipynb or .zip file)"
         )
     return out
-
-
-def _candidates_here(folder: str) -> list[str]:
-    return [e for e in os.listdir(folder) if e.endswith(SUFFIXES)]
 
 
 def _student(path: str, shown: str, student: str, workdir, function, assignment):
