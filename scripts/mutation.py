@@ -29,6 +29,7 @@ Usage::
 
     python scripts/mutation.py [MODULE ...]   # run the modules (default: all), then report
     python scripts/mutation.py --report [MODULE ...]   # only the report of the last run
+    python scripts/mutation.py --survivors MODULE ...  # re-run the survivors (new tests)
     python scripts/mutation.py --show NAME    # the diff of one mutant
 
 MODULE is a dotted name as in :data:`MODULES` (``encoding``, ``targets.faster_rcnn``, ...).
@@ -76,7 +77,7 @@ COCO_TESTS = ["tests/eval/test_coco.py", "tests/eval/test_matching_conventions.p
 #: The tests each module's mutants are run against.
 TESTS = {
     "encoding": ["tests/test_encoding.py", "tests/test_encoding_edges.py"],
-    "iou": ["tests/test_iou.py"],
+    "iou": ["tests/test_iou.py", "tests/test_iou_edges.py"],
     "nms": NMS_TESTS,
     "_nms_fast": NMS_TESTS,
     "nms_variants": ["tests/test_nms_variants.py", "tests/test_nms_conventions.py"],
@@ -177,18 +178,28 @@ def results(modules: list[str]) -> dict[str, dict[str, int | None]]:
     return out
 
 
-def run_one(module: str) -> None:
-    """``mutmut run`` of one module against its tests, then save its results."""
+def run_one(module: str, survivors: bool = False) -> None:
+    """``mutmut run`` of one module against its tests, then save its results.
+
+    With ``survivors``, only the survivors of the saved results run again (after new
+    tests, on an unchanged module: mutmut numbers the mutants the same way)."""
     from mutmut.configuration import config
 
     patch_mutmut()
     config().pytest_add_cli_args_test_selection = TESTS[module]
-    mutmut("run", "--max-children", "1", f"bboxcore.{module}.*")
+    saved = results([module]).get(module, {})
+    names = [f"bboxcore.{module}.*"]
+    if survivors:
+        names = sorted(n for n, c in saved.items() if c in SURVIVED | NO_TESTS)
+        if not names:
+            return
+    mutmut("run", "--max-children", "1", *names)
     path = next(p for p in only_mutate() if module_of(p) == module)
     meta = json.loads((ROOT / "mutants" / (path + ".meta")).read_text(encoding="utf-8"))
-    codes = {
-        k: v for k, v in meta["exit_code_by_key"].items() if k.startswith(f"bboxcore.{module}.")
-    }
+    prefix = f"bboxcore.{module}."
+    codes = {k: v for k, v in meta["exit_code_by_key"].items() if k.startswith(prefix)}
+    if survivors:
+        codes = {**saved, **{n: codes[n] for n in names if codes.get(n) is not None}}
     out = ROOT / "mutants" / "results" / f"{module}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
@@ -238,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"of {MODULES}")
     parser.add_argument("--report", action="store_true", help="only report the last run")
     parser.add_argument("--show", metavar="NAME", help="print the diff of one mutant")
+    parser.add_argument(
+        "--survivors", action="store_true", help="re-run only the survivors of the last run"
+    )
     parser.add_argument("--one", metavar="MODULE", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
     unknown = [m for m in [*args.modules, *([args.one] if args.one else [])] if m not in MODULES]
@@ -246,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     modules = args.modules or MODULES
     os.chdir(ROOT)
     if args.one:
-        run_one(args.one)
+        run_one(args.one, args.survivors)
         return 0
     if args.show:
         patch_mutmut()
@@ -257,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(ROOT / "mutants" / "tests", ignore_errors=True)
         for module in modules:
             print(f"== {module}: {' '.join(TESTS[module])}", flush=True)
-            done = subprocess.run([sys.executable, __file__, "--one", module], check=False)
+            again = ["--survivors"] if args.survivors else []
+            done = subprocess.run([sys.executable, __file__, "--one", module, *again], check=False)
             if done.returncode:
                 print(f"== {module}: mutmut failed (exit {done.returncode})", flush=True)
     return report(modules)
