@@ -57,3 +57,27 @@ def test_normalisation_is_computed_in_the_inputs_dtype():
     np.testing.assert_array_equal(
         loc2bbox(src, t, std=LOC_NORMALIZE_STD, mean=mean.tolist()), loc2bbox(src, t * std + mean)
     )
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "match"),
+    [
+        ({"std": (0.1, 0.1, 0.0, 0.2)}, ValueError, r"std must be positive"),
+        ({"std": (0.1, np.nan, 0.2, 0.2)}, ValueError, r"^std "),
+        ({"mean": (0.0, np.inf, 0.0, 0.0)}, ValueError, r"^mean "),
+        ({"std": ("a", "b", "c", "d")}, TypeError, r"^std "),
+        ({"mean": ("a", "b", "c", "d")}, TypeError, r"^mean "),
+    ],
+)
+def test_bad_normalisation_names_the_argument(kw, error, match):
+    for call in (
+        lambda: bbox2loc([[0.0, 0, 1, 1]], [[0.0, 0, 2, 2]], **kw),
+        lambda: loc2bbox([[0.0, 0, 1, 1]], [[0.0, 0, 0, 0]], **kw),
+    ):
+        with pytest.raises(error, match=match):
+            call()
+
+
+def test_a_negative_mean_is_valid():
+    loc = bbox2loc([[0.0, 0, 1, 1]], [[0.0, 0, 2, 2]], mean=(-1, -1, -1, -1))
+    np.testing.assert_allclose(loc, [[1.5, 1.5, np.log(2) + 1, np.log(2) + 1]])

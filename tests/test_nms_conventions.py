@@ -94,3 +94,12 @@ def test_soft_nms_default_method_is_linear_with_n_t_0_3():
     # box 1: 0.8 * (1 - 0.6); box 2 keeps 0.7, then box 1 (IoU(1, 2) = 1/3 > 0.3) decays again
     iou12 = box_iou(BOXES[1:2], BOXES[2:3])[0, 0]
     np.testing.assert_allclose(s, [0.9, 0.7, 0.8 * 0.4 * (1 - iou12), 0.1], rtol=1e-12)
+
+
+def test_batched_nms_honours_score_thresh_and_max_output():
+    # like nms: only scores above score_thresh, at most max_output boxes, by decreasing score
+    far = np.array([[0.0, 0, 10, 10], [100, 0, 110, 10], [200, 0, 210, 10], [300, 0, 310, 10]])
+    scores, labels = np.array([0.9, 0.5, 0.7, 0.3]), np.array([0, 1, 0, 1])
+    assert batched_nms(far, scores, labels, 0.5).tolist() == [0, 2, 1, 3]
+    assert batched_nms(far, scores, labels, 0.5, score_thresh=0.3).tolist() == [0, 2, 1]
+    assert batched_nms(far, scores, labels, 0.5, max_output=2).tolist() == [0, 2]
