@@ -18,6 +18,7 @@ from bboxcore.grading.iou import IouAssignment
 from bboxcore.grading.nms import NmsAssignment
 from bboxcore.grading.report import CheckResult, Counterexample, Report, to_csv, to_junit
 from bboxcore.grading.runner import Assignment, grade_with
+from bboxcore.grading.smooth_l1 import SmoothL1Assignment
 from bboxcore.grading.soft_nms import SoftNmsAssignment
 
 __all__ = [
@@ -40,6 +41,7 @@ ASSIGNMENTS: dict[str, Assignment] = {
         Bbox2locAssignment(),
         Loc2bboxAssignment(),
         SoftNmsAssignment(),
+        SmoothL1Assignment(),
     )
 }
 
@@ -59,7 +61,7 @@ def grade(
 
     Parameters
     ----------
-    assignment : {'nms', 'iou', 'bbox2loc', 'loc2bbox', 'soft_nms'}
+    assignment : {'nms', 'iou', 'bbox2loc', 'loc2bbox', 'soft_nms', 'smooth_l1'}
         Which contract the file implements (see ``bboxcore grade --help``).
     path : str
         The submission, a ``.py`` file.

@@ -14,6 +14,7 @@ from bboxcore.grading.encoding.contract import (
 )
 from bboxcore.grading.iou.contract import IOU_CONTRACT, IOU_SIGNATURE
 from bboxcore.grading.nms.contract import NMS_CONTRACT, NMS_SIGNATURE
+from bboxcore.grading.smooth_l1.contract import SMOOTH_L1_CONTRACT, SMOOTH_L1_SIGNATURE
 from bboxcore.grading.soft_nms.contract import SOFT_NMS_CONTRACT, SOFT_NMS_SIGNATURE
 
 __all__ = ["CONTRACTS", "SIGNATURES"]
@@ -25,6 +26,7 @@ SIGNATURES: dict[str, str] = {
     "bbox2loc": BBOX2LOC_SIGNATURE,
     "loc2bbox": LOC2BBOX_SIGNATURE,
     "soft_nms": SOFT_NMS_SIGNATURE,
+    "smooth_l1": SMOOTH_L1_SIGNATURE,
 }
 
 #: assignment -> the contract, one paragraph.
@@ -34,4 +36,5 @@ CONTRACTS: dict[str, str] = {
     "bbox2loc": BBOX2LOC_CONTRACT,
     "loc2bbox": LOC2BBOX_CONTRACT,
     "soft_nms": SOFT_NMS_CONTRACT,
+    "smooth_l1": SMOOTH_L1_CONTRACT,
 }

@@ -22,6 +22,7 @@ from bboxcore.grading.runner import Case, Failure, forbidden_hint, grade_with, n
 from bboxcore.grading.soft_nms.bugs import SOFT_NMS_BUGS, buggy_soft_nms
 from bboxcore.grading.worker import InProcessWorker, Outcome
 from bboxcore.iou import box_iou
+from bboxcore.losses import smooth_l1, smooth_l1_backward
 from bboxcore.nms import nms
 from bboxcore.nms_variants import soft_nms
 
@@ -47,6 +48,11 @@ def catalogue(name: str) -> dict[str, tuple]:
             b: (lambda *args, bug=b: buggy_soft_nms(*args, bug), h)
             for b, h in SOFT_NMS_BUGS.items()
         }
+    if name == "smooth_l1":  # the variants give the (N, 2) array; the student returns a pair
+        return {
+            b: (lambda x, sigma, f=f: tuple(f(x, sigma).T), h)
+            for b, (f, h) in ASSIGNMENTS[name].bugs.items()
+        }
     return dict(ASSIGNMENTS[name].bugs)
 
 
@@ -67,6 +73,7 @@ CORRECT = {
     "bbox2loc": bbox2loc,
     "loc2bbox": loc2bbox,
     "soft_nms": soft_nms,
+    "smooth_l1": lambda x, sigma: (smooth_l1(x, sigma), smooth_l1_backward(1.0, x, sigma)),
 }
 
 
@@ -113,7 +120,7 @@ def test_dividing_by_the_other_area_is_named_the_same_at_every_seed():
 
 # --------------------------------------------------------------------------- hint words
 #: Every argument name of every assignment, minus the words a hint may use in prose.
-_PROSE = {"boxes", "scores", "method"}
+_PROSE = {"boxes", "scores", "method", "x"}  # x: also a coordinate in the box hints
 
 
 def _all_hints(name: str) -> list[str]:
