@@ -5,7 +5,7 @@ The mistakes are those of course forums and students' code: the threshold 1 or
 1/σ instead of 1/σ², σ not squared, the libraries' β form with σ passed as β
 (torchvision's ``beta``), the ½ forgotten in either branch or the offset
 0.5/σ² forgotten or written 0.5, plain L2 or L1, a gradient without σ², with
-σ instead of σ², equal to 1 instead of sign(x) outside, or of the L2 part
+σ instead of σ², equal to 1 or 0 instead of sign(x) outside, or of the L2 part
 everywhere, and (grad, loss) returned in the other order. Nothing here decides
 whether an answer is right.
 """
@@ -41,6 +41,8 @@ SMOOTH_L1_HINTS: dict[str, str] = {
     "sigma * x.",
     "grad_one": "beyond |x| = 1 / sigma**2 the gradient is sign(x): -1 for negative "
     "residuals, not 1.",
+    "grad_zero_outside": "beyond |x| = 1 / sigma**2 the gradient of |x| - 0.5 / sigma**2 is "
+    "sign(x): the offset is a constant, but |x| is not (yours is 0 there).",
     "grad_quadratic_everywhere": "beyond |x| = 1 / sigma**2 the gradient of |x| - 0.5 / "
     "sigma**2 is sign(x), not sigma**2 * x.",
     "swapped": "return (loss, grad) in this order: yours are the other way round.",
@@ -97,6 +99,8 @@ def buggy_smooth_l1(x: np.ndarray, sigma: float, bug: str = "") -> np.ndarray:
     dlin = np.sign(x)
     if bug == "grad_one":
         dlin = np.ones_like(x)
+    elif bug == "grad_zero_outside":
+        dlin = np.zeros_like(x)
     elif bug == "grad_quadratic_everywhere":
         dlin = dquad
     if bug == "beta_form":
