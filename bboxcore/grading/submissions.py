@@ -310,8 +310,8 @@ def student_files(folder: str, function: str, assignment: str) -> list[str]:
     otherwise those that define ``function`` at top level (found with
     :mod:`ast`, without running them); among several, the one named after the
     assignment or the function (``nms.py``, ``nms.ipynb``) when there is one,
-    else each of them (graded one by one). A zip inside is extracted and read
-    the same way. Empty when no file qualifies.
+    else each of them (graded one by one). Empty when no file qualifies (a
+    folder holding only one zip is read through that zip by :func:`collect`).
 
     Examples
     --------
@@ -480,6 +480,10 @@ def _student(path: str, shown: str, student: str, workdir, function, assignment)
             except ValueError as err:
                 return [Submission(shown, path, student, str(err))]
         files = student_files(folder, function, assignment)
+        zips = [f for f in _candidates(folder) if f.endswith(".zip")]
+        if not files and len(zips) == 1 and zips[0] != path:  # e.g. a zip uploaded as is
+            inner = _shown(zips[0], folder, shown)
+            return _student(zips[0], inner, student, workdir, function, assignment)
         if not files:
             why = (
                 f"no .py or .ipynb file in {shown}"

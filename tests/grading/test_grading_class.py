@@ -340,3 +340,14 @@ def test_gradescope_template_runs_and_its_points_total_10(tmp_path):
     data = json.loads((root / "results" / "results.json").read_text())
     assert done.returncode == 0 and data["score"] == 0
     jsonschema.validate(data, json.loads(SCHEMA.read_text()))
+
+
+def test_a_submission_folder_holding_one_zip_is_read_through_it(tmp_path):
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    _zip(submission / "upload.zip", {"work/nms.py": "def nms(b, s, t):\n    return []\n"})
+    (sub,) = collect(
+        [str(submission)], str(tmp_path / "w"), function="nms", assignment="nms", single=True
+    )
+    assert sub.error == "" and sub.path == f"{submission}/upload.zip/work/nms.py"
+    assert Path(sub.source).read_text().startswith("def nms")
