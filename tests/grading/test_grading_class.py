@@ -351,3 +351,12 @@ def test_a_submission_folder_holding_one_zip_is_read_through_it(tmp_path):
     )
     assert sub.error == "" and sub.path == f"{submission}/upload.zip/work/nms.py"
     assert Path(sub.source).read_text().startswith("def nms")
+
+
+def test_progress_bar_counts_the_class_on_a_terminal(tmp_path, capsys, monkeypatch):
+    for name in ("correct_loop", "bug_ge"):
+        shutil.copy(SUBMISSIONS / f"{name}.py", tmp_path / f"{name}.py")
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert main(["grade", "nms", str(tmp_path), "--examples", "5", "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "grading nms" in err and "2/2" in err
