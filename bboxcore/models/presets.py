@@ -126,6 +126,8 @@ def dataset_config(dataset: str, class_names) -> ModelConfig:
 
 
 # --------------------------------------------------------------------------- YOLO
+#: Shape IoU above which an anchor besides the best one is responsible (None: the paper).
+YOLOV3_ANCHOR_IOU_THRESH = 0.5
 #: Input side of the YOLO presets per data set: MNIST scenes, NEON tiles, VOC/COCO folders.
 YOLO_IMAGE_SIZE = {"mnist-det": 128, "neon-trees": 320}
 
@@ -174,7 +176,10 @@ def yolov3_config(dataset: str, class_names, train_bbox=None, seed: int = 0):
     neck. The anchors are YOLOv2's dimension clusters
     (:func:`bboxcore.anchors.kmeans_anchors`, d = 1 - IoU) of the training
     boxes' (w, h) in pixels, sorted by area, three per scale; they are stored
-    in the config, hence in the checkpoint.
+    in the config, hence in the checkpoint. Besides the paper's best anchor, every
+    anchor with a shape IoU above ``YOLOV3_ANCHOR_IOU_THRESH`` = 0.5 is responsible
+    for an object (AlexeyAB's darknet ``iou_thresh``): with one positive per digit
+    the class scores learn too slowly for a CPU budget of minutes.
 
     Parameters
     ----------
@@ -216,6 +221,7 @@ def yolov3_config(dataset: str, class_names, train_bbox=None, seed: int = 0):
         n_class=len(class_names),
         class_names=tuple(class_names),
         anchors=tuple((round(float(w), 2), round(float(h), 2)) for w, h in anchors),
+        anchor_iou_thresh=YOLOV3_ANCHOR_IOU_THRESH,
     )
 
 

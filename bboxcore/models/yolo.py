@@ -361,6 +361,9 @@ class Yolov3Config:
         Channels of P3, P4, P5 (the 1x1 lateral convs use half).
     ignore_thresh : float
         The paper's 0.5.
+    anchor_iou_thresh : float or None
+        None: one anchor per object (the paper). A number: also the anchors whose
+        shape IoU with the object exceeds it (:func:`bboxcore.targets.yolov3_targets`).
     score_thresh, nms_thresh : float
     max_detections : int
     """
@@ -371,6 +374,7 @@ class Yolov3Config:
     channels: tuple[int, ...] = (16, 32, 64, 96, 128)
     neck_channels: int = 64
     ignore_thresh: float = 0.5
+    anchor_iou_thresh: float | None = None
     score_thresh: float = 0.02
     nms_thresh: float = 0.45
     max_detections: int = 100
@@ -523,7 +527,8 @@ class YOLOv3(Detector):
         cfg = self.config
         per_image = [
             yolov3_targets(t.bbox, t.label, img_size, np.asarray(cfg.anchors), cfg.strides,
-                           cfg.n_class, pred_bbox=b, ignore_thresh=cfg.ignore_thresh)
+                           cfg.n_class, pred_bbox=b, ignore_thresh=cfg.ignore_thresh,
+                           anchor_iou_thresh=cfg.anchor_iou_thresh)
             for t, b in zip(targets, boxes)
         ]  # fmt: skip
         args = tuple(np.stack([getattr(t, f) for t in per_image]) for f in per_image[0]._fields)

@@ -584,6 +584,7 @@ def yolov3_targets(
     *,
     pred_bbox=None,
     ignore_thresh: float = 0.5,
+    anchor_iou_thresh: float | None = None,
 ) -> Yolov3Targets:
     r"""YOLOv3's targets: one anchor of nine per GT box, at its centre's cell on the anchor's scale.
 
@@ -622,6 +623,12 @@ def yolov3_targets(
         used only for the ignore rule; None ignores nothing.
     ignore_thresh : float in [0, 1], default 0.5
         The paper's ignore threshold.
+    anchor_iou_thresh : float in [0, 1], optional
+        None (the paper): one anchor per GT box. A number: **also** every other
+        anchor whose shape IoU with the box exceeds it is responsible, at the
+        cell of the centre on its own scale — the ``iou_thresh`` of AlexeyAB's
+        darknet (YOLOv4's configs use 0.213). More positives per object give
+        the class scores more to learn from.
 
     Returns
     -------
@@ -687,19 +694,24 @@ def yolov3_targets(
     if not valid.any():
         return Yolov3Targets(obj, loc, weight, cls)
     wh = np.stack([bw, bh], axis=1).astype(np.float64)
-    best_anchor = _shape_iou(np.where(valid[:, None], wh, 1.0), a).argmax(axis=1)  # (R,)
+    shape_iou = _shape_iou(np.where(valid[:, None], wh, 1.0), a)  # (R, L·A)
+    best_anchor = shape_iou.argmax(axis=1)  # (R,)
+    responsible = np.arange(len(a)) == best_anchor[:, None]  # (R, L·A): one anchor each
+    if anchor_iou_thresh is not None:
+        responsible |= shape_iou > unit_interval(anchor_iou_thresh, "anchor_iou_thresh")
     offsets = np.cumsum([0] + [fh * fw * n_anchor for fh, fw in grid.feat_sizes])
     for i in np.flatnonzero(valid):
-        level, k = divmod(int(best_anchor[i]), n_anchor)
-        s = float(strides[level])
-        fh, fw = grid.feat_sizes[level]
-        xc, yc = (b[i, 0] + b[i, 2]) / 2 / s, (b[i, 1] + b[i, 3]) / 2 / s
-        cx, cy = min(int(np.floor(xc)), fw - 1), min(int(np.floor(yc)), fh - 1)
-        j = offsets[level] + (cy * fw + cx) * n_anchor + k
-        obj[j] = POSITIVE
-        loc[j] = (xc - cx, yc - cy, np.log(wh[i, 0] / a[level * n_anchor + k, 0]),
-                  np.log(wh[i, 1] / a[level * n_anchor + k, 1]))  # fmt: skip
-        weight[j] = 2.0 - (wh[i, 0] / w) * (wh[i, 1] / h)
-        cls[j] = 0
-        cls[j, lab[i]] = 1
+        for anchor in np.flatnonzero(responsible[i]):
+            level, k = divmod(int(anchor), n_anchor)
+            s = float(strides[level])
+            fh, fw = grid.feat_sizes[level]
+            xc, yc = (b[i, 0] + b[i, 2]) / 2 / s, (b[i, 1] + b[i, 3]) / 2 / s
+            cx, cy = min(int(np.floor(xc)), fw - 1), min(int(np.floor(yc)), fh - 1)
+            j = offsets[level] + (cy * fw + cx) * n_anchor + k
+            obj[j] = POSITIVE
+            loc[j] = (xc - cx, yc - cy, np.log(wh[i, 0] / a[anchor, 0]),
+                      np.log(wh[i, 1] / a[anchor, 1]))  # fmt: skip
+            weight[j] = 2.0 - (wh[i, 0] / w) * (wh[i, 1] / h)
+            cls[j] = 0
+            cls[j, lab[i]] = 1
     return Yolov3Targets(obj, loc, weight, cls)

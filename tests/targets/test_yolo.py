@@ -285,3 +285,35 @@ def test_targets_do_not_modify_inputs():
     yolov1_targets(bbox, [0], (64, 64), 4, 1)
     yolov3_targets(bbox, [0], (64, 64), ANCHORS9, (8, 16, 32), 1)
     np.testing.assert_array_equal(bbox, before)
+
+
+@settings(max_examples=30, deadline=None)
+@given(scene=scenes(img=64), thresh=st.floats(0.2, 0.9))
+def test_yolov3_extra_anchors_are_those_above_the_shape_iou_threshold(scene, thresh):
+    # AlexeyAB's darknet iou_thresh: besides the best anchor, every anchor whose shape IoU
+    # with the box exceeds the threshold is responsible, at the centre's cell on its scale.
+    bbox, label = scene
+    bbox = bbox[:1]
+    label = label[:1]
+    g = yolo_grid((64, 64), ANCHORS9, (8, 16, 32))
+    one = yolov3_targets(bbox, label, (64, 64), ANCHORS9, (8, 16, 32), 3)
+    many = yolov3_targets(bbox, label, (64, 64), ANCHORS9, (8, 16, 32), 3,
+                          anchor_iou_thresh=thresh)  # fmt: skip
+    assert ((one.obj == POSITIVE) <= (many.obj == POSITIVE)).all()  # the best one stays
+    if not len(bbox) or (bbox[0, 2:] <= bbox[0, :2]).any():
+        return
+    w, h = bbox[0, 2:] - bbox[0, :2]
+    inter = np.minimum(w, ANCHORS9[:, 0]) * np.minimum(h, ANCHORS9[:, 1])
+    shape_iou = inter / (w * h + ANCHORS9.prod(1) - inter)
+    expected = (shape_iou > thresh) | (shape_iou == shape_iou.max())
+    pos = np.flatnonzero(many.obj == POSITIVE)
+    picked = sorted(int(np.flatnonzero((ANCHORS9 == g.anchors[j]).all(1))[0]) for j in pos)
+    assert (
+        picked == sorted(np.flatnonzero(expected).tolist())
+        or shape_iou.max() in shape_iou[~expected]
+    )
+    centre = (bbox[0, :2] + bbox[0, 2:]) / 2
+    for j in pos:  # each at the cell of the centre on its own scale
+        np.testing.assert_array_equal(
+            g.cells[j], np.minimum(centre // g.stride[j], 64 // g.stride[j] - 1)
+        )
