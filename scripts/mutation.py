@@ -85,6 +85,7 @@ TESTS = {
     "targets.faster_rcnn": [
         "tests/targets/test_faster_rcnn.py",
         "tests/targets/test_thresholds.py",
+        "tests/targets/test_dtypes.py",
     ],
     "losses._common": ["tests/losses/test_basic.py", "tests/losses/test_detection.py"],
     "losses.basic": ["tests/losses/test_basic.py"],
