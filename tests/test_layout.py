@@ -20,8 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED_PRIVATE_IMPORTS: dict[tuple[str, str, str], str] = {}
 #: a group of modules -> owner: a cycle is tolerated (for now) if all its modules are in one group
 ALLOWED_CYCLES: dict[frozenset[str], str] = {
-    # bench_nn reuses bench's Case through the old bboxcore.bench path (function-level import)
-    frozenset({"bboxcore.bench", "bboxcore.tools.bench", "bboxcore.tools.bench_nn"}): "nn engine",
     # presets build each detector while the detector modules read their presets
     frozenset(
         {

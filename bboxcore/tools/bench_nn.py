@@ -44,6 +44,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from bboxcore.tools.timing import Case, format_table, time_case
+
 __all__ = ["BN_SHAPES", "CONV_CASES", "POOL_SHAPES", "THREADS", "suite_nn", "train_step_memory"]
 
 #: BLAS threads every case is timed with.
@@ -232,10 +234,6 @@ def suite_nn(rng: np.random.Generator) -> list:
     >>> len(cases) > 20  # doctest: +SKIP
     True
     """
-    try:
-        from bboxcore.tools.bench import Case
-    except ImportError:  # before bench.py moved to bboxcore/tools/
-        from bboxcore.bench import Case
     from bboxcore import nn
 
     limit = _thread_limiter()
@@ -342,10 +340,6 @@ def main(argv: list[str] | None = None) -> int:
     int
         0.
     """
-    try:
-        from bboxcore.tools.bench import format_table, time_case
-    except ImportError:  # before bench.py moved to bboxcore/tools/
-        from bboxcore.bench import format_table, time_case
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="also write {case: ms} to this file")
