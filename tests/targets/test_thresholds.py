@@ -186,3 +186,25 @@ def test_top_n_matches_a_full_sort_on_large_random_scores():
         order = np.argsort(-score, kind="stable")[:n_pre]
         np.testing.assert_array_equal(s, score[order])
         np.testing.assert_array_equal(roi, anchor[order])
+
+
+# --------------------------------------------------------------------------- parameter bounds
+def test_anchor_thresholds_may_meet_and_pos_may_be_1():
+    # 0 <= neg <= pos, pos > 0: neg = pos (no ignored band) and pos = 1 are valid, pos = 0 is not
+    AnchorTargetCreator(pos_iou_thresh=0.5, neg_iou_thresh=0.5)
+    AnchorTargetCreator(pos_iou_thresh=1.0)
+    with pytest.raises(ValueError, match="pos_iou_thresh > 0"):
+        AnchorTargetCreator(pos_iou_thresh=0.0, neg_iou_thresh=0.0)
+
+
+def test_proposal_min_size_is_scaled_by_default_scale_1():
+    # min_size 16 x scale 1.0: a 16-px box stays, a 15.9-px one goes
+    anchor = np.array([[0.0, 0, 16, 16], [100, 100, 115.9, 130]])
+    roi, _ = _proposals(anchor, np.array([0.9, 0.8]))
+    np.testing.assert_array_equal(roi, anchor[:1])
+
+
+def test_proposal_anchor_without_width_names_its_row():
+    anchor = np.array([[0.0, 0, 1, 1], [5, 5, 5, 9], [5, 5, 9, 5]])  # row 0 is 1 x 1: valid
+    with pytest.raises(ValueError, match=r"anchor must have positive width and height; row 1 "):
+        _proposals(anchor, np.array([0.9, 0.8, 0.7]))
