@@ -210,6 +210,11 @@ print(f"{inside.mean():.0%} of the centres are inside cell (3, 2); in pixels (st
 # The nine k-means anchors sorted by area go three per scale: the smallest to stride 8 (a
 # 16 × 16 map on a 128-px scene), the largest to stride 32 (4 × 4). Each object goes to the
 # anchor with the best shape IoU, at the cell of its centre on that anchor's scale.
+#
+# (This is the paper's rule. The trained MNIST preset also makes every anchor whose shape
+# IoU with the object exceeds 0.5 responsible — `anchor_iou_thresh`, AlexeyAB's darknet
+# `iou_thresh` — because one positive per digit teaches the class scores too slowly for a
+# few minutes of CPU.)
 
 # %%
 anchors = kmeans
