@@ -20,18 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED_PRIVATE_IMPORTS: dict[tuple[str, str, str], str] = {}
 #: a group of modules -> owner: a cycle is tolerated (for now) if all its modules are in one group
 ALLOWED_CYCLES: dict[frozenset[str], str] = {
-    # presets build each detector while the detector modules read their presets
-    frozenset(
-        {
-            "bboxcore.models.centernet",
-            "bboxcore.models.faster_rcnn",
-            "bboxcore.models.fcos",
-            "bboxcore.models.fpn",
-            "bboxcore.models.presets",
-            "bboxcore.models.retinanet",
-            "bboxcore.models.yolo",
-        }
-    ): "models (detector interface)",
 }
 
 

@@ -287,8 +287,7 @@ class CenterNet(Detector):
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> CenterNetConfig:
-        """:func:`~bboxcore.models.presets.centernet_config`: the preset of ``dataset``."""
-        from bboxcore.models.presets import centernet_config
+        """:func:`~bboxcore.models.centernet.centernet_config`: the preset of ``dataset``."""
 
         return centernet_config(dataset, class_names)
 
@@ -435,4 +434,57 @@ def _l1(pred: Tensor, target: np.ndarray, mask: np.ndarray, n_object: int) -> Te
         (pred,),
         lambda d: (centernet_l1_loss_backward(d, pred.data, target, mask, n_object),),
         "centernet_l1_loss",
+    )
+
+
+# --------------------------------------------------------------------------- presets
+def centernet_config(dataset: str, class_names):
+    """CenterNet for a data set: output stride R = 4, a stride-8 backbone and one x2 up-sampling.
+
+    MNIST scenes (128 px, digits 12-40 px): the Faster R-CNN backbone (16-32-64-64
+    channels, stride 8, receptive field 54 px), one nearest x2 up-sampling and a
+    3x3 conv of 32 channels to R = 4 (a 32 x 32 grid: a digit covers 3-10 cells),
+    heads of 32 channels. NEON tiles (320 px, crowns 16-68 px) get the batch-norm
+    backbone of 16-32-64-128-128 channels (an 80 x 80 grid); folders (512 px) a
+    stride-16 backbone and two up-samplings. Every preset keeps a Gaussian radius
+    of at least one cell: with the paper's radius (:func:`bboxcore.targets.gaussian_radius`,
+    r = 0.08 x side at IoU 0.7) objects under 12 cells would get one-cell targets.
+
+    The MNIST result (test AP50 0.979, COCO AP 0.707, 12.5 min of training on the
+    shared 2-core machine) was trained with ``bboxcore train --model centernet
+    --dataset mnist-det --optimizer adam --lr 4e-3 --batch-size 8 --epochs 4
+    --warmup-iters 200``.
+
+    Parameters
+    ----------
+    dataset : str
+        ``'mnist-det'``, ``'neon-trees'``, ``'voc:PATH'`` or ``'coco:PATH'``.
+    class_names : sequence of str
+
+    Returns
+    -------
+    bboxcore.models.centernet.CenterNetConfig
+
+    Examples
+    --------
+    >>> cfg = centernet_config("mnist-det", [str(k) for k in range(10)])
+    >>> cfg.stride, cfg.min_radius, cfg.n_class
+    (4, 1, 10)
+    """
+
+    if dataset == "mnist-det":
+        backbone, n_up = BackboneConfig(channels=(16, 32, 64, 64), n_pool=3), 1
+    elif dataset == "neon-trees":
+        backbone = BackboneConfig(channels=(16, 32, 64, 128, 128), n_pool=3, batch_norm=True)
+        n_up = 1
+    else:
+        backbone, n_up = BackboneConfig(channels=(16, 32, 64, 128, 128), n_pool=4), 2
+    return CenterNetConfig(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        backbone=backbone,
+        n_upsample=n_up,
+        upsample_channels=32,
+        head_channels=32,
+        min_radius=1,
     )

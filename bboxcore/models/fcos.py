@@ -38,7 +38,7 @@ class probability before it (``fcos_core/modeling/rpn/fcos/inference.py``).
 Not done: the journal version's GIoU default, centre-ness on the regression
 branch, and the IoU loss weighted by the centre-ness targets.
 
-CPU preset (:func:`bboxcore.models.presets.fcos_config`): 2 x (3x3 conv 64,
+CPU preset (:func:`bboxcore.models.fcos.fcos_config`): 2 x (3x3 conv 64,
 GN 8 groups, ReLU) per branch (the paper: 4 x 256, GN 32), P3..P5 with the
 size ranges 0 / 32 / 64 / ∞ — the paper's 0 / 64 / 128 / ... halved for
 128-320 px images.
@@ -62,7 +62,14 @@ import numpy as np
 
 from bboxcore.boxes import clip_boxes
 from bboxcore.models.base import Detector, Prediction, as_targets
-from bboxcore.models.fpn import FPN, PyramidBackbone, PyramidConfig, conv_tower, pad_images
+from bboxcore.models.fpn import (
+    FPN,
+    PyramidBackbone,
+    PyramidConfig,
+    conv_tower,
+    pad_images,
+    pyramid_config,
+)
 from bboxcore.models.retinanet import _nms, _predict_each, prior_bias
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
@@ -222,8 +229,7 @@ class FCOS(Detector):
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> FcosConfig:
-        """:func:`~bboxcore.models.presets.fcos_config`: the preset of ``dataset``."""
-        from bboxcore.models.presets import fcos_config
+        """:func:`~bboxcore.models.fcos.fcos_config`: the preset of ``dataset``."""
 
         return fcos_config(dataset, class_names)
 
@@ -355,3 +361,38 @@ def _clipped_exp(x: Tensor) -> Tensor:
     out = np.exp(clipped)
     # d exp(x) / dx = exp(x) below the clip; NOTE: 0 above it (the min's flat side)
     return Tensor.from_op(out, (x,), lambda d: (d * out * (x.data < EXP_CLIP),), "clipped_exp")
+
+
+# --------------------------------------------------------------------------- presets
+def fcos_config(dataset: str, class_names):
+    """FCOS for a data set: P3..P5 with size ranges 0 / 32 / 64 / inf px (the paper's halved).
+
+    The paper assigns max(l*, t*, r*, b*) in 0-64, 64-128, ... 512-inf px to
+    P3..P7 on 800-px images; on 128-320 px images with 5-70 px objects the
+    ranges are halved and end at P5: 0-32 (P3), 32-64 (P4), 64-inf (P5).
+    Branches of 2 x (3x3 conv 64, GN 8 groups, ReLU) instead of 4 x (256, GN 32).
+
+    Parameters
+    ----------
+    dataset : str
+    class_names : sequence of str
+
+    Returns
+    -------
+    bboxcore.models.fcos.FcosConfig
+
+    Examples
+    --------
+    >>> cfg = fcos_config("mnist-det", [str(k) for k in range(10)])
+    >>> cfg.size_ranges
+    ((0.0, 32.0), (32.0, 64.0), (64.0, inf))
+    """
+
+    return FcosConfig(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        pyramid=pyramid_config(dataset),
+        size_bounds=(32.0, 64.0),
+        head_convs=2,
+        group_norm=8,
+    )

@@ -247,3 +247,27 @@ def pad_images(images, multiple: int) -> tuple[Tensor, tuple[int, int]]:
     out = np.zeros((n, 3, hp, wp), np.float32)  # 0 = the mean colour after normalising
     out[:, :, :h, :w] = ((x - mean) / std).transpose(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
     return Tensor(out), (h, w)
+
+
+# --------------------------------------------------------------------------- presets
+def pyramid_config(dataset: str):
+    """The P3..P5 pyramid of the one-stage presets for ``dataset`` (a :class:`PyramidConfig`).
+
+    Parameters
+    ----------
+    dataset : str
+        ``'mnist-det'``, ``'neon-trees'`` or a folder data set.
+
+    Returns
+    -------
+    PyramidConfig
+
+    Examples
+    --------
+    >>> pyramid_config("mnist-det").stem_pool
+    3
+    """
+
+    if dataset == "mnist-det":  # C3 = the Faster R-CNN backbone (stride 8), then C4, C5
+        return PyramidConfig(stem=(16, 32, 64, 64), stem_pool=3, stages=(96, 128))
+    return PyramidConfig(stem=(16, 32, 64, 128), stem_pool=3, stages=(128, 128), batch_norm=True)

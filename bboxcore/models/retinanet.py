@@ -21,7 +21,7 @@ non-ignored anchors and the K classes, plus smooth-L1 of the foreground
 anchors' offsets (:func:`bboxcore.losses.smooth_l1`, β = 0.11 as in the
 released Detectron code), both divided by the number of foreground anchors.
 
-CPU preset (:func:`bboxcore.models.presets.retinanet_config`): the paper's
+CPU preset (:func:`bboxcore.models.retinanet.retinanet_config`): the paper's
 subnets are 4 x (3x3 conv 256 + ReLU) on a ResNet-50/101 FPN over P3..P7; here
 2 x (3x3 conv 64 + ReLU) on a 64-channel FPN over P3..P5 and the small
 backbone of :mod:`bboxcore.models.fpn`, trained from scratch, and anchors of
@@ -46,7 +46,14 @@ import numpy as np
 from bboxcore.boxes import clip_boxes
 from bboxcore.encoding import loc2bbox
 from bboxcore.models.base import Detector, Prediction, as_targets
-from bboxcore.models.fpn import FPN, PyramidBackbone, PyramidConfig, conv_tower, pad_images
+from bboxcore.models.fpn import (
+    FPN,
+    PyramidBackbone,
+    PyramidConfig,
+    conv_tower,
+    pad_images,
+    pyramid_config,
+)
 from bboxcore.nms import batched_nms
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
@@ -242,8 +249,7 @@ class RetinaNet(Detector):
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> RetinaNetConfig:
-        """:func:`~bboxcore.models.presets.retinanet_config`: the preset of ``dataset``."""
-        from bboxcore.models.presets import retinanet_config
+        """:func:`~bboxcore.models.retinanet.retinanet_config`: the preset of ``dataset``."""
 
         return retinanet_config(dataset, class_names)
 
@@ -396,3 +402,38 @@ def _predict_each(model, images) -> list[Prediction]:
         return out
     finally:
         model.train(was_training)
+
+
+# --------------------------------------------------------------------------- presets
+def retinanet_config(dataset: str, class_names):
+    """RetinaNet for a data set: P3..P5 (strides 8-32), anchors of 16, 32, 64 px, 9 shapes each.
+
+    The paper's P3..P7 with anchors of 32..512 px (4 x stride) suits 800-px
+    images; the 128-px MNIST scenes (digits 5-40 px) and 320-px NEON tiles
+    (crowns 16-70 px) keep P3..P5 with anchors of 2 x stride, i.e. sides 16 to
+    101 px. Subnets of 2 x (3x3 conv 64 + ReLU) instead of 4 x 256 (CPU); a
+    64-channel FPN; batch norm in the backbone for NEON.
+
+    Parameters
+    ----------
+    dataset : str
+    class_names : sequence of str
+
+    Returns
+    -------
+    bboxcore.models.retinanet.RetinaNetConfig
+
+    Examples
+    --------
+    >>> cfg = retinanet_config("mnist-det", [str(k) for k in range(10)])
+    >>> cfg.pyramid.strides, cfg.anchor_sizes, cfg.n_anchor
+    ((8, 16, 32), (16.0, 32.0, 64.0), 9)
+    """
+
+    return RetinaNetConfig(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        pyramid=pyramid_config(dataset),
+        anchor_sizes=(16.0, 32.0, 64.0),
+        head_convs=2,
+    )

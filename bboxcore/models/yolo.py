@@ -264,8 +264,7 @@ class YOLOv1(Detector):
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> Yolov1Config:
-        """:func:`~bboxcore.models.presets.yolov1_config`: the preset of ``dataset``."""
-        from bboxcore.models.presets import yolov1_config
+        """:func:`~bboxcore.models.yolo.yolov1_config`: the preset of ``dataset``."""
 
         return yolov1_config(dataset, class_names)
 
@@ -460,8 +459,7 @@ class YOLOv3(Detector):
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> Yolov3Config:
-        """:func:`~bboxcore.models.presets.yolov3_config`: k-means anchors of the training boxes."""
-        from bboxcore.models.presets import yolov3_config
+        """:func:`~bboxcore.models.yolo.yolov3_config`: k-means anchors of the training boxes."""
 
         return yolov3_config(dataset, class_names)
 
@@ -555,3 +553,103 @@ class YOLOv3(Detector):
         prob = 1 / (1 + np.exp(-np.clip(pred[..., 4:], -50, 50)))  # σ, (N, M, 1 + C)
         score = prob[..., :1] * prob[..., 1:]  # Pr(obj) Pr(c | obj), (N, M, C)
         return [_nms(b, s, img_size, self.config) for b, s in zip(boxes, score)]
+
+
+# --------------------------------------------------------------------------- presets
+#: Shape IoU above which an anchor besides the best one is responsible (None: the paper).
+YOLOV3_ANCHOR_IOU_THRESH = 0.5
+
+
+#: Input side of the YOLO presets per data set: MNIST scenes, NEON tiles, VOC/COCO folders.
+YOLO_IMAGE_SIZE = {"mnist-det": 128, "neon-trees": 320}
+
+
+def yolov1_config(dataset: str, class_names):
+    """YOLOv1 for a data set: the grid S chosen so that a cell is about the size of an object.
+
+    MNIST scenes (128 px, digits 12-40 px): five conv blocks of 16-32-64-128-128
+    channels and four max-pools, stride 16, an 8×8 grid (16-px cells). NEON
+    tiles (320 px, crowns 16-68 px) and folders (512 px): a sixth block and a
+    fifth pool, stride 32, a 10×10 or 16×16 grid. B = 2, a 256-wide hidden FC
+    layer (the paper: S = 7 at 448 px, 4096).
+
+    Parameters
+    ----------
+    dataset : str
+    class_names : sequence of str
+
+    Returns
+    -------
+    bboxcore.models.yolo.Yolov1Config
+
+    Examples
+    --------
+    >>> cfg = yolov1_config("mnist-det", [str(k) for k in range(10)])
+    >>> cfg.grid_size, cfg.stride, cfg.n_box
+    (8, 16, 2)
+    """
+
+    side = YOLO_IMAGE_SIZE.get(dataset, 512)
+    channels = (16, 32, 64, 128, 128) if side == 128 else (16, 32, 64, 128, 128, 128)
+    return Yolov1Config(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        img_size=(side, side),
+        channels=channels,
+    )
+
+
+def yolov3_config(dataset: str, class_names, train_bbox=None, seed: int = 0):
+    """YOLOv3 for a data set, with nine k-means anchors of its training boxes.
+
+    Strides 8, 16, 32 (16, 8 and 4 cells on a 128-px scene; 40, 20, 10 on a
+    320-px tile); stem and stages of 16-32-64-96-128 channels, a 64-channel
+    neck. The anchors are YOLOv2's dimension clusters
+    (:func:`bboxcore.anchors.kmeans_anchors`, d = 1 - IoU) of the training
+    boxes' (w, h) in pixels, sorted by area, three per scale; they are stored
+    in the config, hence in the checkpoint. Besides the paper's best anchor, every
+    anchor with a shape IoU above ``YOLOV3_ANCHOR_IOU_THRESH`` = 0.5 is responsible
+    for an object (AlexeyAB's darknet ``iou_thresh``): with one positive per digit
+    the class scores learn too slowly for a CPU budget of minutes.
+
+    Parameters
+    ----------
+    dataset : str
+    class_names : sequence of str
+    train_bbox : ndarray, shape (R, 4), optional
+        The training boxes; read from the data set's ``'train'`` split when None.
+    seed : int
+        Seed of the k-means++ initialisation.
+
+    Returns
+    -------
+    bboxcore.models.yolo.Yolov3Config
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> xy, wh = rng.uniform(0, 60, (200, 2)), rng.uniform(8, 60, (200, 2))
+    >>> cfg = yolov3_config("mnist-det", ["a"], np.concatenate([xy, xy + wh], 1))
+    >>> area = [w * h for w, h in cfg.anchors]
+    >>> len(area), area == sorted(area)
+    (9, True)
+    """
+    from bboxcore.anchors import kmeans_anchors
+
+    if train_bbox is None:
+        from bboxcore.models.datasets import build_dataset
+
+        ds = build_dataset(dataset, "train")
+        train_bbox = np.concatenate(
+            [np.reshape(ds.annotation(i).bbox, (-1, 4)) for i in range(len(ds))]
+        )
+    b = np.asarray(train_bbox, np.float64).reshape(-1, 4)
+    wh = b[:, 2:] - b[:, :2]
+    wh = wh[(wh > 0).all(axis=1)]
+    anchors, _ = kmeans_anchors(wh, 9, np.random.default_rng(seed))
+    return Yolov3Config(
+        n_class=len(class_names),
+        class_names=tuple(class_names),
+        anchors=tuple((round(float(w), 2), round(float(h), 2)) for w, h in anchors),
+        anchor_iou_thresh=YOLOV3_ANCHOR_IOU_THRESH,
+    )
