@@ -99,6 +99,12 @@ TESTS = {
     "roi.prroi": ["tests/roi/test_prroi.py"],
     "eval.coco_match": COCO_TESTS,
     "eval.voc": ["tests/eval/test_voc.py", "tests/eval/test_matching_conventions.py"],
+    "targets.retinanet": ["tests/targets/test_retinanet.py"],
+    "targets.fcos": ["tests/targets/test_fcos.py"],
+    "targets.yolo": ["tests/targets/test_yolo.py"],
+    "targets.centernet": ["tests/targets/test_centernet.py"],
+    "losses.yolo": ["tests/losses/test_yolo.py"],
+    "losses.centernet": ["tests/losses/test_centernet.py"],
 }
 
 
