@@ -19,8 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: (importer, imported module, private name) -> owner
 ALLOWED_PRIVATE_IMPORTS: dict[tuple[str, str, str], str] = {}
 #: a group of modules -> owner: a cycle is tolerated (for now) if all its modules are in one group
-ALLOWED_CYCLES: dict[frozenset[str], str] = {
-}
+ALLOWED_CYCLES: dict[frozenset[str], str] = {}
 
 
 def _import_graph():
