@@ -279,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report:
         # mutmut keeps an existing copy of a file: refresh the tests it runs
         shutil.rmtree(ROOT / "mutants" / "tests", ignore_errors=True)
+        # an interrupted mutant generation leaves empty files that mutmut would keep
+        for empty in (ROOT / "mutants" / "bboxcore").rglob("*.py"):
+            if empty.stat().st_size == 0:
+                empty.unlink()
         for module in modules:
             print(f"== {module}: {' '.join(TESTS[module])}", flush=True)
             again = ["--survivors"] if args.survivors else []
