@@ -40,6 +40,13 @@ def _real_number(value, name: str, expected: str) -> float:
 def real(value, name: str) -> float:
     """A real number, not NaN (infinities allowed), as a Python float.
 
+    Parameters
+    ----------
+    value : object
+        The argument to check.
+    name : str
+        Its name, used in the error message.
+
     Examples
     --------
     >>> real(-np.inf, "score_thresh")
@@ -53,6 +60,13 @@ def real(value, name: str) -> float:
 
 def positive(value, name: str) -> float:
     """A finite real number > 0, as a Python float.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check.
+    name : str
+        Its name, used in the error message.
 
     Examples
     --------
@@ -68,6 +82,13 @@ def positive(value, name: str) -> float:
 def non_negative(value, name: str) -> float:
     """A finite real number >= 0, as a Python float.
 
+    Parameters
+    ----------
+    value : object
+        The argument to check.
+    name : str
+        Its name, used in the error message.
+
     Examples
     --------
     >>> non_negative(0, "min_size")
@@ -81,6 +102,13 @@ def non_negative(value, name: str) -> float:
 
 def unit_interval(value, name: str) -> float:
     """A real number in [0, 1] (a fraction, a probability, an IoU threshold), as a float.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check.
+    name : str
+        Its name, used in the error message.
 
     Examples
     --------
@@ -98,6 +126,17 @@ def count(value, name: str, *, minimum: int = 0, allow_none: bool = False) -> in
 
     ``None`` passes through when ``allow_none``. A float, even ``2.0``, is a
     ``TypeError``: counts are integers.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check.
+    name : str
+        Its name, used in the error message.
+    minimum : int, optional
+        The smallest allowed value (default 0).
+    allow_none : bool, optional
+        Whether ``None`` passes through (default False).
 
     Examples
     --------
@@ -126,6 +165,13 @@ def count(value, name: str, *, minimum: int = 0, allow_none: bool = False) -> in
 def positive_vector(x, name: str) -> np.ndarray:
     """A non-empty sequence of finite numbers > 0 (ratios, scales), as a flat float64 array.
 
+    Parameters
+    ----------
+    x : array_like
+        The sequence to check.
+    name : str
+        Its name, used in the error message.
+
     Examples
     --------
     >>> positive_vector((0.5, 1, 2), "ratios")
@@ -139,6 +185,13 @@ def positive_vector(x, name: str) -> np.ndarray:
 
 def finite_scalar(value, name: str) -> float:
     """A finite number or 0-d array (e.g. the upstream gradient of a scalar loss), as a float.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check.
+    name : str
+        Its name, used in the error message.
 
     Examples
     --------
@@ -157,6 +210,11 @@ def check_rng(rng) -> np.random.Generator:
 
     bboxcore never draws from NumPy's global random state: every random choice
     takes an explicit generator, so that a seed reproduces a run.
+
+    Parameters
+    ----------
+    rng : object
+        Should be a ``numpy.random.Generator``.
 
     Examples
     --------
@@ -177,6 +235,13 @@ def in_dtype(value: float, dtype) -> np.float64:
 
     Comparing an array of that dtype with the result is comparing in that dtype
     (``iou > thresh`` with a float32 IoU compares with the float32 threshold).
+
+    Parameters
+    ----------
+    value : float
+        A threshold.
+    dtype : dtype
+        The floating dtype of the array it will be compared with.
 
     Examples
     --------
@@ -383,7 +448,25 @@ def result_float_dtype(*arrays: np.ndarray) -> np.dtype:
 
 
 def checked_area(b: np.ndarray, name: str) -> np.ndarray:
-    """Area (R,) of boxes already validated by :func:`as_boxes`; ``ValueError`` if it overflows."""
+    """Area (R,) of boxes already validated by :func:`as_boxes`; ``ValueError`` if it overflows.
+
+    Parameters
+    ----------
+    b : ndarray, shape (R, 4), float
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, from :func:`as_boxes`.
+    name : str
+        Their argument name, used in the error message.
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        ``(x_max - x_min) * (y_max - y_min)``, square pixels.
+
+    Examples
+    --------
+    >>> checked_area(np.array([[0.0, 0.0, 2.0, 3.0]]), "boxes")
+    array([6.])
+    """
     with np.errstate(over="ignore"):
         area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     if area.size and not np.isfinite(area).all():
@@ -399,6 +482,24 @@ def scored_boxes(boxes, scores) -> tuple[np.ndarray, np.ndarray]:
     """Validated ``boxes`` (R, 4) and ``scores`` (R,), floating, whose pairwise unions stay finite.
 
     The input checks of every NMS (:func:`bboxcore.nms`, :func:`bboxcore.soft_nms`).
+
+    Parameters
+    ----------
+    boxes : array_like, shape (R, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels.
+    scores : array_like, shape (R,)
+        Their scores, not NaN.
+
+    Returns
+    -------
+    boxes, scores : ndarray
+        Floating copies, shapes (R, 4) and (R,).
+
+    Examples
+    --------
+    >>> b, s = scored_boxes([[0, 0, 1, 1]], [0.5])
+    >>> b.shape, s.tolist()
+    ((1, 4), [0.5])
     """
     b = as_boxes(boxes, "boxes")
     area = checked_area(b, "boxes")

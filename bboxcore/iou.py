@@ -280,6 +280,16 @@ def box_iou_aligned(boxes1, boxes2) -> np.ndarray:
     Same formula, conventions, dtype rule and errors as the pairwise form (and a
     ``ValueError`` if the two R differ); the diagonal of the pairwise matrix, in [0, 1].
 
+    Parameters
+    ----------
+    boxes1, boxes2 : array_like, shape (R, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, paired row by row.
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        One value per pair, floating dtype of the inputs.
+
     See Also
     --------
     box_iou : the formula, parameters, notes and references.
@@ -346,6 +356,16 @@ def generalized_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
     Same formula, conventions, dtype rule and errors as the pairwise form (and a
     ``ValueError`` if the two R differ); the diagonal of the pairwise matrix, in [-1, 1].
 
+    Parameters
+    ----------
+    boxes1, boxes2 : array_like, shape (R, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, paired row by row.
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        One value per pair, floating dtype of the inputs.
+
     See Also
     --------
     generalized_box_iou : the formula, parameters, notes and references.
@@ -409,6 +429,16 @@ def distance_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
 
     Same formula, conventions, dtype rule and errors as the pairwise form (and a
     ``ValueError`` if the two R differ); the diagonal of the pairwise matrix, in (-1, 1].
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array_like, shape (R, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, paired row by row.
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        One value per pair, floating dtype of the inputs.
 
     See Also
     --------
@@ -476,6 +506,16 @@ def complete_box_iou_aligned(boxes1, boxes2) -> np.ndarray:
 
     Same formula, conventions, dtype rule and errors as the pairwise form (and a
     ``ValueError`` if the two R differ); the diagonal of the pairwise matrix, in [-1.5, 1].
+
+    Parameters
+    ----------
+    boxes1, boxes2 : array_like, shape (R, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` in pixels, paired row by row.
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        One value per pair, floating dtype of the inputs.
 
     See Also
     --------
