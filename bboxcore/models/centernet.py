@@ -472,9 +472,12 @@ def centernet_config(dataset: str, class_names):
     (4, 1, 10)
     """
 
-    if dataset == "mnist-det":
+    from bboxcore.models.datasets import dataset_kind
+
+    kind = dataset_kind(dataset)
+    if kind == "mnist-det":
         backbone, n_up = BackboneConfig(channels=(16, 32, 64, 64), n_pool=3), 1
-    elif dataset == "neon-trees":
+    elif kind == "neon-trees":
         backbone = BackboneConfig(channels=(16, 32, 64, 128, 128), n_pool=3, batch_norm=True)
         n_up = 1
     else:

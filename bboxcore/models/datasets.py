@@ -3,7 +3,11 @@ r"""The data sets the trainer knows, as ``--dataset`` names them, and batching.
 * ``mnist-det`` — :class:`bboxcore.data.MnistDetection`, 128-px scenes of 1-5
   real MNIST digits, 4000 train / 1000 test;
 * ``neon-trees`` — :class:`bboxcore.data.NeonTreeCrowns`, 320-px tiles of the
-  four NEON airborne images at their native 10 cm resolution, split spatially;
+  four NEON airborne images at their native 10 cm resolution, split by spatial
+  blocks stratified per image into four folds, fold 0 the test split;
+  ``neon-trees:fold=K`` tests on fold K (0-3; train on the other three), and
+  ``neon-trees:shuffled`` is the earlier split (all tiles shuffled with seed 0,
+  a quarter for test), kept to reproduce the figures measured on it;
 * ``voc:PATH`` / ``coco:PATH`` — a folder (or COCO JSON) read by
   :func:`bboxcore.data.read_annotations`, through :class:`FolderDetection`:
   every image resized so its longer side is 512 px and zero-padded to a
@@ -30,13 +34,24 @@ __all__ = [
     "FOLDER_IMAGE_SIZE",
     "NEON_TILE",
     "FolderDetection",
+    "NEON_FOLDS",
     "build_dataset",
+    "dataset_kind",
     "epoch_order",
     "load_batch",
 ]
 
 #: The built-in data sets and the folder formats, as ``--dataset`` spells them.
-DATASETS = ("mnist-det", "neon-trees", "voc:PATH", "coco:PATH")
+DATASETS = (
+    "mnist-det",
+    "neon-trees",
+    "neon-trees:fold=K",
+    "neon-trees:shuffled",
+    "voc:PATH",
+    "coco:PATH",
+)
+#: Folds of the ``neon-trees`` block protocol.
+NEON_FOLDS = 4
 #: NEON tiles: side in pixels at the native 10 cm resolution (crowns ~10-60 px).
 NEON_TILE = 320
 #: Probability of a horizontal flip of a training image.
@@ -45,13 +60,66 @@ FLIP_PROB = 0.5
 FOLDER_IMAGE_SIZE = 512
 
 
+def dataset_kind(name: str) -> str:
+    """The family of a ``--dataset`` name, which picks the presets and defaults.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`DATASETS`, e.g. ``'neon-trees:fold=2'``.
+
+    Returns
+    -------
+    str
+        ``'mnist-det'``, ``'neon-trees'`` (any split of it), ``'voc'`` or ``'coco'``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a name of :data:`DATASETS` (checked as
+        :func:`build_dataset` would, without reading any file).
+
+    Examples
+    --------
+    >>> dataset_kind("neon-trees:fold=2"), dataset_kind("voc:data/VOC2007")
+    ('neon-trees', 'voc')
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"dataset must be a str; got {type(name).__name__}")
+    if name == "mnist-det":
+        return name
+    if name.startswith(("voc:", "coco:")) and len(name.split(":", 1)[1]) > 0:
+        return name.split(":", 1)[0]
+    if name == "neon-trees" or name.startswith("neon-trees:"):
+        _neon_split(name)
+        return "neon-trees"
+    raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {name!r}")
+
+
+def _neon_split(name: str) -> dict:
+    """The ``NeonTreeCrowns`` keywords of a ``neon-trees[:...]`` name."""
+    option = name.partition(":")[2]
+    if option == "":
+        return {"protocol": "blocks", "fold": 0, "n_fold": NEON_FOLDS}
+    if option == "shuffled":
+        return {"protocol": "shuffled", "test_fraction": 0.25, "seed": 0}
+    fold = option.removeprefix("fold=")
+    if option.startswith("fold=") and fold.isdigit() and int(fold) < NEON_FOLDS:
+        return {"protocol": "blocks", "fold": int(fold), "n_fold": NEON_FOLDS}
+    raise ValueError(
+        f"dataset {name!r}: expected neon-trees, neon-trees:shuffled or "
+        f"neon-trees:fold=K with K in 0..{NEON_FOLDS - 1}"
+    )
+
+
 def build_dataset(name: str, split: str, *, n_images: int | None = None):
     """The ``split`` (``'train'`` or ``'test'``) of the data set named ``name``.
 
     Parameters
     ----------
     name : str
-        ``'mnist-det'``, ``'neon-trees'``, ``'voc:PATH'`` or ``'coco:PATH'``.
+        A name of :data:`DATASETS`: ``'mnist-det'``, ``'neon-trees'``
+        (``:fold=K``, ``:shuffled``), ``'voc:PATH'`` or ``'coco:PATH'``.
     split : {'train', 'test'}
     n_images : int, optional
         Keep only the first ``n_images`` (MNIST: generate that many scenes).
@@ -73,8 +141,8 @@ def build_dataset(name: str, split: str, *, n_images: int | None = None):
 
     if name == "mnist-det":
         return MnistDetection(split, n_images=n_images)
-    if name == "neon-trees":
-        ds = NeonTreeCrowns(split, tile_size=NEON_TILE)
+    if dataset_kind(name) == "neon-trees":
+        ds = NeonTreeCrowns(split, tile_size=NEON_TILE, **_neon_split(name))
     elif name.startswith(("voc:", "coco:")):
         fmt, path = name.split(":", 1)
         if not Path(path).exists():

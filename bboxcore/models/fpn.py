@@ -268,6 +268,9 @@ def pyramid_config(dataset: str):
     3
     """
 
-    if dataset == "mnist-det":  # C3 = the Faster R-CNN backbone (stride 8), then C4, C5
+    from bboxcore.models.datasets import dataset_kind
+
+    # MNIST: C3 = the Faster R-CNN backbone (stride 8), then C4, C5
+    if dataset_kind(dataset) == "mnist-det":
         return PyramidConfig(stem=(16, 32, 64, 64), stem_pool=3, stages=(96, 128))
     return PyramidConfig(stem=(16, 32, 64, 128), stem_pool=3, stages=(128, 128), batch_norm=True)

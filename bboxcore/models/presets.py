@@ -113,9 +113,12 @@ def dataset_config(dataset: str, class_names) -> ModelConfig:
     >>> dataset_config("voc:/data", ["cat", "dog"]).backbone.feat_stride
     16
     """
-    if dataset == "mnist-det":
+    from bboxcore.models.datasets import dataset_kind
+
+    kind = dataset_kind(dataset)
+    if kind == "mnist-det":
         return mnist_config(len(class_names))
-    if dataset == "neon-trees":
+    if kind == "neon-trees":
         return neon_config()
     return ModelConfig(
         n_class=len(class_names),

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 from bboxcore.models.config import TrainConfig, config_to_dict
-from bboxcore.models.datasets import DATASETS, build_dataset
+from bboxcore.models.datasets import DATASETS, build_dataset, dataset_kind
 from bboxcore.models.predict import evaluate
 from bboxcore.models.registry import DEFAULT_MODEL, MODELS, build_model, detector_class
 from bboxcore.models.runlog import plot_loss_curves
@@ -252,14 +252,16 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """
     d = TrainConfig()
     dataset = args.dataset or d.dataset
-    if not (dataset in ("mnist-det", "neon-trees") or dataset.startswith(("voc:", "coco:"))):
-        raise ValueError(f"--dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
+    try:
+        kind = dataset_kind(dataset)
+    except ValueError as err:
+        raise ValueError(f"--{err}") from None
     _check_positive(args, ("epochs", "batch_size", "n_train", "n_val", "max_iters"))
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be > 0; got {args.lr}")
     if args.eval_every is not None and args.eval_every < 0:
         raise ValueError(f"--eval-every must be >= 0; got {args.eval_every}")
-    neon = dataset == "neon-trees"
+    neon = kind == "neon-trees"
     optimizer = args.optimizer or ("adam" if neon else "sgd")
     lr = args.lr or (ADAM_LR if optimizer == "adam" else TrainConfig.lr)
     name = dataset.split(":", 1)[0] if ":" in dataset else dataset
@@ -274,7 +276,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         dataset=dataset,
         model=model,
         out=args.out or f"runs/{name}",
-        epochs=args.epochs or DEFAULT_EPOCHS.get(dataset, 12),
+        epochs=args.epochs or DEFAULT_EPOCHS.get(kind, 12),
         batch_size=pick(args.batch_size, d.batch_size),
         optimizer=optimizer,
         lr=lr,

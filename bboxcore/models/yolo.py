@@ -589,7 +589,9 @@ def yolov1_config(dataset: str, class_names):
     (8, 16, 2)
     """
 
-    side = YOLO_IMAGE_SIZE.get(dataset, 512)
+    from bboxcore.models.datasets import dataset_kind
+
+    side = YOLO_IMAGE_SIZE.get(dataset_kind(dataset), 512)
     channels = (16, 32, 64, 128, 128) if side == 128 else (16, 32, 64, 128, 128, 128)
     return Yolov1Config(
         n_class=len(class_names),
