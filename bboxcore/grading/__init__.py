@@ -15,6 +15,7 @@ from __future__ import annotations
 from bboxcore import _checks
 from bboxcore.grading.encoding import Bbox2locAssignment, Loc2bboxAssignment
 from bboxcore.grading.iou import IouAssignment
+from bboxcore.grading.iou_loss_grad import IouLossGradAssignment
 from bboxcore.grading.nms import NmsAssignment
 from bboxcore.grading.report import CheckResult, Counterexample, Report, to_csv, to_junit
 from bboxcore.grading.runner import Assignment, grade_with
@@ -42,6 +43,7 @@ ASSIGNMENTS: dict[str, Assignment] = {
         Loc2bboxAssignment(),
         SoftNmsAssignment(),
         SmoothL1Assignment(),
+        IouLossGradAssignment(),
     )
 }
 
@@ -61,7 +63,8 @@ def grade(
 
     Parameters
     ----------
-    assignment : {'nms', 'iou', 'bbox2loc', 'loc2bbox', 'soft_nms', 'smooth_l1'}
+    assignment : {'nms', 'iou', 'bbox2loc', 'loc2bbox', 'soft_nms', 'smooth_l1',
+        'iou_loss_grad'}
         Which contract the file implements (see ``bboxcore grade --help``).
     path : str
         The submission, a ``.py`` file.

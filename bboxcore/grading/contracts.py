@@ -13,6 +13,10 @@ from bboxcore.grading.encoding.contract import (
     LOC2BBOX_SIGNATURE,
 )
 from bboxcore.grading.iou.contract import IOU_CONTRACT, IOU_SIGNATURE
+from bboxcore.grading.iou_loss_grad.contract import (
+    IOU_LOSS_GRAD_CONTRACT,
+    IOU_LOSS_GRAD_SIGNATURE,
+)
 from bboxcore.grading.nms.contract import NMS_CONTRACT, NMS_SIGNATURE
 from bboxcore.grading.smooth_l1.contract import SMOOTH_L1_CONTRACT, SMOOTH_L1_SIGNATURE
 from bboxcore.grading.soft_nms.contract import SOFT_NMS_CONTRACT, SOFT_NMS_SIGNATURE
@@ -27,6 +31,7 @@ SIGNATURES: dict[str, str] = {
     "loc2bbox": LOC2BBOX_SIGNATURE,
     "soft_nms": SOFT_NMS_SIGNATURE,
     "smooth_l1": SMOOTH_L1_SIGNATURE,
+    "iou_loss_grad": IOU_LOSS_GRAD_SIGNATURE,
 }
 
 #: assignment -> the contract, one paragraph.
@@ -37,4 +42,5 @@ CONTRACTS: dict[str, str] = {
     "loc2bbox": LOC2BBOX_CONTRACT,
     "soft_nms": SOFT_NMS_CONTRACT,
     "smooth_l1": SMOOTH_L1_CONTRACT,
+    "iou_loss_grad": IOU_LOSS_GRAD_CONTRACT,
 }

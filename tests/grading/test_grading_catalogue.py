@@ -22,7 +22,7 @@ from bboxcore.grading.runner import Case, Failure, forbidden_hint, grade_with, n
 from bboxcore.grading.soft_nms.bugs import SOFT_NMS_BUGS, buggy_soft_nms
 from bboxcore.grading.worker import InProcessWorker, Outcome
 from bboxcore.iou import box_iou
-from bboxcore.losses import smooth_l1, smooth_l1_backward
+from bboxcore.losses import iou_loss_backward, smooth_l1, smooth_l1_backward
 from bboxcore.nms import nms
 from bboxcore.nms_variants import soft_nms
 
@@ -74,6 +74,7 @@ CORRECT = {
     "loc2bbox": loc2bbox,
     "soft_nms": soft_nms,
     "smooth_l1": lambda x, sigma: (smooth_l1(x, sigma), smooth_l1_backward(1.0, x, sigma)),
+    "iou_loss_grad": lambda p, t: iou_loss_backward(1.0, p, t, reduction="none"),
 }
 
 
