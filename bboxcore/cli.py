@@ -220,6 +220,19 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- compare
+def _args_compare(p: argparse.ArgumentParser) -> None:
+    from bboxcore.tools.compare import add_arguments
+
+    add_arguments(p)
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from bboxcore.tools.compare import run
+
+    return run(args)
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "demo": ("the main job: train and evaluate on NEON tree crowns", _args_demo, _run_demo),
     "bench": ("print the speed table", _args_bench, _run_bench),
@@ -227,6 +240,11 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "detect": ("detect objects in images with a trained checkpoint", _args_detect, _run_detect),
     "grade": ("grade a student's NMS, IoU, encoding or Soft-NMS code", _args_grade, _run_grade),
     "eval": ("evaluate prediction files: COCO AP/AR and VOC AP", _args_eval, _run_eval),
+    "compare": (
+        "train and evaluate every detector under one protocol",
+        _args_compare,
+        _run_compare,
+    ),
 }
 
 
