@@ -13,6 +13,7 @@ not a security sandbox for hostile code.
 from __future__ import annotations
 
 from bboxcore import _checks
+from bboxcore.grading.anchor_labels import AnchorLabelsAssignment
 from bboxcore.grading.encoding import Bbox2locAssignment, Loc2bboxAssignment
 from bboxcore.grading.iou import IouAssignment
 from bboxcore.grading.iou_loss_grad import IouLossGradAssignment
@@ -43,6 +44,7 @@ ASSIGNMENTS: dict[str, Assignment] = {
         Loc2bboxAssignment(),
         SoftNmsAssignment(),
         SmoothL1Assignment(),
+        AnchorLabelsAssignment(),
         IouLossGradAssignment(),
     )
 }
@@ -64,7 +66,7 @@ def grade(
     Parameters
     ----------
     assignment : {'nms', 'iou', 'bbox2loc', 'loc2bbox', 'soft_nms', 'smooth_l1',
-        'iou_loss_grad'}
+        'anchor_labels', 'iou_loss_grad'}
         Which contract the file implements (see ``bboxcore grade --help``).
     path : str
         The submission, a ``.py`` file.

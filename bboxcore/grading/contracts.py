@@ -6,6 +6,10 @@ each contract itself lives with its assignment (``bboxcore.grading.<name>.contra
 
 from __future__ import annotations
 
+from bboxcore.grading.anchor_labels.contract import (
+    ANCHOR_LABELS_CONTRACT,
+    ANCHOR_LABELS_SIGNATURE,
+)
 from bboxcore.grading.encoding.contract import (
     BBOX2LOC_CONTRACT,
     BBOX2LOC_SIGNATURE,
@@ -31,6 +35,7 @@ SIGNATURES: dict[str, str] = {
     "loc2bbox": LOC2BBOX_SIGNATURE,
     "soft_nms": SOFT_NMS_SIGNATURE,
     "smooth_l1": SMOOTH_L1_SIGNATURE,
+    "anchor_labels": ANCHOR_LABELS_SIGNATURE,
     "iou_loss_grad": IOU_LOSS_GRAD_SIGNATURE,
 }
 
@@ -42,5 +47,6 @@ CONTRACTS: dict[str, str] = {
     "loc2bbox": LOC2BBOX_CONTRACT,
     "soft_nms": SOFT_NMS_CONTRACT,
     "smooth_l1": SMOOTH_L1_CONTRACT,
+    "anchor_labels": ANCHOR_LABELS_CONTRACT,
     "iou_loss_grad": IOU_LOSS_GRAD_CONTRACT,
 }

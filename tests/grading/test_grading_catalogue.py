@@ -74,6 +74,7 @@ CORRECT = {
     "loc2bbox": loc2bbox,
     "soft_nms": soft_nms,
     "smooth_l1": lambda x, sigma: (smooth_l1(x, sigma), smooth_l1_backward(1.0, x, sigma)),
+    "anchor_labels": ASSIGNMENTS["anchor_labels"].reference,
     "iou_loss_grad": lambda p, t: iou_loss_backward(1.0, p, t, reduction="none"),
 }
 
@@ -121,7 +122,7 @@ def test_dividing_by_the_other_area_is_named_the_same_at_every_seed():
 
 # --------------------------------------------------------------------------- hint words
 #: Every argument name of every assignment, minus the words a hint may use in prose.
-_PROSE = {"boxes", "scores", "method", "x"}  # x: also a coordinate in the box hints
+_PROSE = {"boxes", "scores", "method", "x", "anchor"}  # x: also a coordinate; anchor: bbox2loc
 
 
 def _all_hints(name: str) -> list[str]:
