@@ -122,9 +122,14 @@ class Detector(Module):
     loss_names : tuple of str
         Every term :meth:`loss` can return, in the order they are logged
         (the columns of ``log.csv`` and the panels of ``loss_curves.png``).
+    fully_convolutional : bool
+        Whether the detector takes any input side that is a multiple of 32
+        (what multi-scale training, ``--multiscale``, needs); False for a
+        detector with fully connected layers over the whole image (YOLOv1).
     """
 
     loss_names: ClassVar[tuple[str, ...]] = ()
+    fully_convolutional: ClassVar[bool] = True
     config: Any
 
     @property

@@ -337,6 +337,14 @@ class TrainConfig:
         Clip the global gradient norm (None: off).
     eval_every : int
         Validate every this many epochs (0: only at the end).
+    multiscale : tuple of int
+        Multi-scale training (Redmon & Farhadi, "YOLO9000: Better, Faster,
+        Stronger", arXiv:1612.08242, Sec. 2 "Multi-Scale Training"): every
+        ``multiscale_every`` steps the batch is resized to a side drawn from
+        these, each a multiple of 32 (the paper: 320, 352, ..., 608, every 10
+        batches); empty: off. Only for fully convolutional detectors.
+    multiscale_every : int
+        Steps between two draws of the side.
     progress : bool
         Show the tqdm progress bar.
     """
@@ -365,6 +373,8 @@ class TrainConfig:
     max_iters: int | None = None
     grad_clip: float | None = 10.0
     eval_every: int = 1
+    multiscale: tuple[int, ...] = ()
+    multiscale_every: int = 10
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -377,6 +387,13 @@ class TrainConfig:
         if int(self.batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1; got {self.batch_size}")
         _positive(self.lr, "lr")
+        self.multiscale = tuple(int(s) for s in self.multiscale)
+        if any(s < 32 or s % 32 for s in self.multiscale):
+            raise ValueError(
+                f"multiscale sides must be positive multiples of 32; got {self.multiscale}"
+            )
+        if int(self.multiscale_every) < 1:
+            raise ValueError(f"multiscale_every must be >= 1; got {self.multiscale_every}")
 
 
 def config_to_dict(config: Any) -> dict:

@@ -39,6 +39,8 @@ __all__ = [
     "dataset_kind",
     "epoch_order",
     "load_batch",
+    "multiscale_side",
+    "resize_batch",
 ]
 
 #: The built-in data sets and the folder formats, as ``--dataset`` spells them.
@@ -326,3 +328,83 @@ class FolderDetection:
             image_id=ann.image_id,
             img_size=(self.image_size, self.image_size),
         )
+
+
+def multiscale_side(sides, every: int, seed: int, iteration: int) -> int:
+    """The input side of step ``iteration`` in multi-scale training.
+
+    YOLOv2 draws a new input side every 10 batches (Redmon & Farhadi,
+    "YOLO9000: Better, Faster, Stronger", arXiv:1612.08242, Sec. 2
+    "Multi-Scale Training"). Here the draw is a function of ``(seed,
+    iteration // every)`` alone, so a resumed run sees the same sides.
+
+    Parameters
+    ----------
+    sides : sequence of int
+        The sides to draw from (pixels).
+    every : int >= 1
+        Steps between draws.
+    seed : int
+        The run's seed.
+    iteration : int >= 0
+        Steps done before this one.
+
+    Returns
+    -------
+    int
+        One of ``sides``, uniformly at random.
+
+    Raises
+    ------
+    ValueError
+        If ``sides`` is empty or ``every`` < 1.
+
+    Examples
+    --------
+    >>> [multiscale_side((96, 128, 160), 10, 0, i) for i in (0, 9, 10, 25)]
+    [160, 160, 128, 160]
+    """
+    sides = tuple(int(s) for s in sides)
+    if not sides:
+        raise ValueError("sides must not be empty")
+    if int(every) < 1:
+        raise ValueError(f"every must be >= 1; got {every}")
+    draw = np.random.default_rng((int(seed), int(iteration) // int(every)))
+    return sides[int(draw.integers(len(sides)))]
+
+
+def resize_batch(images, bboxes, side: int):
+    """Resize a batch of images to ``side`` x ``side`` pixels and scale their boxes.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, 3), float32
+    bboxes : list of ndarray, shape (R_i, 4)
+        Boxes in pixels of ``images``.
+    side : int
+        Output side in pixels.
+
+    Returns
+    -------
+    images : ndarray, shape (N, side, side, 3), float32
+        Bilinear (:func:`bboxcore.data.transforms.resize`); unchanged (the same
+        array) when already that size.
+    bboxes : list of ndarray, shape (R_i, 4)
+        ``bbox * (side / W, side / H, side / W, side / H)``.
+
+    Examples
+    --------
+    >>> box = [np.array([[0, 0, 4, 2.0]])] * 2
+    >>> im, bb = resize_batch(np.zeros((2, 8, 8, 3), np.float32), box, 16)
+    >>> im.shape, bb[1].tolist()
+    ((2, 16, 16, 3), [[0.0, 0.0, 8.0, 4.0]])
+    """
+    images = np.asarray(images)
+    if images.shape[1:3] == (side, side):
+        return images, list(bboxes)
+    out = np.empty((len(images), side, side, images.shape[3]), np.float32)
+    boxes = []
+    for i, (image, bbox) in enumerate(zip(images, bboxes)):
+        out[i], b = transforms.resize(image, np.reshape(bbox, (-1, 4)), (side, side))
+        boxes.append(b)
+    return out, boxes

@@ -179,6 +179,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="random x/y swaps of square images (default: on for neon-trees only)",
     )
+    p.add_argument(
+        "--multiscale",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="SIDE",
+        help="multi-scale training (YOLOv2): resize each batch to a side drawn from these "
+        "multiples of 32 every --multiscale-every steps (default: off)",
+    )
+    p.add_argument(
+        "--multiscale-every",
+        type=int,
+        default=None,
+        help=f"steps between two draws of the side (default: {d.multiscale_every})",
+    )
     p.add_argument("--seed", type=int, default=None, help=f"seed of everything (default: {d.seed})")
     p.add_argument(
         "--n-train", type=int, default=None, help="use only N training images (default: all)"
@@ -256,7 +271,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         kind = dataset_kind(dataset)
     except ValueError as err:
         raise ValueError(f"--{err}") from None
-    _check_positive(args, ("epochs", "batch_size", "n_train", "n_val", "max_iters"))
+    _check_positive(
+        args, ("epochs", "batch_size", "n_train", "n_val", "max_iters", "multiscale_every")
+    )
+    if args.multiscale and any(s < 32 or s % 32 for s in args.multiscale):
+        raise ValueError(
+            f"--multiscale sides must be positive multiples of 32; got {args.multiscale}"
+        )
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be > 0; got {args.lr}")
     if args.eval_every is not None and args.eval_every < 0:
@@ -293,6 +314,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         n_val=args.n_val,
         max_iters=args.max_iters,
         eval_every=pick(args.eval_every, 5 if neon else 1),
+        multiscale=tuple(args.multiscale or ()),
+        multiscale_every=pick(args.multiscale_every, d.multiscale_every),
         progress=not args.no_progress,
     )
 

@@ -52,7 +52,7 @@ from bboxcore.models.config import (
     config_to_dict,
     train_config_from_dict,
 )
-from bboxcore.models.datasets import epoch_order, load_batch
+from bboxcore.models.datasets import epoch_order, load_batch, multiscale_side, resize_batch
 from bboxcore.models.predict import evaluate
 from bboxcore.models.registry import build_model, detector_class
 from bboxcore.models.runlog import RunLog
@@ -237,6 +237,11 @@ class Trainer:
         self.model = build_model(train_config.model, model_config, train_config.seed)
         self.scheme = SCHEMES[train_config.scheme]
         _check_scheme(train_config.scheme, self.model)
+        if train_config.multiscale and not type(self.model).fully_convolutional:
+            raise ValueError(
+                f"multiscale: {train_config.model} is not fully convolutional (its input side "
+                "is fixed), so it cannot be trained at several scales"
+            )
         self.networks = {
             name: build_model(train_config.model, model_config, train_config.seed + offset)
             for name, offset in self.scheme.networks.items()
@@ -740,6 +745,11 @@ def train_one_epoch(trainer: Trainer) -> bool:
             images, bboxes, labels = load_batch(
                 trainer.train_set, batches[k], trainer.rng, cfg.flip, cfg.vflip, cfg.transpose
             )
+            if cfg.multiscale:
+                side = multiscale_side(
+                    cfg.multiscale, cfg.multiscale_every, cfg.seed, trainer.iteration
+                )
+                images, bboxes = resize_batch(images, bboxes, side)
             targets = [Target(b, lab) for b, lab in zip(bboxes, labels)]
             _add_time(timer, "data", t0)
             t1 = time.perf_counter()

@@ -219,6 +219,9 @@ class Yolov1Config:
 class YOLOv1(Detector):
     r"""YOLOv1: one network from pixels to an S×S×(5B + C) grid of boxes and class probabilities.
 
+    Its fully connected layers fix the input side (``config.img_size``), so it
+    cannot be trained at several scales (``fully_convolutional`` is False).
+
     Parameters
     ----------
     config : Yolov1Config
@@ -240,6 +243,7 @@ class YOLOv1(Detector):
     """
 
     loss_names = YOLO_TERMS
+    fully_convolutional = False
 
     def __init__(self, config: Yolov1Config, rng: np.random.Generator) -> None:
         super().__init__()
