@@ -409,9 +409,13 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     Overlapping windows (stride < kernel) add their gradients.
 
     The detectors' 2x2 / stride-2 pool (no padding) takes a fast path with the same
-    results, bit for bit: windows do not overlap, so the backward pass is one mask
+    results, bit for bit: windows do not overlap, so the gradient is one mask
     ``x == max of its window`` (ties resolved as above) times ``dout``, on arrays laid
-    out so that every NumPy loop runs along contiguous rows.
+    out so that every NumPy loop runs along contiguous rows. When a graph is recorded
+    the forward pass marks the winners (one bool per pixel of x, kept until the graph
+    is freed) and the backward pass only scales the mask by ``dout``: the same passes
+    over memory in all, split so that backward costs no more than forward, and a later
+    in-place write to the output cannot move the gradient.
 
     Examples
     --------
@@ -514,38 +518,88 @@ def _pairs_up(a: np.ndarray) -> np.ndarray:
     return up.reshape(*a.shape[:3], 2 * a.shape[3])
 
 
+#: For a dtype of 2 or 4 bytes, the unsigned integer twice as wide and the factor that
+#: writes a value into both halves of it: ``v (2^k + 1) = (v << k) | v`` for ``v < 2^k``.
+_TWICE = {2: (np.uint32, 0x10001), 4: (np.uint64, 0x100000001)}
+
+
+def _pairs_up_into(a: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+    """:func:`_pairs_up` of ``a`` written into ``buffer`` (``2 a.nbytes`` bytes, uint8).
+
+    For 2- and 4-byte floats each pair is one integer twice as wide, so the copy is two
+    contiguous passes at the output resolution (widen the bits, multiply by 2^k + 1)
+    instead of two strided ones; the bits, hence the values, are those of ``a``.
+    """
+    n, c, ho, wo = a.shape
+    size = a.dtype.itemsize
+    if size not in _TWICE:
+        up = buffer.view(a.dtype).reshape(n, c, ho, wo, 2)
+        up[..., 0] = a
+        up[..., 1] = a
+        return up.reshape(n, c, ho, 2 * wo)
+    wide, factor = _TWICE[size]
+    pairs = buffer.view(wide).reshape(a.shape)
+    np.copyto(pairs, a.view(f"u{size}"))  # v, widened (a fast cast, not a ufunc loop)
+    np.multiply(pairs, factor, out=pairs)  # v v: both halves
+    return pairs.view(a.dtype).reshape(n, c, ho, 2 * wo)
+
+
 def _max_pool_2x2(x: Tensor, ho: int, wo: int) -> Tensor:
     """:func:`max_pool2d` with a 2x2 kernel, stride 2, no padding (see its Notes)."""
     n, c = x.shape[:2]
     xc = x.data[:, :, : 2 * ho, : 2 * wo]  # an odd last row / column is in no window
     rows = xc.reshape(n, c, ho, 2, 2 * wo)  # (N, C, Ho, window row, W)
-    vmax = np.maximum(rows[:, :, :, 0], rows[:, :, :, 1])  # (N, C, Ho, 2 Wo), contiguous
+    # the temporaries come from the scratch cache: fresh, they would cost a page fault
+    # per 4 KiB on their first write, about as much as the pass that writes them
+    vmax = workspace.take((n, c, ho, 2 * wo), x.dtype)  # (N, C, Ho, 2 Wo), contiguous
+    np.maximum(rows[:, :, :, 0], rows[:, :, :, 1], out=vmax)
     out = np.maximum(vmax[..., 0::2], vmax[..., 1::2])  # (N, C, Ho, Wo)
+    workspace.give(vmax)
+    saved = {}  # the winners, found below once we know that a backward pass will come
 
     def backward(dout):
         # y = max(a, b, c, d)  =>  dy/dx_i = 1 for the winner, 0 for the others
-        win = rows == _pairs_up(out)[:, :, :, None]  # (N, C, Ho, 2, 2 Wo) bool
-        if np.count_nonzero(win) != out.size:  # some window has several maxima
-            # NOTE: ties -- the first maximum in row-major order (a, b, c, d) takes the
-            # gradient, as in the general path. Each row of a window is two adjacent
-            # bools, read as one little-endian uint16 = left + 256 right.
-            pair = win.view("<u2")  # (N, C, Ho, 2, Wo): 0, 1 (left), 256 (right), 257 (both)
-            top, bottom = pair[:, :, :, 0], pair[:, :, :, 1]
-            loser = np.left_shift(top, 8)  # (in place, uint16 only: no casts, no big temporaries)
-            np.bitwise_and(top, np.invert(loser, out=loser), out=top)  # a wins -> b loses
-            np.left_shift(bottom, 8, out=loser)
-            np.bitwise_and(bottom, np.invert(loser, out=loser), out=bottom)  # c wins -> d loses
-            np.bitwise_or(top, np.right_shift(top, 8, out=loser), out=loser)
-            np.bitwise_and(loser, 1, out=loser)  # 1 if a or b won, else 0
-            np.subtract(1, loser, out=loser)
-            bottom *= loser  # a or b won -> c and d lose
         cropped = x.shape[2:] != (2 * ho, 2 * wo)
         dx = (np.zeros if cropped else np.empty)(x.shape, dtype=out.dtype)
         dxc = dx[:, :, : 2 * ho, : 2 * wo].reshape(n, c, ho, 2, 2 * wo)  # a view of dx
-        np.multiply(win, _pairs_up(dout)[:, :, :, None], out=dxc)
+        np.copyto(dxc, saved["win"])  # 1 for the winner, 0 for the others (a fast cast)
+        pairs = workspace.scratch((2 * out.nbytes,), np.uint8)
+        dout = np.asarray(dout, dtype=out.dtype)
+        np.multiply(dxc, _pairs_up_into(dout, pairs)[:, :, :, None], out=dxc)  # times dout
         return (dx,)
 
-    return Tensor.from_op(out, (x,), backward, "max_pool2d")
+    result = Tensor.from_op(out, (x,), backward, "max_pool2d")
+    if result._backward is not None:  # a graph: mark each window's winner for backward
+        pairs = workspace.take((2 * out.nbytes,), np.uint8)
+        win = workspace.take(rows.shape, bool)  # (N, C, Ho, 2, 2 Wo), kept for backward
+        np.equal(rows, _pairs_up_into(out, pairs)[:, :, :, None], out=win)
+        workspace.give(pairs)
+        _first_maximum_only(win, out.size)
+        saved["win"] = win
+        workspace.release_with(backward, win)  # back to the cache when the graph is freed
+    return result
+
+
+def _first_maximum_only(win: np.ndarray, n_windows: int) -> None:
+    """Keep, in each 2x2 window of ``win`` (N, C, Ho, 2, 2 Wo) bool, only the first True.
+
+    NOTE: ties -- the first maximum in row-major order (a, b, c, d) takes the gradient,
+    as in the general path. Each row of a window is two adjacent bools, read as one
+    little-endian uint16 = left + 256 right; in place, uint16 only (no casts, no big
+    temporaries).
+    """
+    if np.count_nonzero(win) == n_windows:  # one maximum per window: nothing to do
+        return
+    pair = win.view("<u2")  # (N, C, Ho, 2, Wo): 0, 1 (left), 256 (right), 257 (both)
+    top, bottom = pair[:, :, :, 0], pair[:, :, :, 1]
+    loser = np.left_shift(top, 8)
+    np.bitwise_and(top, np.invert(loser, out=loser), out=top)  # a wins -> b loses
+    np.left_shift(bottom, 8, out=loser)
+    np.bitwise_and(bottom, np.invert(loser, out=loser), out=bottom)  # c wins -> d loses
+    np.bitwise_or(top, np.right_shift(top, 8, out=loser), out=loser)
+    np.bitwise_and(loser, 1, out=loser)  # 1 if a or b won, else 0
+    np.subtract(1, loser, out=loser)
+    bottom *= loser  # a or b won -> c and d lose
 
 
 def _avg_pool_2x2(x: Tensor, ho: int, wo: int) -> Tensor:

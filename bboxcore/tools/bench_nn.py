@@ -16,7 +16,8 @@ with two, and printed next to the limit it is held to, measured in the same run:
   :math:`W^\top dY` (as in the detector). Bounds: 1.5x the floor with >= 16 input
   channels, 2.5x for the 3-channel first layer (where copying the image into
   columns is the cost).
-* **max_pool2d / avg_pool2d**: the backward against the forward (bound: 1x).
+* **max_pool2d / avg_pool2d**: the backward against the forward (bound: 1x), and
+  the two together (moving work from one to the other changes the ratio, not the total).
 * **batch norm** forward + backward (training) against one pass over the
   tensor's memory, a ``np.copyto`` of it (bound: 2x).
 * **one training step** of each built-in Faster R-CNN preset (MNIST scenes
@@ -115,7 +116,8 @@ def _pool_fns(rng: np.random.Generator, shape, pool):
     xt = nn.Tensor(x, requires_grad=True)
     out = pool(xt, 2)
     dout = rng.standard_normal(out.shape, dtype=np.float32)
-    return (lambda: pool(xt, 2)), (lambda: out._backward(dout))
+    forward, backward = (lambda: pool(xt, 2)), (lambda: out._backward(dout))
+    return forward, backward, (lambda: pool(xt, 2)._backward(dout))  # the last: fwd + bwd
 
 
 def _bn_fns(rng: np.random.Generator, shape):
@@ -292,12 +294,14 @@ def suite_nn(rng: np.random.Generator) -> list:
                               record(key + " floor", "GEMM floor")))  # fmt: skip
             cases.append(Case("nn", label, f"bboxcore {k}T", _with_threads(limit, k, conv_step),
                               REPEAT, versus(key, key + " floor", "floor", bound)))  # fmt: skip
-        for label, fwd, bwd in pools:
+        for label, fwd, bwd, both in pools:
             key = f"{label} {k}T"
             cases.append(Case("nn", label, f"fwd {k}T", _with_threads(limit, k, fwd), REPEAT,
                               record(key + " fwd")))  # fmt: skip
             cases.append(Case("nn", label, f"bwd {k}T", _with_threads(limit, k, bwd), REPEAT,
                               versus(key, key + " fwd", "fwd", 1.0)))  # fmt: skip
+            cases.append(Case("nn", label, f"fwd+bwd {k}T", _with_threads(limit, k, both),
+                              REPEAT, record(key + " fwd+bwd", "the whole")))  # fmt: skip
         for label, step, copy in norms:
             key = f"{label} {k}T"
             cases.append(Case("nn", label, f"copy {k}T", _with_threads(limit, k, copy), REPEAT,

@@ -73,18 +73,39 @@ def test_im2col_col2im_match_reference_bit_for_bit(geometry, seed):
     shape=st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(2, 9), st.integers(2, 9)),
     seed=seeds,
     ties=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64, np.float16]),
 )
-def test_pool_2x2_fast_paths_match_reference_bit_for_bit(shape, seed, ties):
+def test_pool_2x2_fast_paths_match_reference_bit_for_bit(shape, seed, ties, dtype):
     """2x2 / stride 2, odd sides included; with ``ties`` the values are small integers, so
-    windows hold several maxima (as after a ReLU): the first in row-major order wins."""
+    windows hold several maxima (as after a ReLU): the first in row-major order wins.
+    float16 / float32 copy ``dout`` in pairs through a wider integer, float64 does not."""
     rng = np.random.default_rng(seed)
     x = rng.integers(-1, 2, shape) if ties else rng.standard_normal(shape)
-    x = x.astype(np.float32)
+    x = x.astype(dtype)
     for new_pool, old_pool in ((nn.max_pool2d, ref.max_pool2d), (nn.avg_pool2d, ref.avg_pool2d)):
         new, old = new_pool(nn.Tensor(x, True), 2), old_pool(nn.Tensor(x, True), 2)
         np.testing.assert_array_equal(new.data, old.data)
-        dout = rng.standard_normal(new.shape).astype(np.float32)
+        dout = rng.standard_normal(new.shape).astype(dtype)
         np.testing.assert_array_equal(_grads(new, dout)[0], _grads(old, dout)[0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(2, 7), st.integers(2, 7)),
+       seed=seeds)  # fmt: skip
+def test_max_pool_2x2_gradient_matches_finite_difference(shape, seed):
+    x = np.random.default_rng(seed).standard_normal(shape)  # float64: no ties, no kink hit
+    assert nn.gradcheck(lambda t: nn.max_pool2d(t, 2), [x])
+    assert nn.gradcheck(lambda t: nn.avg_pool2d(t, 2), [x])
+
+
+def test_max_pool_2x2_gradient_ignores_later_writes_to_its_output():
+    """The winners are marked in the forward pass: an in-place op on the output (or a
+    caller reusing it) cannot move the gradient."""
+    x = nn.Tensor(np.array([[[[1.0, 2.0], [4.0, 3.0]]]], np.float32), True)
+    out = nn.max_pool2d(x, 2)
+    out.data[...] = 2.0  # now equal to the top-right pixel, not to the maximum 4
+    (dx,) = _grads(out, np.array([[[[5.0]]]], np.float32))
+    np.testing.assert_array_equal(dx[0, 0], [[0.0, 0.0], [5.0, 0.0]])
 
 
 def test_max_pool_2x2_tie_goes_to_first_in_row_major_order():
