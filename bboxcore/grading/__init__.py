@@ -19,6 +19,7 @@ from bboxcore.grading.iou import IouAssignment
 from bboxcore.grading.iou_loss_grad import IouLossGradAssignment
 from bboxcore.grading.nms import NmsAssignment
 from bboxcore.grading.report import CheckResult, Counterexample, Report, to_csv, to_junit
+from bboxcore.grading.roi_align import RoiAlignAssignment
 from bboxcore.grading.runner import Assignment, grade_with
 from bboxcore.grading.smooth_l1 import SmoothL1Assignment
 from bboxcore.grading.soft_nms import SoftNmsAssignment
@@ -45,6 +46,7 @@ ASSIGNMENTS: dict[str, Assignment] = {
         SoftNmsAssignment(),
         SmoothL1Assignment(),
         AnchorLabelsAssignment(),
+        RoiAlignAssignment(),
         IouLossGradAssignment(),
     )
 }
@@ -66,7 +68,7 @@ def grade(
     Parameters
     ----------
     assignment : {'nms', 'iou', 'bbox2loc', 'loc2bbox', 'soft_nms', 'smooth_l1',
-        'anchor_labels', 'iou_loss_grad'}
+        'anchor_labels', 'roi_align', 'iou_loss_grad'}
         Which contract the file implements (see ``bboxcore grade --help``).
     path : str
         The submission, a ``.py`` file.

@@ -22,6 +22,7 @@ from bboxcore.grading.iou_loss_grad.contract import (
     IOU_LOSS_GRAD_SIGNATURE,
 )
 from bboxcore.grading.nms.contract import NMS_CONTRACT, NMS_SIGNATURE
+from bboxcore.grading.roi_align.contract import ROI_ALIGN_CONTRACT, ROI_ALIGN_SIGNATURE
 from bboxcore.grading.smooth_l1.contract import SMOOTH_L1_CONTRACT, SMOOTH_L1_SIGNATURE
 from bboxcore.grading.soft_nms.contract import SOFT_NMS_CONTRACT, SOFT_NMS_SIGNATURE
 
@@ -36,6 +37,7 @@ SIGNATURES: dict[str, str] = {
     "soft_nms": SOFT_NMS_SIGNATURE,
     "smooth_l1": SMOOTH_L1_SIGNATURE,
     "anchor_labels": ANCHOR_LABELS_SIGNATURE,
+    "roi_align": ROI_ALIGN_SIGNATURE,
     "iou_loss_grad": IOU_LOSS_GRAD_SIGNATURE,
 }
 
@@ -48,5 +50,6 @@ CONTRACTS: dict[str, str] = {
     "soft_nms": SOFT_NMS_CONTRACT,
     "smooth_l1": SMOOTH_L1_CONTRACT,
     "anchor_labels": ANCHOR_LABELS_CONTRACT,
+    "roi_align": ROI_ALIGN_CONTRACT,
     "iou_loss_grad": IOU_LOSS_GRAD_CONTRACT,
 }

@@ -75,6 +75,7 @@ CORRECT = {
     "soft_nms": soft_nms,
     "smooth_l1": lambda x, sigma: (smooth_l1(x, sigma), smooth_l1_backward(1.0, x, sigma)),
     "anchor_labels": ASSIGNMENTS["anchor_labels"].reference,
+    "roi_align": ASSIGNMENTS["roi_align"].reference,
     "iou_loss_grad": lambda p, t: iou_loss_backward(1.0, p, t, reduction="none"),
 }
 
