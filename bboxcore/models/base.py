@@ -191,6 +191,27 @@ class Detector(Module):
         raise NotImplementedError(f"{cls.__name__} must define config_from_dict()")
 
     @classmethod
+    def train_defaults(cls, dataset: str) -> dict:
+        """This detector's training recipe on a data set family: ``bboxcore train`` defaults.
+
+        Parameters
+        ----------
+        dataset : str
+            A family of :func:`bboxcore.models.datasets.dataset_kind`
+            (``'mnist-det'``, ``'neon-trees'``, ``'voc'``, ``'coco'``).
+
+        Returns
+        -------
+        dict
+            :class:`~bboxcore.models.config.TrainConfig` fields (e.g. ``optimizer``,
+            ``lr``, ``epochs``, ``batch_size``, ``warmup_iters``, ``weight_decay``)
+            that replace the data set's defaults when the command line does not
+            give them; ``lr`` applies only with this recipe's optimiser. Empty
+            (the data set's defaults) unless a detector overrides it.
+        """
+        return {}
+
+    @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]):
         """The configuration for a data set (``'mnist-det'``, ``'neon-trees'``, a folder)."""
         raise NotImplementedError(f"{cls.__name__} must define default_config()")

