@@ -212,3 +212,66 @@ def test_conv2d_columns_come_back_to_the_cache_when_the_graph_is_freed():
     assert workspace.cached_bytes() == 2 * cols_bytes
     workspace.clear()
     assert workspace.cached_bytes() == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.tuples(st.integers(1, 3), st.integers(2, 7), st.integers(1, 9), st.integers(1, 9)),
+       seed=seeds, affine=st.booleans(), stats=st.booleans(), block_bytes=st.integers(1, 2000),
+       dtype=st.sampled_from([np.float32, np.float64]))  # fmt: skip
+def test_batch_norm_blocks_of_channels_match_reference_bit_for_bit(
+    shape, seed, affine, stats, block_bytes, dtype
+):
+    """Training batch norm one block of channels at a time (blocks from 1 channel to all):
+    the same bits as the plain version, statistics, outputs and gradients."""
+    from bboxcore.nn import normalization
+
+    rng = np.random.default_rng(seed)
+    if np.prod(shape) // shape[1] < 2:
+        shape = (2, *shape[1:])
+    x = (3 * rng.standard_normal(shape) + 1).astype(dtype)
+    dout = rng.standard_normal(shape).astype(dtype)
+    saved = normalization.BLOCK_BYTES
+    normalization.BLOCK_BYTES = block_bytes
+    try:
+        new = _bn_run(nn.batch_norm, x, dout, True, affine, stats)
+    finally:
+        normalization.BLOCK_BYTES = saved
+    old = _bn_run(ref.batch_norm, x, dout, True, affine, stats)
+    for a, b in zip(new, old):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_batch_norm_bit_for_bit_on_backbone_shapes():
+    rng = np.random.default_rng(0)
+    for shape in ((2, 16, 80, 80), (2, 128, 10, 10), (1, 3, 33, 17)):
+        x = (3 * rng.standard_normal(shape) + 1).astype(np.float32)
+        dout = rng.standard_normal(shape).astype(np.float32)
+        new = _bn_run(nn.batch_norm, x, dout, True, True, True)
+        old = _bn_run(ref.batch_norm, x, dout, True, True, True)
+        for a, b in zip(new, old):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_batch_norm_gradient_matches_finite_difference():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 5))
+    gamma = nn.Tensor(rng.uniform(0.5, 2.0, 3), requires_grad=True)
+    beta = nn.Tensor(rng.standard_normal(3), requires_grad=True)
+    assert nn.gradcheck(lambda t: nn.batch_norm(t, None, None, gamma, beta, training=True), [x])
+    assert nn.gradcheck(lambda g, b: nn.batch_norm(x, None, None, g, b, training=True),
+                        [gamma, beta])  # fmt: skip
+
+
+def test_batch_norm_blocked_backward_takes_any_dout():
+    """A dout of another dtype or not C-contiguous (from the engine) gives the plain
+    version's gradients, bit for bit."""
+    rng = np.random.default_rng(1)
+    x = (3 * rng.standard_normal((2, 5, 6, 7)) + 1).astype(np.float32)
+    wide = rng.standard_normal((2, 5, 6, 14)).astype(np.float32)
+    for dout in (wide[..., ::2], wide[..., ::2].astype(np.float64)):
+        new = _bn_run(nn.batch_norm, x, dout, True, True, True)
+        old = _bn_run(ref.batch_norm, x, dout, True, True, True)
+        for a, b in zip(new, old):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
