@@ -173,3 +173,17 @@ def test_case_args_follow_the_signature():
             if check.cases:
                 case = next(iter(check.cases(np.random.default_rng(0))))
                 assert isinstance(case, Case) and len(case.args) == len(a.arg_names()), name
+
+
+def test_the_nms_catalogue_has_the_mistakes_found_in_public_code():
+    # issue 17, item 6: at least 25 NMS variants; those found in public code cite their source
+    import inspect
+
+    from bboxcore.grading.nms import bugs
+
+    assert len(NMS_BUGS) >= 25
+    source = inspect.getsource(bugs)
+    found = ("far_corner_max", "sort_by_y2", "never_removes", "swap_scan")
+    for key in (*found, "any_overlap_removes", "area_height_typo"):
+        comment = source[: source.index(f'"{key}":')].rsplit('",\n', 1)[-1]
+        assert "https://" in comment, key

@@ -2,10 +2,14 @@
 
 Each entry of :data:`NMS_BUGS` is a deliberately *wrong* greedy NMS (no sort,
 ``>=`` instead of ``>``, "+1" areas, a union without the intersection...) with a
-one-line hint. :func:`classify_nms` runs every variant on the cases the
-student failed and names the variant whose answers match the student's. The
-correct algorithm is :func:`bboxcore.nms.nms`; nothing here is used to decide
-whether an answer is right.
+one-line hint. The last six were found in public code (each entry names where):
+the far corner taken with ``np.maximum``, boxes ordered by ``y2`` as in the
+tutorial code written for score-less detectors, a loop that never removes a
+candidate nor keeps the taken box, a swap-and-scan in input order,
+``np.any(overlap) > thresh``, and an area typed ``y2 - y2``. :func:`classify_nms`
+runs every variant on the cases the student failed and names the variant whose
+answers match the student's. The correct algorithm is :func:`bboxcore.nms.nms`;
+nothing here is used to decide whether an answer is right.
 """
 
 from __future__ import annotations
@@ -73,7 +77,44 @@ NMS_BUGS: dict[str, str] = {
     "they were kept (decreasing score).",
     "no_suppression": "nothing is ever removed: compute the IoU of the taken box with each "
     "remaining box and drop those above iou_thresh.",
+    # -- Mistakes found in public code (each entry below: where the pattern was seen; the
+    # variants are written here from the behaviour, not copied).
+    # https://github.com/ZQPei/faster_rcnn/blob/04d6c2ef61327d069c4def6037ccb8b01da1aa4d/
+    # faster_rcnn/network/nms/nms_cpu_np.py (its first NMS, kept commented out):
+    # xx2 = np.maximum(x2[i], ...), yy2 = np.maximum(y2[i], ...).
+    "far_corner_max": "the intersection ends at the *smaller* x_max and y_max (np.minimum); "
+    "yours takes np.maximum there, so it reaches the far corner of the larger box.",
+    # https://github.com/fatihari/artificial-intelligence-and-data-science (its NMS notebook:
+    # `idxs = y2`, sorted, the last taken first, when no probabilities are passed); also
+    # https://github.com/mollyzyy787/cs229_final_project/blob/HEAD/CS229_final_project_code/
+    # nms.m (`s = y2`).
+    "sort_by_y2": "you process the boxes by their bottom coordinate y_max (the tutorial code "
+    "that sorts by y2 when it has no scores); take them by decreasing score.",
+    # https://github.com/sarisamardani/yolo/blob/HEAD/nms.py: the taken box is popped but
+    # never kept, no box is ever removed from the candidates, and a box is added as soon
+    # as one earlier box overlaps it by less than the threshold.
+    "never_removes": "keep the taken box itself, and remove the boxes it suppresses from the "
+    "candidates: yours adds every box that *some* earlier box does not overlap, and never "
+    "the best one.",
+    # https://github.com/Swall0w/clib/blob/HEAD/clib/utils/nms.py: boxes in input order, a
+    # box overlapping a later one is dropped after swapping the better of the two forward.
+    "swap_scan": "sort the boxes by score and keep the best of each overlapping group: "
+    "swapping overlapping boxes in input order and dropping every box that overlaps a later "
+    "one is not greedy NMS.",
+    # https://github.com/zabaio/robat/blob/HEAD/nms.py (and many copies of the same
+    # tutorial): `if np.any(overlap) > overlapThresh`, np.any gives True (1) for any
+    # overlap at all, and the scores are never used.
+    "any_overlap_removes": "`np.any(overlap) > iou_thresh` compares a boolean with the "
+    "threshold: any overlap at all removes a box. Sort by score, and compare each IoU with "
+    "iou_thresh (`(iou > iou_thresh).any()`).",
+    # https://github.com/smallsunsun1/Cascade-RCNN/blob/HEAD/test/test_py_nms.py (and
+    # copies): areas = (x2 - x1 + 1) * (y2 - y2 + 1), the box height typed as y2 - y2.
+    "area_height_typo": "the area's height is y_max - y_min: yours subtracts y_max from "
+    "itself (a typo, with the old '+1' convention), so every area is a 1-pixel-high strip.",
 }
+
+#: Real-code variants with their own IoU (not a :func:`buggy_iou` switch).
+_OWN_IOU = ("far_corner_max", "area_height_typo")
 
 
 def tie_rank(keep, n: int) -> np.ndarray:
@@ -142,7 +183,14 @@ def buggy_nms(
     else:
         order = np.lexsort((rank, -s)).tolist()
 
-    iou = buggy_iou(b, b, IOU_VARIANTS.get(bug, ""))  # [i, j]: i taken, j candidate
+    if bug == "sort_by_y2":
+        order = np.lexsort((rank, -b[:, 3])).tolist()
+    if bug in _OWN_IOU:
+        iou = _own_iou(b, bug)
+    else:
+        iou = buggy_iou(b, b, IOU_VARIANTS.get(bug, ""))  # [i, j]: i taken, j candidate
+    if bug == "any_overlap_removes":
+        return _any_overlap_removes(b, iou_thresh)
     if bug == "greater_equal":
         over = iou >= iou_thresh
     elif bug == "inverted":
@@ -154,6 +202,25 @@ def buggy_nms(
     over = np.where(np.isnan(iou), nan_over, over)  # 0 / 0: either way, as the judge allows
 
     keep: list[int] = []
+    if bug == "never_removes":  # source: `iou < iou_threshold` adds the box
+        below = np.where(np.isnan(iou), not nan_over, iou < iou_thresh)
+        for p, i in enumerate(order):
+            for j in order[p + 1 :]:
+                if below[i, j] and j not in keep:
+                    keep.append(int(j))
+        return keep
+    if bug == "swap_scan":
+        p = list(range(n))
+        for i in range(n):
+            overlapped = False
+            for j in range(i + 1, n):
+                if over[p[i], p[j]]:
+                    overlapped = True
+                    if s[p[i]] > s[p[j]]:
+                        p[i], p[j] = p[j], p[i]
+            if not overlapped:
+                keep.append(int(p[i]))
+        return keep
     if bug == "inds_no_plus_one":  # the vectorised loop of py-faster-rcnn's py_cpu_nms
         rest = np.array(order, dtype=np.int64)
         while rest.size:
@@ -183,6 +250,39 @@ def buggy_nms(
     return keep
 
 
+def _own_iou(b: np.ndarray, bug: str) -> np.ndarray:
+    """(N, N) IoU of the real-code variants ``far_corner_max`` and ``area_height_typo``."""
+    x1, y1, x2, y2 = (b[:, k] for k in range(4))
+    if bug == "far_corner_max":  # np.maximum for the far corner, clipped at 0
+        iw = np.maximum(0.0, np.maximum(x2[:, None], x2) - np.maximum(x1[:, None], x1))
+        ih = np.maximum(0.0, np.maximum(y2[:, None], y2) - np.maximum(y1[:, None], y1))
+        area = (x2 - x1) * (y2 - y1)
+    else:  # area_height_typo, with the source's "+1": height y2 - y2 + 1 = 1
+        iw = np.maximum(0.0, np.minimum(x2[:, None], x2) - np.maximum(x1[:, None], x1) + 1)
+        ih = np.maximum(0.0, np.minimum(y2[:, None], y2) - np.maximum(y1[:, None], y1) + 1)
+        area = (x2 - x1 + 1) * (y2 - y2 + 1)
+    inter = iw * ih
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / (area[:, None] + area[None, :] - inter)
+
+
+def _any_overlap_removes(b: np.ndarray, iou_thresh: float) -> list[int]:
+    """The tutorial loop: box i (input order) goes if ``np.any(overlap) > iou_thresh``.
+
+    ``overlap`` is the "+1" intersection over the other remaining boxes' areas; only
+    whether any of it is non-zero matters (True is 1, False is 0).
+    """
+    x1, y1, x2, y2 = (b[:, k] for k in range(4))
+    remaining = list(range(len(b)))
+    for i in range(len(b)):
+        others = np.array([j for j in remaining if j != i], dtype=np.int64)
+        w = np.maximum(0.0, np.minimum(x2[i], x2[others]) - np.maximum(x1[i], x1[others]) + 1)
+        h = np.maximum(0.0, np.minimum(y2[i], y2[others]) - np.maximum(y1[i], y1[others]) + 1)
+        if float(bool(np.any(w * h))) > iou_thresh:
+            remaining.remove(i)
+    return remaining
+
+
 def reproduces_nms(bug: str, boxes, scores, iou_thresh: float, keep) -> bool:
     """True when the variant ``bug``, ties taken in the student's order, returns ``keep``.
 
@@ -193,7 +293,9 @@ def reproduces_nms(bug: str, boxes, scores, iou_thresh: float, keep) -> bool:
     True
     """
     keep = [int(k) for k in keep]
-    rank = None if bug == "sorted_positions" else tie_rank(keep, len(scores))
+    # never_removes: the kept boxes are not the ones taken, so they tell nothing of the tie
+    # order; its source sorts with Python's stable sorted(): equal scores by index
+    rank = None if bug in ("sorted_positions", "never_removes") else tie_rank(keep, len(scores))
     if buggy_nms(boxes, scores, iou_thresh, bug, rank) == keep:
         return True
     b = np.asarray(boxes, dtype=np.float64)
