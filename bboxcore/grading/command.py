@@ -34,13 +34,13 @@ examples:
 """
 
 _TOLERANCE = """\
-tolerances (iou, bbox2loc, loc2bbox, soft_nms scores): an answer is accepted when
-each entry is within 4 times the first-order float32 error bound of the
-formula: the magnitudes of its intermediates (coordinates, widths, areas,
-centres, exp(t)) times the float32 unit roundoff 2^-24, propagated through each
-operation. So float32 code written in any usual way passes, tiny boxes far
-from the origin get the wider bound float32 needs, and exact grid inputs a
-bound of a few float32 ulps.
+tolerances (iou, bbox2loc, loc2bbox, soft_nms scores, smooth_l1, roi_align,
+iou_loss_grad): an answer is accepted when each entry is within 4 times the
+first-order float32 error bound of the formula: the magnitudes of its
+intermediates (coordinates, widths, areas, centres, exp(t)) times the float32
+unit roundoff 2^-24, propagated through each operation. So float32 code
+written in any usual way passes, tiny boxes far from the origin get the wider
+bound float32 needs, and exact grid inputs a bound of a few float32 ulps.
 """
 
 
