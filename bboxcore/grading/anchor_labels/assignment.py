@@ -40,7 +40,7 @@ from bboxcore.grading.worker import Opaque
 from bboxcore.iou import box_iou
 from bboxcore.targets.faster_rcnn import AnchorTargetCreator
 
-__all__ = ["AnchorLabelsAssignment", "label_options"]
+__all__ = ["AnchorLabelsAssignment", "as_labels", "label_options"]
 
 #: IoUs within this distance of a threshold (or of a GT's best) may be decided either way.
 IOU_TOL = 1e-6
@@ -148,7 +148,28 @@ def label_options(anchor, bbox, img_size, pos_thresh: float, neg_thresh: float) 
 
 
 def as_labels(value, n: int) -> tuple[np.ndarray | None, str]:
-    """The student's answer as (S,) int64 labels, or ``(None, what is wrong with it)``."""
+    """The student's answer as (S,) int64 labels, or ``(None, what is wrong with it)``.
+
+    Parameters
+    ----------
+    value : object
+        What the student's function returned, as decoded by the worker.
+    n : int
+        The number of anchors S.
+
+    Returns
+    -------
+    labels : ndarray, shape (S,), int64, or None
+    problem : str
+        ``''`` when ``labels`` is set, else one line for the report.
+
+    Examples
+    --------
+    >>> as_labels([1, 0, -1], 3)
+    (array([ 1,  0, -1]), '')
+    >>> as_labels([1, 2], 2)[1]
+    'returned the label 2; labels are 1, 0 or -1'
+    """
     if value is None:
         return None, "returned None (is the return statement missing?)"
     if isinstance(value, Opaque):

@@ -36,7 +36,7 @@ from bboxcore.grading.iou_loss_grad.contract import (
 from bboxcore.grading.runner import HINT_MAX_ROWS, Case, Check, Failure
 from bboxcore.losses import iou_loss_backward
 
-__all__ = ["IouLossGradAssignment"]
+__all__ = ["IouLossGradAssignment", "ties"]
 
 #: Float32 operations on the longest path of each of the two terms (sums of sides, X, the
 #: mins, I_h, I_w, I, U, the quotients, the difference), each off by U32 of its result.
@@ -51,7 +51,23 @@ def _case(pred, target, what: str = "") -> Case:
 
 
 def ties(pred, target) -> np.ndarray:
-    """Sides where the prediction equals the target, or may after float32 rounding: (R, 4)."""
+    """Sides where the prediction equals the target, or may after float32 rounding.
+
+    Parameters
+    ----------
+    pred, target : array_like, shape (R, 4)
+        Distances ``(l, t, r, b)``.
+
+    Returns
+    -------
+    ndarray, shape (R, 4), bool
+        True where both one-sided derivatives of min() are accepted.
+
+    Examples
+    --------
+    >>> ties([[1.0, 2.0, 3.0, 4.0]], [[1.0, 2.5, 3.0 + 1e-9, 1.0]]).tolist()
+    [[True, False, True, False]]
+    """
     p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
     return np.abs(p - t) <= 2 * U32 * (np.abs(p) + np.abs(t))
 
