@@ -11,8 +11,9 @@ low IoU turns negative), the best anchor looked up only among the anchor's own
 best GT, the GT's best taken over all anchors before the outside ones are
 dropped, outside anchors labelled like the others or as negatives, touching the
 border counted as outside, ``img_size`` read as (W, H), the ignore band
-forgotten (labels initialised to 0), py-faster-rcnn's "+1" IoU. Nothing here
-decides whether an answer is right.
+forgotten (labels initialised to 0), py-faster-rcnn's "+1" IoU, the thresholds
+hard-coded to 0.7 and 0.3, and a strict inside test against (W, H). Nothing
+here decides whether an answer is right.
 
 References
 ----------
@@ -60,6 +61,13 @@ ANCHOR_LABELS_HINTS: dict[str, str] = {
     "width = x_max - x_min.",
     "gt_best_zero_iou": "a GT box that overlaps no inside anchor (its highest IoU is 0) has "
     "no best anchor: without that check every anchor ties at 0 and turns positive.",
+    # Seen in public re-implementations found with the search tool (an AnchorTargetLayer
+    # whose __init__ sets self.positive_thresh = 0.7 whatever it is passed; another that
+    # keeps anchors with x_min > 0 and x_max < h); their repositories were not recorded.
+    "thresholds_fixed": "use the pos_thresh and neg_thresh you are given: your labels "
+    "follow 0.7 and 0.3 whatever the arguments say.",
+    "inside_strict_hw": "two slips in the inside test: touching the border is inside (>= 0, "
+    "<= W), and img_size is (H, W), so x_max is compared with W = img_size[1], not H.",
 }
 
 
@@ -100,8 +108,10 @@ def buggy_anchor_labels(
     """
     a = np.asarray(anchor, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(bbox, dtype=np.float64).reshape(-1, 4)
-    h, w = (img_size[1], img_size[0]) if bug == "img_size_wh" else img_size
-    if bug == "inside_strict":
+    h, w = (img_size[1], img_size[0]) if bug in ("img_size_wh", "inside_strict_hw") else img_size
+    if bug == "thresholds_fixed":
+        pos_thresh, neg_thresh = 0.7, 0.3
+    if bug in ("inside_strict", "inside_strict_hw"):
         inside = (a[:, 0] > 0) & (a[:, 1] > 0) & (a[:, 2] < w) & (a[:, 3] < h)
     else:
         inside = (a[:, 0] >= 0) & (a[:, 1] >= 0) & (a[:, 2] <= w) & (a[:, 3] <= h)

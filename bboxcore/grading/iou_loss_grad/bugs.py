@@ -8,7 +8,8 @@ the union taken as a constant or as not depending on :math:`I`, the sign of the
 :math:`I` term, :math:`\partial X/\partial x_t` with the wrong pair of sides or
 the target's sides, the :math:`\min` ignored or inverted, :math:`I_h` and
 :math:`I_w` swapped, the paper's column order :math:`(x_t, x_b, x_l, x_r)`
-instead of FCOS's :math:`(l, t, r, b)`, a mean over the rows. (The paper's form
+(or an :math:`(l, r, t, b)` layout: the same pairs) instead of FCOS's
+:math:`(l, t, r, b)`, a mean over the rows. (The paper's form
 :math:`(I(\nabla X - \nabla I) - U\nabla I)/(U^2\,\mathrm{IoU})` without its IoU is
 the gradient of :math:`1 - \mathrm{IoU}`: ``linear_loss``.) Nothing here decides
 whether an answer is right.
@@ -49,8 +50,11 @@ IOU_LOSS_GRAD_HINTS: dict[str, str] = {
     "(x_t < x~_t: min picks it), and 0 where it is longer; yours is the other way round.",
     "inter_factor_swapped": "dI/dx_t = I_w (moving the top edge changes the height, which "
     "multiplies the width) and dI/dx_l = I_h; yours has I_h and I_w swapped.",
-    "unitbox_order": "the columns are FCOS's (l, t, r, b); you read them in the UnitBox "
-    "paper's order (x_t, x_b, x_l, x_r).",
+    # Also the (xl, xr, xt, xb) order of a public Caffe UnitBox loss layer found with the
+    # search tool (repository not recorded): the same pairing, so the same answers.
+    "unitbox_order": "the columns are FCOS's (l, t, r, b): l pairs with r (columns 0 and 2), "
+    "t with b (1 and 3). You pair columns 0 with 1 and 2 with 3, as in the UnitBox paper's "
+    "order (x_t, x_b, x_l, x_r) or an (l, r, t, b) layout.",
     "mean_over_rows": "return each row's own gradient, d L_i / d pred_ltrb[i]: yours is "
     "divided by the number of rows (the gradient of the mean).",
 }
@@ -93,7 +97,9 @@ def buggy_iou_loss_grad(pred_ltrb, target_ltrb, bug: str = "", le: bool = False)
     """
     p = np.asarray(pred_ltrb, dtype=np.float64).reshape(-1, 4)
     t = np.asarray(target_ltrb, dtype=np.float64).reshape(-1, 4)
-    perm = [2, 0, 3, 1] if bug == "unitbox_order" else [0, 1, 2, 3]  # (t, b, l, r) read as l, t..
+    # the columns the student reads as (l, t, r, b): UnitBox's (t, b, l, r)
+    # ((l, r, t, b) pairs the columns the same way and gives the same answers)
+    perm = [2, 0, 3, 1] if bug == "unitbox_order" else [0, 1, 2, 3]
     p, t = p[:, perm], t[:, perm]
     pl, pt, pr, pb = p.T
     tl, tt, tr, tb = t.T
