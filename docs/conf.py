@@ -69,8 +69,8 @@ html_title = "bboxcore"
 html_static_path = ["_static"]
 html_css_files = ["extra.css"]
 html_show_sourcelink = False
-# The notebook pages get the width of the left column for their figures.
-html_sidebars = {"notebooks/[0-9]*": []}
+# The notebook pages and the comparison (wide tables, figures) get the width of the left column.
+html_sidebars = {"notebooks/[0-9]*": [], "comparison": []}
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
@@ -241,6 +241,62 @@ def _link_notebooks() -> None:
             link.symlink_to(Path("..", "..", "notebooks", source.name))
 
 
+def _glue_from_linked_notebooks(app, doctree) -> None:
+    """Cross-document glue from a course notebook: name the notebook's document, keep the key.
+
+    A page shows an output of a notebook with MyST-NB's ``{glue} key`` directive and
+    ``:doc: notebooks/NN_topic.ipynb``. MyST-NB finds that document with
+    ``Path.resolve()``, which follows the symbolic link of :func:`_link_notebooks` out of
+    ``docs/`` and yields the document name ``/.../notebooks/NN_topic`` instead of
+    ``notebooks/NN_topic``, so the reference would not resolve: rename it (at
+    ``doctree-read``). Each reference is also wrapped in a container that remembers its
+    document and key, so that :func:`_glued_alt_text` can give the glued image its alt text.
+    """
+    from docutils import nodes
+    from myst_nb.ext.glue.utils import PendingGlueReference
+
+    linked = (ROOT / "notebooks").resolve()
+    for node in list(doctree.findall(PendingGlueReference)):
+        ref = Path(node["refdoc"])
+        if ref.is_absolute() and ref.parent == linked:
+            node["refdoc"] = f"notebooks/{ref.name}"
+        box = nodes.container("", classes=["glued-output"])
+        box["glue_ref"] = (node["refdoc"], node["key"])
+        node.replace_self(box)
+        box += node
+
+
+def _glued_alt_text(app, doctree, docname) -> None:
+    """Alt text of a glued image: the one ``scripts/build_notebooks.py`` gave its output.
+
+    MyST-NB's cross-document glue draws an image without alt text; the notebook's output
+    carries it in ``metadata["image/png"]["alt"]`` (the cell's ``alt="..."`` header), read
+    here from MyST-NB's glue cache of that notebook.
+    """
+    import json
+
+    from docutils import nodes
+
+    folder = Path(app.env.mystnb_config.output_folder)
+    for box in doctree.findall(nodes.container):
+        if "glue_ref" not in box.attributes:
+            continue
+        refdoc, key = box["glue_ref"]
+        *parts, name = refdoc.split("/")
+        cache = folder.joinpath(*parts, f"{name}.glue.json")
+        try:
+            output = json.loads(cache.read_text())[key]
+        except (OSError, KeyError, ValueError):
+            continue
+        meta = output.get("metadata", {})
+        alt = next(
+            (meta[m]["alt"] for m in meta if isinstance(meta[m], dict) and "alt" in meta[m]), None
+        )
+        for image in box.findall(nodes.image):
+            if alt and not image.get("alt"):
+                image["alt"] = alt
+
+
 def setup(app) -> None:
     if not (MATHJAX_SRC / "tex-mml-chtml.js").is_file():
         from sphinx.errors import ConfigError
@@ -254,4 +310,6 @@ def setup(app) -> None:
     app.connect("autodoc-process-docstring", _borrow_references, priority=390)
     app.connect("autodoc-process-docstring", _module_headings_as_rubrics, priority=400)
     app.connect("doctree-resolved", _unmangle_citations)
+    app.connect("doctree-read", _glue_from_linked_notebooks)
+    app.connect("doctree-resolved", _glued_alt_text)
     app.connect("build-finished", _copy_mathjax)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Markdown, display
+from markdown_it import MarkdownIt
 from matplotlib.patches import Rectangle
 
 from bboxcore import box_iou, nms
@@ -53,10 +53,35 @@ from bboxcore.tools.compare_plots import (
     plot_pr_curves,
 )
 
+try:  # the documentation's Comparison page shows the outputs glued here
+    from myst_nb import glue
+except ImportError:  # pragma: no cover - myst-nb is a dev dependency
+
+    def glue(name, value, display=True):
+        """Show ``value``, as myst_nb.glue does in a notebook."""
+        from IPython.display import display as show
+
+        show(value)
+
+
 np.set_printoptions(precision=3, suppress=True)
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 RESULTS = ROOT / "docs" / "results"
 COLORS = model_colors()
+
+
+class Markdown:
+    """Markdown text that also shows as HTML (the documentation glues HTML across pages)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def _repr_markdown_(self):
+        return self.text
+
+    def _repr_html_(self):
+        html = MarkdownIt("commonmark").enable("table").render(self.text)
+        return html.replace("<table>", '<table class="table">')
 
 
 def load(dataset):
@@ -69,15 +94,18 @@ def load(dataset):
 
 
 results = {d: r for d in DATASETS if (r := load(d)) is not None}
+status = []
 for d in DATASETS:
     if d not in results:
-        print(f"{d}: no results committed yet (no {d}.json in docs/results)")
+        status.append(f"* `{d}`: no results committed yet (no `{d}.json` in `docs/results`)")
         continue
     word = "fold" if d == "neon-trees" else "seed"
     n_runs = len(results[d]["runs"])
-    print(f"{d}: {n_runs} run{'s' if n_runs > 1 else ''}")
-    for m, ks in missing_runs(results[d]).items():
-        print(f"   missing: {m} {word}{'s' if len(ks) > 1 else ''} {', '.join(map(str, ks))}")
+    lacking = [f"{m} {word}{'s' if len(ks) > 1 else ''} {', '.join(map(str, ks))}"
+               for m, ks in missing_runs(results[d]).items()]  # fmt: skip
+    status.append(f"* `{d}`: {n_runs} run{'s' if n_runs > 1 else ''}; "
+                  + (f"missing: {'; '.join(lacking)}" if lacking else "nothing missing"))  # fmt: skip
+glue("status", Markdown("\n".join(status)))
 
 # %% [markdown]
 # ## 1. The table
@@ -89,10 +117,8 @@ for d in DATASETS:
 # one BLAS thread.
 
 # %%
-if results:
-    display(Markdown(format_table(results)))
-else:
-    print("no results yet: run `bboxcore compare` (see the Comparison page)")
+NONE_YET = Markdown("*No results committed yet: run `bboxcore compare` (see the Comparison page).*")
+glue("table", Markdown(format_table(results)) if results else NONE_YET)
 summaries = {d: summarize(r["runs"]) for d, r in results.items()}
 
 
@@ -145,8 +171,8 @@ for d in summaries:
 # yet in the file.
 
 # %% alt="AP50 against training minutes for each detector, one panel per data set: a small dot per run and a large marker at the mean with error bars of one standard deviation"
+glue("ap_vs_time", plot_ap_vs_time(results) if results else NONE_YET)
 if results:
-    display(plot_ap_vs_time(results))
     for d, s in summaries.items():
         timed = {m: v["train_minutes"][0] for m, v in s.items() if v["train_minutes"][0]}
         if timed:
@@ -157,8 +183,6 @@ if results:
         if speed:
             best = max(speed, key=speed.get)
             print(f"{d}: fastest inference {best}, {speed[best]:.1f} images/s (one at a time)")
-else:
-    print("no results to draw yet")
 
 # %% [markdown]
 # ## 3. Precision–recall on NEON
@@ -170,15 +194,13 @@ else:
 
 # %% alt="Precision against recall on the NEON test tiles, one curve per detector on one fold, the other folds faint, with AP50 and the mean over folds in the legend"
 neon = results.get("neon-trees")
+glue("pr_neon", plot_pr_curves(neon) if neon else NONE_YET)
 if neon:
-    display(plot_pr_curves(neon))
     for m in MODELS:
         ends = {r["run"]: r["pr"][0]["recall"][-1] for r in neon["runs"] if r["model"] == m}
         if ends:
             per_fold = ", ".join(f"fold {k} {v:.3f}" for k, v in sorted(ends.items()))
             print(f"{m:12s} highest recall: {per_fold}")
-else:
-    print("no NEON results yet")
 
 # %% [markdown]
 # ## 4. The same test tiles, every detector
@@ -187,16 +209,11 @@ else:
 # Ground truth dashed cyan, detections (score ≥ 0.3) solid red.
 
 # %% alt="A grid of NEON test tiles (rows) by detectors (columns) with the ground-truth crowns dashed in cyan and each detector's detections in red"
-if neon:
-    display(plot_detections(neon, n_images=4))
-else:
-    print("no NEON results yet")
+glue("detections_neon", plot_detections(neon, n_images=4) if neon else NONE_YET)
 
 # %% alt="A grid of MNIST test scenes (rows) by detectors (columns) with the ground-truth digits dashed in cyan and each detector's detections in red"
-if "mnist-det" in results:
-    display(plot_detections(results["mnist-det"], n_images=3, panel=2.2))
-else:
-    print("no MNIST results yet")
+mnist = results.get("mnist-det")
+glue("detections_mnist", plot_detections(mnist, n_images=3, panel=2.2) if mnist else NONE_YET)
 
 # %% [markdown]
 # ## 5. Why the numbers differ
