@@ -250,7 +250,7 @@ def draw(ax, boxes, color, label=None, **kw):
 #
 # A dense detector scores every anchor or cell, and almost all of them are background.
 # Faster R-CNN's RPN never sees that imbalance in its loss: it *samples* 256 anchors per
-# image (the NEON preset 128), at most half positive (IoU ≥ 0.7 or the best anchor of a
+# image in the paper (the NEON preset: 128), at most half positive (IoU ≥ 0.7 or the best anchor of a
 # box), and its classification term is averaged over them (Ren, He, Girshick, Sun, *Faster
 # R-CNN*, arXiv:1506.01497, Eq. 1 and Sec. 3.1.3; *Detection – 3 stages*, §C2); the second
 # stage samples RoIs at most ¼ positive (§B5). RetinaNet keeps **every** anchor in the loss
@@ -275,7 +275,8 @@ f = cfgs["faster_rcnn"]
 base = generate_anchor_base(f.anchor.base_size, f.anchor.ratios, f.anchor.scales)
 stride = f.backbone.feat_stride
 rpn_anchor = grid_anchors(base, stride, (H // stride, W // stride))
-creator = AnchorTargetCreator(f.rpn.n_sample, f.rpn.pos_iou_thresh, f.rpn.neg_iou_thresh)
+creator = AnchorTargetCreator(f.rpn.n_sample, f.rpn.pos_iou_thresh, f.rpn.neg_iou_thresh,
+                              f.rpn.pos_ratio)  # fmt: skip
 _, rpn_label = creator(bbox, rpn_anchor, (H, W), np.random.default_rng(0))
 fc = cfgs["fcos"]
 ft = fcos_targets(bbox, label, feats, fc.pyramid.strides, fc.size_ranges,
@@ -560,10 +561,12 @@ else:
 # Detection: Faster R-CNN*, receptive field; notebook 04). With no pretrained backbone and
 # few layers, the presets see about as far as the largest crowns (the theoretical field; the
 # *effective* one, where most of the gradient comes from, is smaller: Luo, Li, Urtasun,
-# Zemel, *Understanding the Effective Receptive Field in Deep CNNs*, arXiv:1701.04128). The
-# pyramid detectors predict large crowns on coarser levels with a larger field (Lin et al.,
-# *Feature Pyramid Networks*, arXiv:1612.03144; §G3); YOLOv1's fully connected layer sees
-# the whole tile.
+# Zemel, *Understanding the Effective Receptive Field in Deep Convolutional Neural
+# Networks*, arXiv:1701.04128). The pyramid detectors predict large crowns on coarser levels
+# with a larger field (Lin et al., *Feature Pyramid Networks for Object Detection*,
+# arXiv:1612.03144; §G3) — the fields below follow the bottom-up path to each level, a lower
+# bound: the top-down path adds the coarser levels' context to P3 and P4. YOLOv1's fully
+# connected layer sees the whole tile.
 
 # %%
 def pyramid_fields(pc, head_convs):
