@@ -473,9 +473,11 @@ def plot_detections(
     Returns
     -------
     matplotlib.figure.Figure
-        A grid: row = test image (its id on the left), column = detector (its
-        name, run and number of detections drawn on top); ground-truth boxes
-        dashed in :data:`GT_COLOR`, detections in :data:`DETECTION_COLOR`.
+        A grid: row = test image (its id on the left, the end of it when long:
+        a NEON tile's id ends with its position), column = detector (its name and
+        the numbers of detections drawn and of ground-truth boxes on top);
+        ground-truth boxes dashed in :data:`GT_COLOR`, detections in
+        :data:`DETECTION_COLOR`.
 
     Raises
     ------
@@ -537,7 +539,8 @@ def plot_detections(
                 ax, np.asarray(shown["bbox"], np.float64).reshape(-1, 4)[keep], DETECTION_COLOR, 1.2
             )
             ax.set_title(f"{m}: {int(keep.sum())} det. / {len(gt)} GT", fontsize=8)
-        row[0].set_ylabel(str(image_id)[:28], fontsize=7)
+        label = str(image_id)
+        row[0].set_ylabel(label if len(label) <= 28 else "…" + label[-27:], fontsize=7)
     lacking = [m for m in _models() if m not in cols]
     head = (
         f"{name}, {word} {chosen}: ground truth dashed cyan, detections with "
