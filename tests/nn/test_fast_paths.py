@@ -275,3 +275,44 @@ def test_batch_norm_blocked_backward_takes_any_dout():
         for a, b in zip(new, old):
             assert a.dtype == b.dtype
             np.testing.assert_array_equal(a, b)
+
+
+@st.composite
+def same_size_geometries(draw):
+    """Stride 1 with the output as large as the input: the flattened-plane path."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)  # "same" needs an even reach
+    kh, kw = kh - reach_h % 2, kw - reach_w % 2  # an odd reach comes from dilation 1
+    reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)),
+             draw(st.integers(1, 7)), draw(st.integers(1, 7)))  # fmt: skip
+    return shape, (kh, kw), (reach_h // 2, reach_w // 2), (dh, dw)
+
+
+@settings(max_examples=80, deadline=None)
+@given(geometry=same_size_geometries(), seed=seeds)
+def test_same_size_im2col_col2im_match_reference_bit_for_bit(geometry, seed):
+    """im2col, and col2im on a buffer it may overwrite, along flattened planes (stride 1,
+    "same" padding, with dilation, kernels wider than the image): the same bits."""
+    from bboxcore.nn import conv
+
+    shape, kernel, padding, dilation = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    cols = nn.im2col(x, kernel, 1, padding, dilation)
+    np.testing.assert_array_equal(cols, ref.im2col(x, kernel, 1, padding, dilation))
+    dcols = rng.standard_normal(cols.shape).astype(np.float32)
+    expected = ref.col2im(dcols, shape, kernel, 1, padding, dilation)
+    got = conv._col2im(dcols.copy(), shape, kernel, (1, 1), padding, dilation, overwrite=True)
+    np.testing.assert_array_equal(got, expected)
+    assert not np.signbit(got[got == 0]).any()  # no -0 where the reference has +0
+
+
+def test_same_size_conv2d_gradient_matches_finite_difference():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((4, 3, 3, 3))
+    for d in (1, 2):  # "same" padding = dilation for a 3x3 kernel
+        assert nn.gradcheck(lambda a, b, d=d: nn.conv2d(a, b, padding=d, dilation=d), [x, w])
+    wt = w.transpose(1, 0, 2, 3)  # (C, F, kh, kw) for the transposed convolution
+    assert nn.gradcheck(lambda a, b: nn.conv_transpose2d(a, b, padding=1), [x, wt])
