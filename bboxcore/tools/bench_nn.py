@@ -30,8 +30,9 @@ Backward times are those of the op's ``backward`` closure as the engine calls it
 gradients are not the op's cost.
 
 Run ``bboxcore bench nn`` (the table) or ``python -m bboxcore.tools.bench_nn
---json out.json [--timer cpu]`` (the table and the times as JSON, e.g. to compare two
-trees; ``--timer cpu`` times by CPU time, steadier when the machine is shared).
+--json out.json [--timer cpu] [--only WORD ...]`` (the table and the times as JSON, e.g.
+to compare two trees; ``--timer cpu`` times by CPU time, steadier when the machine is
+shared; ``--only pool batch_norm`` times only the cases whose name holds a word).
 """
 
 from __future__ import annotations
@@ -332,7 +333,7 @@ def _median_ms(fn: Callable[[], object], repeat: int, clock: Callable[[], float]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bboxcore.tools.bench_nn [--json PATH] [--seed S]``: print the nn table.
+    """``python -m bboxcore.tools.bench_nn [--json PATH] [--seed S] [--only WORD ...]``.
 
     Parameters
     ----------
@@ -355,8 +356,16 @@ def main(argv: list[str] | None = None) -> int:
         help="wall clock (default), or this process's CPU time: steadier on a busy machine, "
         "but a two-thread row then counts both threads",
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="WORD",
+        help="time only the cases whose name contains one of these words (e.g. pool)",
+    )
     args = parser.parse_args(argv)
     cases = suite_nn(np.random.default_rng(args.seed))
+    if args.only:
+        cases = [c for c in cases if any(word in c.name for word in args.only)]
     if args.timer == "cpu":
         rows = [(c, _median_ms(c.fn, c.repeat, time.process_time)) for c in cases]
     else:
