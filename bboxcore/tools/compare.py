@@ -194,10 +194,17 @@ def _read_json(path: Path, default):
 # ----------------------------------------------------------------------------- training
 def _child(meter: str, argv: list[str]) -> int:
     """Run ``bboxcore train`` in this process and write its wall time and peak memory."""
-    from bboxcore.cli import main as cli_main
+    from bboxcore.models.train_cli import RunFolderError, TrainingDiverged
+    from bboxcore.models.train_cli import main as train_main
 
+    if argv[:1] != ["train"]:
+        raise ValueError(f"the child runs 'train ...'; got {argv[:1]}")
     t0 = time.perf_counter()
-    rc = cli_main(argv)
+    try:
+        rc = train_main(argv[1:])
+    except (TrainingDiverged, RunFolderError, ValueError) as err:
+        print(f"bboxcore train: error: {err}", file=sys.stderr)
+        rc = 1
     seconds = time.perf_counter() - t0
     maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     _write_json(Path(meter), {"rc": rc, "seconds": seconds, "maxrss_mb": maxrss_kb / 1024})
