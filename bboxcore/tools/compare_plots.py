@@ -204,6 +204,17 @@ def _missing_text(results, dataset: str) -> str:
     return "missing: " + "; ".join(parts)
 
 
+def _wrap(text: str, width: int) -> str:
+    """Lines of at most about ``width`` characters, broken only between '; '-separated items."""
+    lines: list[str] = []
+    for item in text.split("; "):
+        if lines and len(lines[-1]) + 2 + len(item) <= width:
+            lines[-1] += "; " + item
+        else:
+            lines.append(item)
+    return ";\n".join(lines)
+
+
 def _mean_std(values) -> tuple[float, float]:
     v = np.asarray([x for x in values if x is not None], np.float64)
     if len(v) == 0:
@@ -298,7 +309,7 @@ def plot_ap_vs_time(results, *, figsize: tuple[float, float] | None = None):
         missing = _missing_text(content, d)
         if untimed:
             missing = "; ".join(filter(None, [missing, f"{untimed} run(s) without a time"]))
-        ax.set_title(title + ("\n" + missing if missing else ""), fontsize=10)
+        ax.set_title(title + ("\n" + _wrap(missing, 64) if missing else ""), fontsize=10)
         ax.set_xlabel("training time (min)")
         ax.set_ylabel("AP50 (VOC, test)")
         ax.set_ylim(0, 1.02)
@@ -406,7 +417,7 @@ def plot_pr_curves(
     faint = f"; faint: the other {word}s" if others and len(runs) > len(by_model) else ""
     ax.set_title(
         f"{dataset}: precision-recall at IoU 0.5, {word} {chosen}{faint}"
-        + ("\n" + missing if missing else ""),
+        + ("\n" + _wrap(missing, 80) if missing else ""),
         fontsize=10,
     )
     ax.set_xlabel("recall")

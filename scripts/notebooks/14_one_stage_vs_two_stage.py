@@ -175,7 +175,7 @@ glue("ap_vs_time", plot_ap_vs_time(results) if results else NONE_YET)
 if results:
     for d, s in summaries.items():
         timed = {m: v["train_minutes"][0] for m, v in s.items() if v["train_minutes"][0]}
-        if timed:
+        if len(timed) > 1:
             fast, slow = min(timed, key=timed.get), max(timed, key=timed.get)
             print(f"{d}: training from {timed[fast]:.1f} min ({fast}) to {timed[slow]:.1f} min "
                   f"({slow}) on average")  # fmt: skip

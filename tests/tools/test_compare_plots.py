@@ -124,6 +124,7 @@ def test_ap_vs_time_draws_a_panel_per_data_set_and_names_what_is_missing():
     assert mnist.get_title().startswith("mnist-det") and "centernet" in mnist.get_title()
     assert "fcos folds 1, 2" in trees.get_title()
     assert "1 run(s) without a time" in trees.get_title()
+    assert all(len(line) <= 64 for line in trees.get_title().splitlines())  # wrapped by item
     assert trees.get_legend_handles_labels()[1] == ["fcos (1 run)"]  # retinanet has no time
 
 
