@@ -23,6 +23,7 @@
 # %%
 # %matplotlib inline
 import json
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -66,7 +67,9 @@ except ImportError:  # pragma: no cover - myst-nb is a dev dependency
 
 np.set_printoptions(precision=3, suppress=True)
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-RESULTS = ROOT / "docs" / "results"
+# BBOXCORE_RESULTS: another folder of results files, e.g. the committed ones exported while
+# a comparison is still writing docs/results (see the Comparison page, "Reproducing").
+RESULTS = Path(os.environ.get("BBOXCORE_RESULTS", ROOT / "docs" / "results"))
 COLORS = model_colors()
 
 
