@@ -568,8 +568,10 @@ else:
 # Networks*, arXiv:1701.04128). The pyramid detectors predict large crowns on coarser levels
 # with a larger field (Lin et al., *Feature Pyramid Networks for Object Detection*,
 # arXiv:1612.03144; §G3) — the fields below follow the bottom-up path to each level, a lower
-# bound: the top-down path adds the coarser levels' context to P3 and P4. YOLOv1's fully
-# connected layer sees the whole tile.
+# bound: the top-down path adds the coarser levels' context to P3 and P4. The paper's YOLOv1
+# ends with fully connected layers that see the whole image; the preset replaces them by a
+# per-cell 3 × 3 + 1 × 1 convolutional head (a documented departure, *API → bboxcore.models*,
+# `yolov1_config`), whose field is that of its last conv block.
 
 # %%
 def pyramid_fields(pc, head_convs):
@@ -592,8 +594,10 @@ fields = {
     "centernet": [build_model("centernet", cfgs["centernet"]).summary()["receptive_field"]],
     "retinanet": pyramid_fields(cfgs["retinanet"].pyramid, cfgs["retinanet"].head_convs),
     "fcos": pyramid_fields(cfgs["fcos"].pyramid, cfgs["fcos"].head_convs),
-    "yolov1": [H],
-}
+    "yolov1": [H if y1.head == "fc" else receptive_field(
+        [(3, 1), (2, 2)] * (len(y1.channels) - 1) + [(3, 1), (3, 1), (1, 1)]
+    )],  # conv blocks, each but the last followed by a 2x2 max-pool; then the head
+}  # fmt: skip
 y3c = cfgs["yolov3"]
 darknet = [(3, 2)] + [(3, 2), (3, 1)] * 2  # stem and two stages: C3 at stride 8
 fields["yolov3"] = [
