@@ -613,12 +613,11 @@ def _max_pool_2x2(x: Tensor, ho: int, wo: int) -> Tensor:
     n, c = x.shape[:2]
     xc = x.data[:, :, : 2 * ho, : 2 * wo]  # an odd last row / column is in no window
     rows = xc.reshape(n, c, ho, 2, 2 * wo)  # (N, C, Ho, window row, W)
-    # the temporaries come from the scratch cache: fresh, they would cost a page fault
-    # per 4 KiB on their first write, about as much as the pass that writes them
-    vmax = workspace.take((n, c, ho, 2 * wo), x.dtype)  # (N, C, Ho, 2 Wo), contiguous
+    # the temporaries live in the shared scratch buffer: fresh, they would cost a page
+    # fault per 4 KiB on their first write, about as much as the pass that writes them
+    vmax = workspace.scratch((n, c, ho, 2 * wo), x.dtype)  # (N, C, Ho, 2 Wo), contiguous
     np.maximum(rows[:, :, :, 0], rows[:, :, :, 1], out=vmax)
     out = np.maximum(vmax[..., 0::2], vmax[..., 1::2])  # (N, C, Ho, Wo)
-    workspace.give(vmax)
     saved = {}  # the winners, found below once we know that a backward pass will come
 
     def backward(dout):
@@ -634,10 +633,9 @@ def _max_pool_2x2(x: Tensor, ho: int, wo: int) -> Tensor:
 
     result = Tensor.from_op(out, (x,), backward, "max_pool2d")
     if result._backward is not None:  # a graph: mark each window's winner for backward
-        pairs = workspace.take((2 * out.nbytes,), np.uint8)
+        pairs = workspace.scratch((2 * out.nbytes,), np.uint8)  # vmax is no longer needed
         win = workspace.take(rows.shape, bool)  # (N, C, Ho, 2, 2 Wo), kept for backward
         np.equal(rows, _pairs_up_into(out, pairs)[:, :, :, None], out=win)
-        workspace.give(pairs)
         _first_maximum_only(win, out.size)
         saved["win"] = win
         workspace.release_with(backward, win)  # back to the cache when the graph is freed

@@ -10,9 +10,10 @@ closure): all of them are alive at once during a step anyway, so the cache holds
 between steps what a step holds at its peak. A cached array is never handed out twice
 at the same time.
 
-Temporaries that live inside one backward call (conv2d's column gradients, batch norm's
-product) share one :func:`scratch` buffer instead, as large as the largest of them: one
-array, not one per layer, on top of what the step needs.
+Temporaries that live inside one call of an op's forward or backward (conv2d's column
+gradients, batch norm's product, max-pooling's pairs) share one :func:`scratch` buffer
+instead, as large as the largest of them: one array, not one per layer, on top of what
+the step needs.
 
 :func:`clear` empties the cache (e.g. before measuring peak memory);
 :func:`cached_bytes` says how much it holds.
@@ -90,8 +91,9 @@ def give(array: np.ndarray) -> None:
 def scratch(shape: tuple[int, ...], dtype) -> np.ndarray:
     """A view of the one shared scratch buffer: valid until the next call of :func:`scratch`.
 
-    For a temporary used inside one backward call only (backward calls never nest). The
-    buffer grows to the largest request and is kept.
+    For a temporary used inside one call of an op's forward or backward only (op calls
+    never nest, and no op returns a view of it). The buffer grows to the largest request
+    and is kept.
 
     Parameters
     ----------
