@@ -189,9 +189,10 @@ def batch_norm(
     return Tensor.from_op(out, parents, backward, "batch_norm")
 
 
-#: Bytes of x that :func:`_batch_norm_blocked` handles per block of channels: each block's
-#: few temporaries then stay in the core's cache between the passes over it.
-BLOCK_BYTES = 2**20
+#: Bytes of x that :func:`_batch_norm_blocked` handles per block of channels: each block
+#: and its temporaries then stay in the last-level cache between the passes over it
+#: (measured on 2x16x320x320, CPU time: 1 MiB 17.3 ms, 4 MiB 15.0, the whole tensor 20).
+BLOCK_BYTES = 4 * 2**20
 
 
 def _blockable(xd: np.ndarray, *params) -> bool:
