@@ -191,9 +191,10 @@ if results:
 # ## 3. Precision–recall on NEON
 #
 # One curve per detector on one fold (the one most detectors have), its other folds faint;
-# the legend gives the fold drawn, its AP50 and the mean ± std over folds. The area under a
-# curve is its AP50. Where a curve *ends* is the detector's highest recall at any score
-# threshold: crowns it never finds, at any confidence.
+# the legend gives the fold drawn, its AP50 and the mean ± std over folds. AP50 is the area
+# under a curve's upper envelope (precision made non-increasing, VOC's all-point
+# interpolation). Where a curve *ends* is the highest recall the detector reaches down to its
+# own score cut-off and detection limit: the crowns beyond it are never found.
 
 # %% alt="Precision against recall on the NEON test tiles, one curve per detector on one fold, the other folds faint, with AP50 and the mean over folds in the legend"
 neon = results.get("neon-trees")
