@@ -5,6 +5,7 @@ equations, their gradients against central finite differences.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -320,3 +321,64 @@ def test_losses_fuzz_return_finite_or_raise(k, a):
     except (ValueError, TypeError):
         return
     assert not np.isnan(out).any()  # finite, or inf when a loss exceeds the dtype's range
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_smooth_l1_with_a_subnormal_beta_is_l1_without_overflow():
+    # β = 1e-310 (float64 subnormal, > 0): every |x| >= β takes the linear piece |x| - β/2 with
+    # gradient sign(x); the quadratic piece x² / (2β) is never evaluated there, so 1 / β = inf
+    # neither appears nor warns (a RuntimeWarning is an error under pytest's filterwarnings).
+    x = np.array([-2.0, 0.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(smooth_l1(x, beta=1e-310), [2.0, 0.0, 3.0])
+        np.testing.assert_array_equal(smooth_l1_backward(1.0, x, beta=1e-310), [-1.0, 0.0, 1.0])
+
+
+def test_softmax_cross_entropy_beyond_the_float32_range_is_inf_without_warning():
+    # z - max(z) = -6e38 is below float32's range: p = 0 and L = -log 0 = inf (the gradient
+    # stays p - onehot, finite), with no overflow warning
+    z = np.array([[3e38, -3e38], [3e38, -3e38]], np.float32)
+    labels = np.array([0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = softmax_cross_entropy(z, labels, reduction="none")
+        grad = softmax_cross_entropy_backward(np.ones(2), z, labels, reduction="none")
+    assert loss.tolist() == [0.0, np.inf]
+    assert grad.tolist() == [[0.0, 0.0], [1.0, -1.0]]
+
+
+def test_float32_logits_give_float32_results_everywhere():
+    # "Same floating dtype as logits": the losses and, for every reduction, their gradients
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 3)).astype(np.float32)
+    labels = np.array([0, 1, 2, -1, 1, 0])
+    t = rng.random((6, 3))
+    for r in REDUCTIONS:
+        up = np.ones(6) if r == "none" else 1.0
+        assert softmax_cross_entropy(z, labels, reduction=r).dtype == np.float32
+        assert softmax_cross_entropy_backward(up, z, labels, reduction=r).dtype == np.float32
+        up = np.ones((6, 3)) if r == "none" else 1.0
+        assert sigmoid_binary_cross_entropy(z, t, reduction=r).dtype == np.float32
+        assert sigmoid_binary_cross_entropy_backward(up, z, t, reduction=r).dtype == np.float32
+        assert smooth_l1(z, reduction=r).dtype == np.float32
+        assert smooth_l1_backward(up, z, reduction=r).dtype == np.float32
+
+
+def test_binary_cross_entropy_reads_its_targets_at_the_precision_of_the_logits():
+    # float32 logits: the targets are rounded to float32 first and the loss and gradient are
+    # computed in float32, so float64 targets give exactly what their float32 values give
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=2000).astype(np.float32)
+    t = rng.random(2000)  # float64, most not representable in float32
+    t32 = t.astype(np.float32)
+    for r in REDUCTIONS:
+        up = np.ones(2000) if r == "none" else 1.0
+        np.testing.assert_array_equal(
+            sigmoid_binary_cross_entropy(z, t, reduction=r),
+            sigmoid_binary_cross_entropy(z, t32, reduction=r),
+        )
+        np.testing.assert_array_equal(
+            sigmoid_binary_cross_entropy_backward(up, z, t, reduction=r),
+            sigmoid_binary_cross_entropy_backward(up, z, t32, reduction=r),
+        )
