@@ -40,7 +40,9 @@ def grade_submission(sub: Submission, assignment: str, options: dict) -> Report:
     Parameters
     ----------
     sub : Submission
+        The submission, as :func:`bboxcore.grading.submissions.collect` found it.
     assignment : str
+        A key of :data:`bboxcore.grading.ASSIGNMENTS` (``"nms"``, ``"iou"``...).
     options : dict
         Keyword arguments of :func:`bboxcore.grading.grade` (``function``,
         ``timeout``, ``total_timeout``, ``memory_mb``, ``seed``, ``examples``).
@@ -52,6 +54,20 @@ def grade_submission(sub: Submission, assignment: str, options: dict) -> Report:
         submission that cannot be graded at all (``sub.error``: a corrupt
         notebook or zip) gets a report whose ``loads`` check failed with that
         error and every other check skipped.
+
+    Raises
+    ------
+    KeyError
+        If ``assignment`` is not an assignment's name.
+
+    Examples
+    --------
+    A submission that cannot be read is reported without starting a worker:
+
+    >>> sub = Submission("class/bob.zip", "", "bob", error="bob.zip is not a zip file")
+    >>> r = grade_submission(sub, "nms", {})
+    >>> r.student, r.passed, r.checks[0].name, r.checks[0].passed
+    ('bob', False, 'loads', False)
     """
     from bboxcore.grading import ASSIGNMENTS, grade
 
@@ -147,7 +163,9 @@ def grade_class(
     Parameters
     ----------
     subs : list of Submission
+        The submissions, as :func:`bboxcore.grading.submissions.collect` found them.
     assignment : str
+        A key of :data:`bboxcore.grading.ASSIGNMENTS`.
     options : dict
         Keyword arguments of :func:`bboxcore.grading.grade`.
     jobs : int
@@ -162,6 +180,18 @@ def grade_class(
     list of Report
         The same for every ``jobs``: each grade depends only on its
         submission, the assignment and the options.
+
+    Raises
+    ------
+    KeyError
+        If ``assignment`` is not an assignment's name.
+
+    Examples
+    --------
+    >>> subs = [Submission(f"class/{s}.zip", "", s, error="corrupt zip") for s in ("ann", "bob")]
+    >>> done = []
+    >>> [r.student for r in grade_class(subs, "iou", {}, progress=done.append)], len(done)
+    (['ann', 'bob'], 2)
     """
     if jobs <= 1 or len(subs) <= 1:
         reports = []

@@ -223,11 +223,32 @@ def _write(path: str, text: str) -> None:
 def check_outputs(args: argparse.Namespace) -> None:
     """Fail before grading when a ``--json``/``--junit``/``--csv`` file cannot be written.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``bboxcore grade`` options; the attributes ``json``,
+        ``junit``, ``csv``, ``gradescope`` (a file path, ``"-"`` or empty) and
+        ``report`` (a folder) are checked when present.
+
+    Returns
+    -------
+    None
+
     Raises
     ------
     ValueError
         Naming the option and the path: its folder is missing or not writable,
         or the path is a folder or a read-only file.
+
+    Examples
+    --------
+    >>> import argparse, os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     check_outputs(argparse.Namespace(json=os.path.join(d, "r.json"), csv="-"))
+    ...     check_outputs(argparse.Namespace(junit=d))
+    Traceback (most recent call last):
+    ...
+    ValueError: --junit: cannot write ...: it is a folder
     """
     for option in ("json", "junit", "csv", "gradescope"):
         path = getattr(args, option, None)
@@ -263,6 +284,17 @@ def find_submissions(paths: list[str]) -> list[str]:
     ``__pycache__`` skipped), one submission per file: ``class/alice/nms.py``
     and ``class/bob/nms.py`` are two submissions.
 
+    Parameters
+    ----------
+    paths : list of str
+        Files and folders, as given on the command line.
+
+    Returns
+    -------
+    list of str
+        The ``.py`` files: each file of ``paths`` in its place, a folder's files
+        sorted.
+
     Raises
     ------
     FileNotFoundError
@@ -271,12 +303,14 @@ def find_submissions(paths: list[str]) -> list[str]:
     Examples
     --------
     >>> import pathlib, tempfile
-    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> d = pathlib.Path(tmp.name)
     >>> for name in ("bob/nms.py", "alice/nms.py", "alice/notes.txt"):
     ...     (d / name).parent.mkdir(exist_ok=True)
     ...     _ = (d / name).write_text("")
     >>> [pathlib.Path(p).relative_to(d).as_posix() for p in find_submissions([str(d)])]
     ['alice/nms.py', 'bob/nms.py']
+    >>> tmp.cleanup()
     """
     found: list[str] = []
     missing: list[str] = []

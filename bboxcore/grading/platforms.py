@@ -103,6 +103,18 @@ def points(report: Report, weights: dict[str, float] | None = None) -> tuple[flo
     Without weights every check is worth 1 point (the score is
     ``report.score`` out of ``report.total``).
 
+    Parameters
+    ----------
+    report : Report
+        One submission's report.
+    weights : dict of str to float, optional
+        Points per check name (from :func:`load_weights`); a check missing
+        from it is worth 0.
+
+    Returns
+    -------
+    score, max_score : float
+
     Examples
     --------
     >>> from bboxcore.grading.report import CheckResult

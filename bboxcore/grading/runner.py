@@ -339,6 +339,16 @@ class Assignment:
 def no_match_hint(failure: Failure) -> str:
     """The hint when no catalogued mistake reproduces the student's answers.
 
+    Parameters
+    ----------
+    failure : Failure
+        The first failing check's failure; its ``check`` and ``message`` are
+        quoted.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> print(no_match_hint(Failure("box 1 was removed", check="exact_threshold")))
@@ -356,6 +366,17 @@ def no_match_hint(failure: Failure) -> str:
 
 def forbidden_hint(packages: list[str], function: str) -> str:
     """The hint for a submission that imports a finished implementation.
+
+    Parameters
+    ----------
+    packages : list of str
+        The forbidden top-level packages the file imports.
+    function : str
+        The function the student had to write.
+
+    Returns
+    -------
+    str
 
     Examples
     --------

@@ -226,6 +226,17 @@ def extract_zip(path: str, folder: str) -> None:
     decompressed (a zip bomb's headers lie). Nothing is extracted when a name
     is unsafe.
 
+    Parameters
+    ----------
+    path : str
+        The zip file.
+    folder : str
+        Where to extract it (created when missing).
+
+    Returns
+    -------
+    None
+
     Raises
     ------
     ValueError
@@ -234,13 +245,15 @@ def extract_zip(path: str, folder: str) -> None:
     Examples
     --------
     >>> import pathlib, tempfile, zipfile
-    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> d = pathlib.Path(tmp.name)
     >>> with zipfile.ZipFile(d / "evil.zip", "w") as z:
     ...     z.writestr("../outside.py", "x = 1")
     >>> extract_zip(str(d / "evil.zip"), str(d / "out"))
     Traceback (most recent call last):
     ...
     ValueError: .../evil.zip: unsafe member name '../outside.py' (it leaves the folder)
+    >>> tmp.cleanup()
     """
     try:
         archive = zipfile.ZipFile(path)
@@ -313,14 +326,30 @@ def student_files(folder: str, function: str, assignment: str) -> list[str]:
     else each of them (graded one by one). Empty when no file qualifies (a
     folder holding only one zip is read through that zip by :func:`collect`).
 
+    Parameters
+    ----------
+    folder : str
+        The student's folder.
+    function : str
+        The function the submission must define.
+    assignment : str
+        The assignment's name (a file named after it is preferred).
+
+    Returns
+    -------
+    list of str
+        Paths of the chosen files, sorted.
+
     Examples
     --------
     >>> import pathlib, tempfile
-    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> d = pathlib.Path(tmp.name)
     >>> _ = (d / "utils.py").write_text("def area(b): return 0")
     >>> _ = (d / "solution.py").write_text("from utils import area\\ndef nms(b, s, t): return []")
     >>> [pathlib.Path(p).name for p in student_files(str(d), "nms", "nms")]
     ['solution.py']
+    >>> tmp.cleanup()
     """
     files = [f for f in _candidates(folder) if not f.endswith(".zip")]
     if len(files) <= 1:

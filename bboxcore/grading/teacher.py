@@ -120,6 +120,18 @@ def gradebook_csv(reports: Sequence[Report], weights: dict[str, float] | None = 
     failed_checks, hint``; ``points`` out of ``max_points`` with the
     teacher's weights (default one point per check).
 
+    Parameters
+    ----------
+    reports : sequence of Report
+        One per submission, in the order of the rows.
+    weights : dict of str to float, optional
+        Points per check name (see :func:`bboxcore.grading.platforms.points`).
+
+    Returns
+    -------
+    str
+        The CSV text, header first, ``\\n`` line ends.
+
     Examples
     --------
     >>> from bboxcore.grading.report import CheckResult

@@ -124,6 +124,19 @@ def tie_rank(keep, n: int) -> np.ndarray:
     greedy NMS processed in this order returns the student's answer whenever
     some order of the tied boxes does (the same argument as the judge's).
 
+    Parameters
+    ----------
+    keep : sequence of int
+        The student's answer; indices outside ``[0, n)`` are ignored.
+    n : int
+        Number of boxes.
+
+    Returns
+    -------
+    rank : ndarray, shape (n,), int64
+        Smaller is processed first: ``keep[i]`` gets ``i``, any other box
+        ``n + index``.
+
     Examples
     --------
     >>> tie_rank([2, 0], 4).tolist()
@@ -285,6 +298,25 @@ def _any_overlap_removes(b: np.ndarray, iou_thresh: float) -> list[int]:
 
 def reproduces_nms(bug: str, boxes, scores, iou_thresh: float, keep) -> bool:
     """True when the variant ``bug``, ties taken in the student's order, returns ``keep``.
+
+    Parameters
+    ----------
+    bug : str
+        A key of the NMS bug catalogue (:data:`NMS_BUGS`).
+    boxes : array_like, shape (R, 4), float
+        The case's boxes ``(x_min, y_min, x_max, y_max)`` in pixels.
+    scores : array_like, shape (R,), float
+        The case's scores.
+    iou_thresh : float
+        The case's threshold.
+    keep : sequence of int
+        The student's answer on that case.
+
+    Returns
+    -------
+    bool
+        Also True when the variant returns ``keep`` only with ``0 / 0`` IoUs
+        between zero-area boxes taken as above the threshold.
 
     Examples
     --------

@@ -117,7 +117,32 @@ def _thresholds(rng):
 
 
 def random_case(rng: np.random.Generator, n: int, t: float, what: str = "random") -> Case:
-    """n random boxes on the 1/4-pixel grid, in an image that grows with n, tied scores."""
+    """n random boxes on the 1/4-pixel grid, in an image that grows with n, tied scores.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The source of randomness (the check's seeded generator).
+    n : int
+        Number of boxes.
+    t : float
+        ``iou_thresh`` of the case.
+    what : str
+        Appended to the case's note, in parentheses.
+
+    Returns
+    -------
+    Case
+        ``args = (boxes, scores, t)``: boxes float64 ``(n, 4)`` in pixels,
+        widths and heights in ``[0, 16)`` (zero-area boxes included), scores
+        float64 ``(n,)`` multiples of 1/20 (ties likely).
+
+    Examples
+    --------
+    >>> case = random_case(np.random.default_rng(0), 3, 0.5)
+    >>> case.note, case.args[0].shape, case.args[2]
+    ('3 boxes, iou_thresh=0.5 (random)', (3, 4), 0.5)
+    """
     side = 16.0 * np.sqrt(n)
     xy = rng.integers(0, int(side / GRID), size=(n, 2)) * GRID
     wh = rng.integers(0, int(16 / GRID), size=(n, 2)) * GRID
@@ -144,7 +169,24 @@ def _large(rng):
 
 
 def nms_checks(a) -> list[Check]:
-    """The NMS checks, in the order they are run and reported."""
+    """The NMS checks, in the order they are run and reported.
+
+    Parameters
+    ----------
+    a : NmsAssignment
+        The assignment whose judges some checks use (``judge_returns_indices``,
+        ``judge_index_type``, ``judge_inputs``).
+
+    Returns
+    -------
+    list of Check
+
+    Examples
+    --------
+    >>> from bboxcore.grading import ASSIGNMENTS
+    >>> [c.name for c in nms_checks(ASSIGNMENTS["nms"])][:4]
+    ['returns_indices', 'index_type', 'inputs_unchanged', 'empty_input']
+    """
     return [
         Check(
             "returns_indices",
@@ -206,7 +248,25 @@ def nms_checks(a) -> list[Check]:
 
 
 def nms_search_cases():
-    """Hypothesis strategy: 1 to SEARCH_MAX_BOXES small integer boxes, distinct scores."""
+    """Hypothesis strategy: 1 to SEARCH_MAX_BOXES small integer boxes, distinct scores.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of :class:`Case`: boxes with integer corners in ``[0, 12]`` and sides
+        in ``[1, 6]`` px, scores in ``{0.1, ..., 0.9}``, ``iou_thresh`` from
+        :data:`SEARCH_THRESHOLDS`.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10, database=None)
+    ... @given(nms_search_cases())
+    ... def check(case):
+    ...     boxes, scores, t = case.args
+    ...     assert boxes.shape == (len(scores), 4) and len(set(scores)) == len(scores)
+    >>> check()
+    """
     from hypothesis import strategies as st
 
     coord, side = st.integers(0, 6), st.integers(1, 6)

@@ -16,7 +16,25 @@ __all__ = ["random_soft_case", "soft_nms_checks", "soft_nms_search_cases", "unam
 
 
 def unambiguous(boxes: np.ndarray, iou_thresh: float) -> bool:
-    """No pair of distinct boxes whose decay could go either way at iou_thresh."""
+    """No pair of distinct boxes whose decay could go either way at iou_thresh.
+
+    Parameters
+    ----------
+    boxes : ndarray, shape (R, 4), float
+        ``(x_min, y_min, x_max, y_max)`` in pixels.
+    iou_thresh : float
+        The linear decay's threshold.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10.]])  # IoU 50 / 150 = 1/3
+    >>> unambiguous(boxes, 0.3), unambiguous(boxes, 1 / 3)
+    (True, False)
+    """
     either = nms_decisions(boxes, iou_thresh)[2]
     np.fill_diagonal(either, False)
     return not either.any()
@@ -84,6 +102,31 @@ def random_soft_case(
     ``regime`` (see :data:`bboxcore.grading._common.REGIMES`): ``'grid'`` boxes on
     the 1/4-pixel grid; otherwise half of the boxes are jittered copies of the
     others, far from the origin or below 1 px wide.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The source of randomness (the check's seeded generator).
+    n : int
+        Number of boxes.
+    method : {'linear', 'gaussian'}
+        The case's decay.
+    t : float
+        ``iou_thresh`` of the case.
+    regime : str
+        One of :data:`bboxcore.grading._common.REGIMES`.
+
+    Returns
+    -------
+    Case
+        ``args = (boxes, scores, t, 0.5, 0.001, method)``: boxes float64
+        ``(n, 4)`` of positive area, scores float64 ``(n,)`` in ``[0.01, 0.99]``.
+
+    Examples
+    --------
+    >>> case = random_soft_case(np.random.default_rng(0), 4, "linear", 0.3)
+    >>> case.args[0].shape, unambiguous(case.args[0], 0.3)
+    ((4, 4), True)
     """
     side = 10.0 * np.sqrt(max(n, 1))
     while True:
@@ -109,7 +152,24 @@ def _cases_large(rng):
 
 
 def soft_nms_checks(a) -> list[Check]:
-    """The Soft-NMS checks, in the order they are run and reported."""
+    """The Soft-NMS checks, in the order they are run and reported.
+
+    Parameters
+    ----------
+    a : SoftNmsAssignment
+        The assignment whose judges some checks use (``judge_pair``,
+        ``judge_inputs``).
+
+    Returns
+    -------
+    list of Check
+
+    Examples
+    --------
+    >>> from bboxcore.grading import ASSIGNMENTS
+    >>> [c.name for c in soft_nms_checks(ASSIGNMENTS["soft_nms"])][:3]
+    ['returns_pair', 'inputs_unchanged', 'empty_input']
+    """
     return [
         Check(
             "returns_pair",
@@ -165,7 +225,24 @@ def soft_nms_checks(a) -> list[Check]:
 
 
 def soft_nms_search_cases():
-    """Hypothesis strategy: 1 to 5 small integer boxes, distinct scores, unambiguous IoUs."""
+    """Hypothesis strategy: 1 to 5 small integer boxes, distinct scores, unambiguous IoUs.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of :class:`Case` with ``args = (boxes, scores, iou_thresh, sigma,
+        score_thresh, method)``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10, database=None)
+    ... @given(soft_nms_search_cases())
+    ... def check(case):
+    ...     boxes, scores, t = case.args[:3]
+    ...     assert 1 <= len(scores) <= 5 and unambiguous(boxes, t)
+    >>> check()
+    """
     from hypothesis import strategies as st
 
     box = st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(1, 6), st.integers(1, 6))
