@@ -34,7 +34,24 @@ class CheckpointError(ValueError):
 
 
 def checkpoint_path(path: str | Path) -> Path:
-    """``path`` itself, or ``path/checkpoint.npz`` when ``path`` is a run folder."""
+    """``path`` itself, or ``path/checkpoint.npz`` when ``path`` is a run folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A checkpoint file or a run folder (need not exist).
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as run:
+    ...     print(checkpoint_path(run).name, checkpoint_path("best.npz").name)
+    checkpoint.npz best.npz
+    """
     path = Path(path)
     return path / CHECKPOINT if path.is_dir() else path
 
@@ -65,12 +82,14 @@ def read_checkpoint(path: str | Path, required=REQUIRED) -> dict:
     Examples
     --------
     >>> import pathlib, tempfile
-    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "checkpoint.npz"
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> bad = pathlib.Path(tmp.name) / "checkpoint.npz"
     >>> _ = bad.write_bytes(b"PK\\x03\\x04 cut short")
     >>> read_checkpoint(bad)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     bboxcore.models.checkpoint.CheckpointError: .../checkpoint.npz is not a readable bboxcore ...
+    >>> tmp.cleanup()
     """
     from bboxcore.nn.serialization import load
 
@@ -97,7 +116,36 @@ def read_checkpoint(path: str | Path, required=REQUIRED) -> dict:
 
 
 def json_entry(state: dict, key: str, path) -> dict:
-    """``json.loads`` of the text entry ``key``; a :class:`CheckpointError` naming ``path``."""
+    """``json.loads`` of the text entry ``key``; a :class:`CheckpointError` naming ``path``.
+
+    Parameters
+    ----------
+    state : dict
+        From :func:`read_checkpoint`.
+    key : str
+        The entry, e.g. ``'model_config'`` or ``'train_config'``.
+    path : str or Path
+        Named in the error messages.
+
+    Returns
+    -------
+    dict
+        The decoded JSON object.
+
+    Raises
+    ------
+    CheckpointError
+        If the entry is missing, not valid JSON, or not a JSON object.
+
+    Examples
+    --------
+    >>> json_entry({"model_config": '{"n_class": 2}'}, "model_config", "run/checkpoint.npz")
+    {'n_class': 2}
+    >>> json_entry({"model_config": "[1, 2]"}, "model_config", "run/checkpoint.npz")
+    Traceback (most recent call last):
+    ...
+    bboxcore.models.checkpoint.CheckpointError: run/checkpoint.npz: entry 'model_config' must be ...
+    """
     try:
         value = json.loads(str(state[key]))
     except (KeyError, ValueError) as err:
@@ -110,7 +158,24 @@ def json_entry(state: dict, key: str, path) -> dict:
 
 
 def model_name(state: dict) -> str:
-    """The registry name of the checkpoint's detector (``'faster_rcnn'`` for old checkpoints)."""
+    """The registry name of the checkpoint's detector (``'faster_rcnn'`` for old checkpoints).
+
+    Parameters
+    ----------
+    state : dict
+        From :func:`read_checkpoint`.
+
+    Returns
+    -------
+    str
+        A key of :data:`bboxcore.models.registry.MODELS`, if the checkpoint's
+        detector is known.
+
+    Examples
+    --------
+    >>> model_name({"model_name": np.array("yolov1")}), model_name({})
+    ('yolov1', 'faster_rcnn')
+    """
     from bboxcore.models.registry import DEFAULT_MODEL
 
     return str(state["model_name"]) if "model_name" in state else DEFAULT_MODEL
@@ -135,6 +200,22 @@ def detector_from_state(state: dict, path: str | Path = "checkpoint"):
     CheckpointError
         If the model name is unknown, the config does not fit the detector, or
         the weights do not fit the config.
+
+    Examples
+    --------
+    >>> import json
+    >>> from bboxcore.models.config import config_to_dict
+    >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+    >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+    >>> state = {"model_name": "yolov1", "model_config": json.dumps(config_to_dict(cfg)),
+    ...          "model": YOLOv1(cfg, np.random.default_rng(0)).state_dict()}
+    >>> model = detector_from_state(state)
+    >>> type(model).__name__, model.training
+    ('YOLOv1', False)
+    >>> detector_from_state({**state, "model_name": "ssd"}, "run/checkpoint.npz")
+    Traceback (most recent call last):
+    ...
+    bboxcore.models.checkpoint.CheckpointError: run/checkpoint.npz holds a 'ssd' detector, ...
     """
     from bboxcore.models.registry import MODELS
 

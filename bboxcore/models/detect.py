@@ -257,7 +257,8 @@ def detect_images(model, paths: Sequence[str | os.PathLike], out: str | os.PathL
 
     Parameters
     ----------
-    model : FasterRCNN
+    model : Detector
+        Any :class:`~bboxcore.models.base.Detector`, in evaluation mode.
     paths : sequence of str or PathLike
         Image files (PNG, JPEG...) or folders of images, run at their own size;
         each image at least :func:`min_image_side` pixels high and wide.
@@ -285,6 +286,21 @@ def detect_images(model, paths: Sequence[str | os.PathLike], out: str | os.PathL
         twice, or a folder holds no image.
     OSError
         If an output cannot be written (its ``filename`` is the output's path).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import matplotlib.pyplot as plt
+    >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+    >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+    >>> model = YOLOv1(cfg, np.random.default_rng(0)).eval()
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     plt.imsave(os.path.join(d, "street.png"), np.zeros((32, 32, 3)))
+    ...     records = detect_images(model, [os.path.join(d, "street.png")], os.path.join(d, "out"))
+    ...     print(sorted(os.listdir(os.path.join(d, "out"))))
+    ['detections.json', 'street_detections.png']
+    >>> all({"image_id", "category_id", "bbox", "score"} <= set(r) for r in records)
+    True
     """
     import matplotlib
 

@@ -44,6 +44,27 @@ def evaluate(model, dataset, *, n_images: int | None = None, progress: bool = Fa
         (:func:`bboxcore.eval.coco_ap`); ``ap50_per_class`` (list of K);
         ``n_images``; ``seconds``; ``predictions`` (list of
         :class:`~bboxcore.data.Detection`).
+
+    Examples
+    --------
+    An untrained YOLOv1 on two blank images (any object with ``len``,
+    ``ds[i].image`` and ``ds.annotation(i)`` will do):
+
+    >>> from types import SimpleNamespace
+    >>> from bboxcore.data.sample import Annotation
+    >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+    >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+    >>> model = YOLOv1(cfg, np.random.default_rng(0)).eval()
+    >>> class TwoImages:
+    ...     def __len__(self):
+    ...         return 2
+    ...     def __getitem__(self, i):
+    ...         return SimpleNamespace(image=np.zeros((32, 32, 3), np.float32))
+    ...     def annotation(self, i):
+    ...         return Annotation([[4, 4, 20, 24]], [1], image_id=i)
+    >>> result = evaluate(model, TwoImages())
+    >>> result["n_images"], 0.0 <= result["ap50"] <= 1.0, len(result["ap50_per_class"])
+    (2, True, 2)
     """
     from tqdm.auto import tqdm
 
@@ -91,6 +112,21 @@ def load_detector(checkpoint: str | Path):
         (:class:`~bboxcore.models.checkpoint.CheckpointError`) If the file is
         truncated, corrupt or not a bboxcore training checkpoint; the message
         names the file.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from bboxcore.models.config import config_to_dict
+    >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+    >>> from bboxcore.nn import serialization
+    >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+    >>> state = {"model_name": "yolov1", "model_config": json.dumps(config_to_dict(cfg)),
+    ...          "model": YOLOv1(cfg, np.random.default_rng(0)).state_dict()}
+    >>> with tempfile.TemporaryDirectory() as run:
+    ...     serialization.save(os.path.join(run, "checkpoint.npz"), state)
+    ...     model = load_detector(run)  # the run folder or the file
+    >>> type(model).__name__, model.training
+    ('YOLOv1', False)
     """
     from bboxcore.models.checkpoint import checkpoint_path, detector_from_state, read_checkpoint
 
