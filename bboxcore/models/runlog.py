@@ -45,6 +45,16 @@ HEAD_COLUMNS, TAIL_COLUMNS = (
 def log_columns(loss_names) -> tuple[str, ...]:
     """The columns of ``log.csv`` for a detector whose loss terms are ``loss_names``.
 
+    Parameters
+    ----------
+    loss_names : sequence of str
+        The detector's loss terms, in the order of its ``loss`` dict.
+
+    Returns
+    -------
+    tuple of str
+        :data:`HEAD_COLUMNS`, the loss terms, then :data:`TAIL_COLUMNS`.
+
     Examples
     --------
     >>> log_columns(("cls", "box"))
@@ -55,6 +65,20 @@ def log_columns(loss_names) -> tuple[str, ...]:
 
 def loss_names_of(columns) -> tuple[str, ...]:
     """The loss terms of a ``log.csv`` header: the columns between ``lr`` and ``total``.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        A ``log.csv`` header.
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    ValueError
+        If the header has no ``lr`` or no ``total`` column.
 
     Examples
     --------
@@ -115,12 +139,14 @@ class RunLog:
     Examples
     --------
     >>> import tempfile
-    >>> log = RunLog(tempfile.mkdtemp())
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> log = RunLog(tmp.name)
     >>> log.step({"stage": "joint", "epoch": 0, "iteration": 1, "lr": 0.1, "rpn_cls": 0.7,
     ...           "rpn_loc": 0.1, "roi_cls": 2.3, "roi_loc": 0.2, "total": 3.3, "grad_norm": 5.0,
     ...           "img_per_s": 9.0})
     >>> len(log.rows())
     1
+    >>> tmp.cleanup()
     """
 
     def __init__(
@@ -171,26 +197,89 @@ class RunLog:
         return good
 
     def step(self, row: dict) -> None:
-        """Append one step's row (keys :attr:`columns`)."""
+        """Append one step's row (keys :attr:`columns`).
+
+        Parameters
+        ----------
+        row : dict
+            A value for every column (other keys are ignored); floats are
+            written with 6 significant digits.
+
+        Raises
+        ------
+        KeyError
+            If a column has no value in ``row``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as run:
+        ...     log = RunLog(run, loss_names=("cls",))
+        ...     log.step(dict(stage="joint", epoch=0, iteration=1, lr=0.1, cls=1 / 3,
+        ...                   total=1 / 3, grad_norm=2.0, img_per_s=9.0, extra="ignored"))
+        ...     print(log.csv_path.read_text().splitlines()[1])
+        joint,0,1,0.1,0.333333,0.333333,2,9
+        """
         line = io.StringIO()
         csv.DictWriter(line, self.columns).writerow({k: _fmt(row[k]) for k in self.columns})
         with open(self.csv_path, "a", newline="") as f:
             f.write(line.getvalue())  # one write: a killed process leaves whole rows
 
     def rows(self) -> list[dict]:
-        """Every logged step, as dicts of strings."""
+        """Every logged step, as dicts of strings.
+
+        Returns
+        -------
+        list of dict
+            One dict per ``log.csv`` row, column name to text; empty when the
+            file is missing.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as run:
+        ...     RunLog(run).rows()
+        []
+        """
         if not self.csv_path.exists():
             return []
         with open(self.csv_path, newline="") as f:
             return list(csv.DictReader(f))
 
     def epoch(self, entry: dict) -> None:
-        """Record one epoch's summary and rewrite ``history.json``."""
+        """Record one epoch's summary and rewrite ``history.json``.
+
+        Parameters
+        ----------
+        entry : dict
+            JSON-serialisable; ``entry["iteration"]`` (int) is what a resumed
+            run uses to drop later epochs.
+
+        Examples
+        --------
+        >>> import json, tempfile
+        >>> with tempfile.TemporaryDirectory() as run:
+        ...     log = RunLog(run)
+        ...     log.epoch({"epoch": 0, "iteration": 50, "ap50": 0.12})
+        ...     json.loads(log.history_path.read_text())["epochs"]
+        [{'epoch': 0, 'iteration': 50, 'ap50': 0.12}]
+        """
         self.history["epochs"].append(entry)
         self.save()
 
     def save(self) -> None:
-        """Rewrite ``history.json`` atomically."""
+        """Rewrite ``history.json`` atomically.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as run:
+        ...     log = RunLog(run)
+        ...     log.history["model"] = "yolov1"
+        ...     log.save()
+        ...     '"model": "yolov1"' in log.history_path.read_text()
+        True
+        """
         write_json_atomic(self.history_path, self.history)
 
 
@@ -244,6 +333,23 @@ def plot_loss_curves(csv_path: str | Path, png_path: str | Path, smooth: int = 2
         Output picture.
     smooth : int
         Width of the moving average drawn over the raw (faint) curve.
+
+    Raises
+    ------
+    ValueError
+        If the header has no ``lr`` or ``total`` column (not a ``log.csv``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as run:
+    ...     log = RunLog(run, loss_names=("cls", "box"))
+    ...     for i in range(1, 6):
+    ...         log.step(dict(stage="joint", epoch=0, iteration=i, lr=0.1, cls=1 / i, box=0.5,
+    ...                       total=1 / i + 0.5, grad_norm=1.0, img_per_s=9.0))
+    ...     plot_loss_curves(log.csv_path, os.path.join(run, "loss.png"), smooth=2)
+    ...     os.path.getsize(os.path.join(run, "loss.png")) > 0
+    True
     """
     import matplotlib
 
