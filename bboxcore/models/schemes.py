@@ -56,6 +56,15 @@ class Stage:
         part of the same name when the stage starts.
     evaluate : bool
         Validate at the end of this stage's epochs.
+
+    Examples
+    --------
+    Step 1 of the 4-step alternating training of Faster R-CNN (*Object
+    Detection: Faster R-CNN*): the RPN alone, on a network of its own.
+
+    >>> s = SCHEMES["alternating"].stages[0]
+    >>> s.name, s.net, s.parts, s.loss_options, s.evaluate
+    ('1-rpn', 'rpn_net', ('backbone', 'rpn'), {'heads': ('rpn',)}, False)
     """
 
     name: str
@@ -74,11 +83,22 @@ class Scheme:
     Parameters
     ----------
     stages : tuple of Stage
+        Run in this order.
     networks : dict of str to int
         Extra networks (besides ``'model'``), each built like the model with the
         weight seed ``seed + offset``.
     needs : tuple of str
         Sub-modules the detector must have.
+
+    Examples
+    --------
+    >>> alt = SCHEMES["alternating"]
+    >>> [s.name for s in alt.stages]
+    ['1-rpn', '2-fast-rcnn', '3-rpn-finetune', '4-head-finetune']
+    >>> alt.networks, alt.needs
+    ({'rpn_net': 1}, ('backbone', 'rpn', 'head'))
+    >>> Scheme((Stage("joint"),)) == SCHEMES["joint"]
+    True
     """
 
     stages: tuple[Stage, ...]
