@@ -130,6 +130,9 @@ def build_optimizer(params, cfg: TrainConfig, total_steps: int) -> tuple:
     params : list of Parameter
         What this stage trains.
     cfg : TrainConfig
+        Read: ``optimizer``, ``lr``, ``momentum``, ``weight_decay``,
+        ``schedule``, ``milestones``, ``gamma``, ``warmup_iters``,
+        ``warmup_factor``.
     total_steps : int
         Optimiser steps of the stage (the cosine's period; milestones are fractions of it).
 
@@ -137,6 +140,22 @@ def build_optimizer(params, cfg: TrainConfig, total_steps: int) -> tuple:
     -------
     (Optimizer, LinearWarmup)
         Call only the warm-up's ``step()``: it drives the schedule after it.
+        The warm-up lasts at most half of the stage.
+
+    Examples
+    --------
+    Cosine decay without warm-up: after one of 10 steps the rate is
+    :math:`0.02 \\cdot (1 + \\cos(\\pi / 10)) / 2`.
+
+    >>> import math
+    >>> from bboxcore.nn import Parameter
+    >>> cfg = TrainConfig(optimizer="sgd", lr=0.02, schedule="cosine", warmup_iters=0)
+    >>> opt, schedule = build_optimizer([Parameter(np.zeros(3, np.float32))], cfg, 10)
+    >>> type(opt).__name__, opt.lr
+    ('SGD', 0.02)
+    >>> schedule.step()
+    >>> round(opt.lr, 6), round(0.02 * (1 + math.cos(math.pi / 10)) / 2, 6)
+    (0.019511, 0.019511)
     """
     if cfg.optimizer == "sgd":
         opt = SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -647,10 +666,25 @@ def remove_stale_temporaries(out: str | Path) -> list[Path]:
     over ``<name>``; only a process killed outright (SIGKILL, power loss) between
     the two leaves the temporary behind. The file it was replacing is intact.
 
+    Parameters
+    ----------
+    out : str or Path
+        The run folder; only temporaries of :data:`RUN_FILES` are removed.
+
     Returns
     -------
     list of Path
         The files removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as run:
+    ...     for name in (".log.csv.x1y2.tmp", "log.csv", ".notes.txt.ab.tmp"):
+    ...         _ = (Path(run) / name).write_text("")
+    ...     removed = [p.name for p in remove_stale_temporaries(run)]
+    ...     removed, sorted(p.name for p in Path(run).iterdir())
+    (['.log.csv.x1y2.tmp'], ['.notes.txt.ab.tmp', 'log.csv'])
     """
     out = Path(out)
     stale = [p for name in RUN_FILES for p in out.glob(f".{name}.*.tmp") if p.is_file()]
@@ -719,6 +753,22 @@ def train_one_epoch(trainer: Trainer) -> bool:
     sum them, backward, clip the gradient norm, optimiser step, schedule step,
     one row of ``log.csv``. Returns False early when a stop signal arrived or
     ``max_iters`` was reached.
+
+    Parameters
+    ----------
+    trainer : Trainer
+        Its position (stage, epoch, step in epoch), networks, optimiser,
+        schedule, generator and log are advanced in place.
+
+    Returns
+    -------
+    bool
+        True when every batch of the epoch has been run.
+
+    Raises
+    ------
+    TrainingDiverged
+        If a loss or the gradient norm is NaN or infinite.
     """
     from tqdm.auto import tqdm
 
