@@ -88,6 +88,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     Every option defaults to None (or False) so that :func:`given_options` can
     tell which were given; :func:`config_from_args` fills in the defaults.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The parser (or sub-command parser) the options are added to.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_arguments(p)
+    >>> args = p.parse_args(["--model", "yolov1"])
+    >>> args.model, args.epochs, args.resume
+    ('yolov1', None, False)
     """
     d = TrainConfig()
     p.add_argument(
@@ -233,6 +250,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def given_options(args: argparse.Namespace) -> dict:
     """The options given on the command line: ``{dest: value}`` of those not None or False.
 
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by a parser that :func:`add_arguments` set up; attributes that are
+        not ``bboxcore train`` options are left out.
+
+    Returns
+    -------
+    dict
+
     Examples
     --------
     >>> p = argparse.ArgumentParser()
@@ -260,10 +287,34 @@ def _option(dest: str) -> str:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The training config that the command-line options describe (checked).
 
+    Options not given take the detector's recipe for the data set
+    (``train_defaults``), then the :class:`TrainConfig` defaults.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by a parser that :func:`add_arguments` set up.
+
+    Returns
+    -------
+    TrainConfig
+
     Raises
     ------
     ValueError
         For an unknown ``--dataset`` or a count or rate below its minimum.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_arguments(p)
+    >>> cfg = config_from_args(p.parse_args(["--model", "yolov1", "--epochs", "2"]))
+    >>> cfg.dataset, cfg.model, cfg.epochs, cfg.out
+    ('mnist-det', 'yolov1', 2, 'runs/mnist-det-yolov1')
+    >>> config_from_args(p.parse_args(["--lr", "0"]))
+    Traceback (most recent call last):
+    ...
+    ValueError: --lr must be > 0; got 0.0
     """
     d = TrainConfig()
     dataset = args.dataset or d.dataset
@@ -389,6 +440,12 @@ def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
 def main(args: argparse.Namespace | list[str] | None = None) -> int:
     """Train (or resume), evaluate on the test split, write the log, the curves and the checkpoint.
 
+    Parameters
+    ----------
+    args : argparse.Namespace or list of str, optional
+        Options parsed by a parser that :func:`add_arguments` set up, or the
+        command-line words to parse (None: ``sys.argv[1:]``).
+
     Returns
     -------
     int
@@ -405,6 +462,15 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         cannot be written.
     TrainingDiverged
         A NaN or infinite loss.
+
+    Examples
+    --------
+    The options are checked before anything is built or written:
+
+    >>> main(["--lr", "-1"])
+    Traceback (most recent call last):
+    ...
+    ValueError: --lr must be > 0; got -1.0
     """
     if not isinstance(args, argparse.Namespace):
         parser = argparse.ArgumentParser(
