@@ -220,6 +220,31 @@ def conv_tower(channels: int, n_conv: int, rng, *, group_norm: int = 0) -> Seque
     the signal 4x per layer and starve the classifier, so the towers keep the
     He-normal initialisation of :class:`~bboxcore.nn.modules.Conv2d`; only the
     output layers start at N(0, 0.01^2).
+
+    Parameters
+    ----------
+    channels : int
+        Input and output channels of every convolution.
+    n_conv : int
+        Number of blocks (0 gives an empty, identity ``Sequential``).
+    rng : numpy.random.Generator
+        Draws the convolution weights.
+    group_norm : int
+        Groups of the group normalisation after each convolution; 0 for none
+        (must divide ``channels``).
+
+    Returns
+    -------
+    Sequential
+        Maps (N, channels, H, W) to (N, channels, H, W).
+
+    Examples
+    --------
+    >>> tower = conv_tower(8, 2, np.random.default_rng(0), group_norm=4)
+    >>> [type(m).__name__ for m in tower]
+    ['Conv2d', 'GroupNorm', 'ReLU', 'Conv2d', 'GroupNorm', 'ReLU']
+    >>> tower(Tensor(np.zeros((1, 8, 5, 5), np.float32))).shape
+    (1, 8, 5, 5)
     """
     layers: list[Module] = []
     for _ in range(n_conv):
@@ -233,8 +258,33 @@ def conv_tower(channels: int, n_conv: int, rng, *, group_norm: int = 0) -> Seque
 def pad_images(images, multiple: int) -> tuple[Tensor, tuple[int, int]]:
     """Normalise (N, H, W, 3) images in [0, 1] and zero-pad them to sides divisible by ``multiple``.
 
-    Returns the (N, 3, H', W') Tensor and the original (H, W); the padding is at
-    the bottom and right, so pixel coordinates are unchanged.
+    The padding is at the bottom and right, so pixel coordinates are
+    unchanged; it is 0 after normalising, i.e. the mean colour.
+
+    Parameters
+    ----------
+    images : array_like, shape (N, H, W, 3) or (H, W, 3)
+        RGB in [0, 1].
+    multiple : int
+        The padded sides are the smallest multiples of it (the top stride).
+
+    Returns
+    -------
+    x : Tensor, shape (N, 3, H', W'), float32
+        ``(image - PIXEL_MEAN) / PIXEL_STD``, channels first, padded.
+    size : (int, int)
+        The original (H, W) in pixels.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not shaped (N, H, W, 3) or (H, W, 3).
+
+    Examples
+    --------
+    >>> x, size = pad_images(np.full((2, 30, 45, 3), 0.5), 32)
+    >>> x.shape, size, x.data.dtype, x.data[:, :, 30:, :].any()
+    ((2, 3, 32, 64), (30, 45), dtype('float32'), np.False_)
     """
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 3:

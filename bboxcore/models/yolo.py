@@ -96,7 +96,33 @@ YOLOV1_ACTIVATIONS = ("linear", "sigmoid")
 
 # --------------------------------------------------------------------------- shared pieces
 def conv_bn_leaky(c_in: int, c_out: int, k: int, stride: int, rng) -> Sequential:
-    """darknet's convolutional block: conv (no bias), batch norm, leaky ReLU."""
+    """darknet's convolutional block: conv (no bias), batch norm, leaky ReLU.
+
+    Parameters
+    ----------
+    c_in, c_out : int
+        Input and output channels.
+    k : int
+        Kernel side (odd: the padding ``k // 2`` keeps the size at stride 1).
+    stride : int
+        Convolution stride.
+    rng : numpy.random.Generator
+        Draws the convolution weights.
+
+    Returns
+    -------
+    Sequential
+        Maps (N, c_in, H, W) to (N, c_out, ceil(H / stride), ceil(W / stride))
+        for odd ``k``; the leaky ReLU's slope is :data:`LEAKY_SLOPE`.
+
+    Examples
+    --------
+    >>> block = conv_bn_leaky(3, 8, 3, 2, np.random.default_rng(0))
+    >>> [type(m).__name__ for m in block]
+    ['Conv2d', 'BatchNorm2d', 'LeakyReLU']
+    >>> block(Tensor(np.zeros((1, 3, 9, 9), np.float32))).shape
+    (1, 8, 5, 5)
+    """
     return Sequential(
         Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False, rng=rng),
         BatchNorm2d(c_out),
