@@ -49,7 +49,9 @@ def take(shape: tuple[int, ...], dtype) -> np.ndarray:
     Parameters
     ----------
     shape : tuple of int
+        Shape of the array.
     dtype : dtype
+        Its dtype (anything ``np.dtype`` accepts).
 
     Returns
     -------
@@ -77,9 +79,25 @@ def take(shape: tuple[int, ...], dtype) -> np.ndarray:
 def give(array: np.ndarray) -> None:
     """Return an array obtained from :func:`take`; the caller must not use it any more.
 
+    Kept for the next :func:`take` of the same shape and dtype unless the
+    cache would then hold more than :data:`MAX_CACHED_BYTES`.
+
     Parameters
     ----------
     array : ndarray
+        From :func:`take`, C-contiguous.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> clear()
+    >>> give(take((4, 4), np.float64))
+    >>> cached_bytes()
+    128
+    >>> clear()
     """
     global _total
     if _total + array.nbytes > MAX_CACHED_BYTES:
@@ -98,7 +116,9 @@ def scratch(shape: tuple[int, ...], dtype) -> np.ndarray:
     Parameters
     ----------
     shape : tuple of int
+        Shape of the view.
     dtype : dtype
+        Its dtype (anything ``np.dtype`` accepts).
 
     Returns
     -------
@@ -130,12 +150,38 @@ def release_with(owner: object, array: np.ndarray) -> None:
         Any weak-referenceable object whose lifetime bounds the array's use.
     array : ndarray
         From :func:`take`.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import gc
+    >>> clear()
+    >>> class Closure:  # stands for a backward closure
+    ...     pass
+    >>> owner, a = Closure(), take((8,), np.float32)
+    >>> release_with(owner, a)
+    >>> cached_bytes()
+    0
+    >>> del owner; _ = gc.collect()
+    >>> cached_bytes(), take((8,), np.float32) is a
+    (32, True)
+    >>> clear()
     """
     weakref.finalize(owner, give, array)
 
 
 def clear() -> None:
-    """Forget every cached array (their memory is freed when nothing else holds them)."""
+    """Forget every cached array (their memory is freed when nothing else holds them).
+
+    Examples
+    --------
+    >>> give(take((2, 2), np.float32)); _ = scratch((3,), np.uint8)
+    >>> clear(); cached_bytes()
+    0
+    """
     global _total, _scratch
     _free.clear()
     _total = 0
