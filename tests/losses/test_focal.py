@@ -171,3 +171,53 @@ def test_focal_losses_fuzz_return_finite_or_raise(k, a):
     except (ValueError, TypeError):
         return
     assert not np.isnan(out).any()  # finite, or inf when a loss exceeds the dtype's range
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+@given(logits_and_targets(hard=True), st.sampled_from([0.0, 0.5, 2.0]))
+def test_focal_loss_without_alpha_is_the_unbalanced_formula(zt, gamma):
+    # alpha=None: no α-balancing, FL = -(1 - p_t)^γ log p_t (Lin et al. 2017, arXiv:1708.02002,
+    # Eq. 4); with γ = 0 it is the plain binary cross-entropy (Eq. 1)
+    z, t = zt
+    p = 1 / (1 + np.exp(-z))
+    p_t = np.where(t == 1, p, 1 - p)
+    expected = -((1 - p_t) ** gamma) * np.log(p_t)
+    got = sigmoid_focal_loss(z, t, alpha=None, gamma=gamma, reduction="none")
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    if gamma == 0:
+        bce = sigmoid_binary_cross_entropy(z, t, reduction="none")
+        np.testing.assert_allclose(got, bce, rtol=1e-12, atol=1e-15)
+
+
+def _float32_problem(seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(40, 50)).astype(np.float32)
+    t = rng.random((40, 50)) * 0.99  # float64, most not representable in float32, none 1
+    t[::7, ::5] = 1.0  # hard positives / CenterNet's peaks
+    return z, t
+
+
+def test_float32_logits_give_float32_results_everywhere():
+    z, t = _float32_problem()
+    for r in REDUCTIONS:
+        up = np.ones_like(z) if r == "none" else 1.0
+        assert sigmoid_focal_loss(z, t, reduction=r).dtype == np.float32
+        assert sigmoid_focal_loss(z, t, alpha=None, reduction=r).dtype == np.float32
+        assert sigmoid_focal_loss_backward(up, z, t, reduction=r).dtype == np.float32
+        assert centernet_focal_loss(z, t, reduction=r).dtype == np.float32
+        assert centernet_focal_loss_backward(up, z, t, reduction=r).dtype == np.float32
+
+
+def test_focal_losses_read_their_targets_at_the_precision_of_the_logits():
+    # float32 logits: targets / heatmap rounded to float32 first, all arithmetic in float32:
+    # float64 targets give exactly what their float32 values give
+    z, t = _float32_problem(1)
+    t32 = t.astype(np.float32)
+    for r in REDUCTIONS:
+        up = np.ones_like(z) if r == "none" else 1.0
+        for f, g in [
+            (sigmoid_focal_loss, sigmoid_focal_loss_backward),
+            (centernet_focal_loss, centernet_focal_loss_backward),
+        ]:
+            np.testing.assert_array_equal(f(z, t, reduction=r), f(z, t32, reduction=r))
+            np.testing.assert_array_equal(g(up, z, t, reduction=r), g(up, z, t32, reduction=r))
