@@ -71,7 +71,22 @@ PROBE_SEED = 12345
 
 @dataclass(frozen=True)
 class Case:
-    """One input for the student's function: positional ``args`` and a short ``note``."""
+    """One input for the student's function: positional ``args`` and a short ``note``.
+
+    Parameters
+    ----------
+    args : tuple
+        The positional arguments, in the order of the assignment's signature
+        (arrays as ndarrays).
+    note : str
+        What the case is, for the report (e.g. ``'2 boxes, iou_thresh=0.5'``).
+
+    Examples
+    --------
+    >>> case = Case((np.array([[0., 0., 2., 2.]]), np.array([0.9]), 0.5), "one box")
+    >>> len(case.args), case.note
+    (3, 'one box')
+    """
 
     args: tuple
     note: str = ""
@@ -94,6 +109,12 @@ class Failure:
         The name of the check that failed (set by the runner).
     check_index : int
         That check's position in the report (set by the runner).
+
+    Examples
+    --------
+    >>> f = Failure("box 1 was removed", details={"removed": 1})
+    >>> f.kind, f.check
+    ('wrong', '')
     """
 
     message: str
@@ -120,6 +141,14 @@ class Check:
         A hypothesis search over :meth:`Assignment.strategy` instead of ``cases``.
     timeout : float, optional
         Per-call time limit of this check (default: the grade's).
+
+    Examples
+    --------
+    >>> def one_box(rng):
+    ...     yield Case((np.array([[0., 0., 2., 2.]]), np.array([0.9]), 0.5), "one box")
+    >>> check = Check("single_box", "one box is always kept", one_box)
+    >>> [c.note for c in check.cases(np.random.default_rng(0))], check.search
+    (['one box'], False)
     """
 
     name: str
@@ -131,7 +160,23 @@ class Check:
 
 
 class Assignment:
-    """Base class of an assignment: subclasses fill in the contract and the checks."""
+    """Base class of an assignment: subclasses fill in the contract and the checks.
+
+    A subclass sets :attr:`name`, :attr:`function`, :attr:`signature`,
+    :attr:`contract` and :attr:`bug_hints`, and implements :meth:`checks`,
+    :meth:`judge_value`, :meth:`strategy` and :meth:`describe` (and, for
+    specific hints, :meth:`reproduces`). The grader (:func:`grade_with`) calls
+    the student's function on each check's cases, judges each outcome with
+    :meth:`judge`, shrinks the first failing case with :meth:`units`,
+    :meth:`subset` and :meth:`simplify`, and asks :meth:`hint` for one line.
+
+    Examples
+    --------
+    >>> from bboxcore.grading import ASSIGNMENTS
+    >>> a = ASSIGNMENTS["nms"]
+    >>> isinstance(a, Assignment), a.function, a.signature
+    (True, 'nms', 'nms(boxes, scores, iou_thresh)')
+    """
 
     #: Sub-command name and default function name.
     name = ""
@@ -142,23 +187,100 @@ class Assignment:
     contract = ""
 
     def checks(self) -> list[Check]:
+        """The checks, in the order they are run and reported (``loads`` comes first, apart).
+
+        Returns
+        -------
+        list of Check
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> [c.name for c in ASSIGNMENTS["iou"].checks()][:3]
+        ['returns_array', 'inputs_unchanged', 'empty_input']
+        """
         raise NotImplementedError
 
     def arg_names(self) -> list[str]:
-        """The argument names of :attr:`signature`, in order."""
+        """The argument names of :attr:`signature`, in order.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> ASSIGNMENTS["soft_nms"].arg_names()
+        ['boxes', 'scores', 'iou_thresh', 'sigma', 'score_thresh', 'method']
+        """
         inside = self.signature.split("(", 1)[1].rsplit(")", 1)[0]
         return [p.split("=")[0].strip() for p in inside.split(",")]
 
     def judge_value(self, case: Case, value) -> Failure | None:
-        """Judge a returned value (the call ran fine); None when it is acceptable."""
+        """Judge a returned value (the call ran fine); None when it is acceptable.
+
+        Parameters
+        ----------
+        case : Case
+            The input.
+        value : object
+            The decoded return value (see :class:`~bboxcore.grading.worker.Outcome`).
+
+        Returns
+        -------
+        Failure or None
+
+        Examples
+        --------
+        IoU(box 0, box 1) = 50 / 100 is not above 0.5, so box 1 must be kept:
+
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> case = Case((np.array([[0, 0, 10, 10], [0, 0, 10, 5.]]), np.array([0.9, 0.8]), 0.5))
+        >>> ASSIGNMENTS["nms"].judge_value(case, np.array([0, 1])) is None
+        True
+        >>> ASSIGNMENTS["nms"].judge_value(case, np.array([0])).details["removed"]
+        1
+        """
         raise NotImplementedError
 
     def strategy(self):
-        """Hypothesis strategy of small :class:`Case` s for the search."""
+        """Hypothesis strategy of small :class:`Case` s for the search.
+
+        Returns
+        -------
+        hypothesis.strategies.SearchStrategy
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> from hypothesis import given, settings
+        >>> @settings(max_examples=5, database=None)
+        ... @given(ASSIGNMENTS["iou"].strategy())
+        ... def check(case):
+        ...     assert isinstance(case, Case) and len(case.args) == 2
+        >>> check()
+        """
         raise NotImplementedError
 
     def size(self, case: Case) -> int:
-        """How big a case is (the counterexample is the smallest failing one)."""
+        """How big a case is (the counterexample is the smallest failing one).
+
+        Parameters
+        ----------
+        case : Case
+
+        Returns
+        -------
+        int
+            By default the rows of the first argument.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> ASSIGNMENTS["nms"].size(Case((np.zeros((3, 4)), np.zeros(3), 0.5)))
+        3
+        """
         return len(case.args[0])
 
     #: True when every array argument has the same rows (row i of each goes together).
@@ -170,6 +292,24 @@ class Assignment:
         """The rows of a case that shrinking may delete, as ``(argument, row)`` pairs.
 
         Aligned assignments delete row i of every array at once (argument -1).
+
+        Parameters
+        ----------
+        case : Case
+
+        Returns
+        -------
+        list of (int, int)
+            ``(argument index or -1, row)``.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> case = Case((np.zeros((2, 4)), np.zeros(2), 0.5))
+        >>> ASSIGNMENTS["nms"].units(case)  # boxes and scores go together
+        [(-1, 0), (-1, 1)]
+        >>> ASSIGNMENTS["iou"].units(Case((np.zeros((2, 4)), np.zeros((1, 4)))))
+        [(0, 0), (0, 1), (1, 0)]
         """
         arrays = [k for k, v in enumerate(case.args) if isinstance(v, np.ndarray) and v.ndim]
         if not arrays:
@@ -179,7 +319,27 @@ class Assignment:
         return [(k, i) for k in arrays for i in range(len(case.args[k]))]
 
     def subset(self, case: Case, units: list[tuple[int, int]]) -> Case:
-        """The case restricted to ``units`` (from :meth:`units`)."""
+        """The case restricted to ``units`` (from :meth:`units`).
+
+        Parameters
+        ----------
+        case : Case
+        units : list of (int, int)
+            The rows to keep, as :meth:`units` lists them.
+
+        Returns
+        -------
+        Case
+            With a new note (:meth:`note`); ``case`` is not modified.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> case = Case((np.array([[0, 0, 1, 1], [5, 5, 6, 6.]]), np.array([0.9, 0.8]), 0.5))
+        >>> small = ASSIGNMENTS["nms"].subset(case, [(-1, 1)])
+        >>> small.args[0].tolist(), small.args[1].tolist()
+        ([[5.0, 5.0, 6.0, 6.0]], [0.8])
+        """
         args = list(case.args)
         for k, v in enumerate(args):
             if isinstance(v, np.ndarray) and v.ndim:
@@ -188,18 +348,75 @@ class Assignment:
         return Case(tuple(args), self.note(tuple(args)))
 
     def note(self, args: tuple) -> str:
-        """The short description of a case built by shrinking."""
+        """The short description of a case built by shrinking.
+
+        Parameters
+        ----------
+        args : tuple
+            The case's arguments.
+
+        Returns
+        -------
+        str
+            ``''`` by default.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> ASSIGNMENTS["nms"].note((np.zeros((2, 4)), np.zeros(2), 0.5))
+        '2 boxes, iou_thresh=0.5'
+        """
         return ""
 
     def valid(self, case: Case) -> bool:
-        """Whether a shrunk case is still within the contract (default: boxes well formed)."""
+        """Whether a shrunk case is still within the contract (default: boxes well formed).
+
+        Parameters
+        ----------
+        case : Case
+
+        Returns
+        -------
+        bool
+            By default: when the first argument is an (R, 4) array, every box
+            has ``x_max >= x_min`` and ``y_max >= y_min``.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> a = ASSIGNMENTS["nms"]
+        >>> a.valid(Case((np.array([[0, 0, 1, 1.]]), np.ones(1), 0.5)))
+        True
+        >>> a.valid(Case((np.array([[2, 0, 1, 1.]]), np.ones(1), 0.5)))
+        False
+        """
         boxes = case.args[0] if case.args else None
         if isinstance(boxes, np.ndarray) and boxes.ndim == 2 and boxes.shape[1] == 4:
             return bool((boxes[:, 2:] >= boxes[:, :2]).all())
         return True
 
     def simplify(self, case: Case) -> Iterator[Case]:
-        """Simpler variants of a case: one row of one array rounded to fewer decimals."""
+        """Simpler variants of a case: one row of one array rounded to fewer decimals.
+
+        Parameters
+        ----------
+        case : Case
+
+        Yields
+        ------
+        Case
+            ``case`` with one row of one floating array rounded to the fewest
+            of :attr:`SHRINK_DECIMALS` decimals that changes it.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> case = Case((np.array([[0, 0, 2.25, 2]]), np.array([0.9]), 0.5))
+        >>> for c in ASSIGNMENTS["nms"].simplify(case):
+        ...     print(c.args[0].tolist(), c.args[1].tolist())
+        [[0.0, 0.0, 2.0, 2.0]] [0.9]
+        [[0.0, 0.0, 2.25, 2.0]] [1.0]
+        """
         for k, v in enumerate(case.args):
             if not (isinstance(v, np.ndarray) and v.ndim and v.dtype.kind == "f"):
                 continue
@@ -213,7 +430,32 @@ class Assignment:
                         break
 
     def describe(self, case: Case, value, failure: Failure) -> tuple[list[str], dict]:
-        """Counterexample lines for the text report and the same as plain data."""
+        """Counterexample lines for the text report and the same as plain data.
+
+        Parameters
+        ----------
+        case : Case
+            The (shrunk) counterexample.
+        value : object
+            The student's answer on it.
+        failure : Failure
+            What :meth:`judge` said about it.
+
+        Returns
+        -------
+        lines : list of str
+        data : dict
+            For the JSON report.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> a = ASSIGNMENTS["nms"]
+        >>> case = Case((np.array([[0, 0, 10, 10], [0, 0, 10, 5.]]), np.array([0.9, 0.8]), 0.5))
+        >>> lines, data = a.describe(case, np.array([0]), a.judge_value(case, np.array([0])))
+        >>> [line for line in lines if line.startswith(("your answer", "expected"))]
+        ['your answer: [0]', 'expected:    [0, 1]']
+        """
         raise NotImplementedError
 
     # -------------------------------------------------------------- hints
@@ -224,15 +466,71 @@ class Assignment:
         """Does the variant ``bug`` give the student's answer ``value`` on ``case``?
 
         None when ``value`` cannot be compared (e.g. not readable as an answer).
+
+        Parameters
+        ----------
+        bug : str
+            A key of :attr:`bug_hints`.
+        case : Case
+        value : object
+            The student's answer.
+
+        Returns
+        -------
+        bool or None
+            None in the base class (no catalogue).
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> case = Case((np.array([[0, 0, 10, 10], [0, 0, 10, 5.]]), np.array([0.9, 0.8]), 0.5))
+        >>> ASSIGNMENTS["nms"].reproduces("greater_equal", case, np.array([0]))  # IoU = 0.5
+        True
         """
         return None
 
     def type_hint(self, failure: Failure) -> str:
-        """The hint for an answer of the wrong type or shape (``failure.kind == 'type'``)."""
+        """The hint for an answer of the wrong type or shape (``failure.kind == 'type'``).
+
+        Parameters
+        ----------
+        failure : Failure
+
+        Returns
+        -------
+        str
+            ``''`` when the assignment has nothing better than the failure's message.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> ASSIGNMENTS["nms"].type_hint(Failure("returned a mask", "type"))
+        'return a list (or 1-D integer array) of indices into the input boxes.'
+        """
         return ""
 
     def probe_case(self, rng: np.random.Generator, k: int) -> Case | None:
-        """A small random case to tell apart bugs that all reproduce the answers so far."""
+        """A small random case to tell apart bugs that all reproduce the answers so far.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Seeded with :data:`PROBE_SEED`.
+        k : int
+            The probe's number, from 0 (up to :data:`PROBE_CALLS`).
+
+        Returns
+        -------
+        Case or None
+            None when the assignment does not probe (the base class) or has no
+            more probes.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> ASSIGNMENTS["nms"].probe_case(np.random.default_rng(PROBE_SEED), 0).note
+        '2 boxes, iou_thresh=0.5 (probe)'
+        """
         return None
 
     def matching_bug(self, wrong, evidence=(), probe=None) -> str:
@@ -257,6 +555,21 @@ class Assignment:
         str
             A key of :attr:`bug_hints` (the first in catalogue order among those
             left), or ``''``.
+
+        Examples
+        --------
+        Removing a box whose IoU is exactly the threshold (0.5), while keeping
+        one at IoU 0.4, is what ``>=`` in place of ``>`` does:
+
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> from bboxcore.grading.worker import Outcome
+        >>> scores = np.array([0.9, 0.8])
+        >>> at = Case((np.array([[0, 0, 10, 10], [0, 0, 10, 5.]]), scores, 0.5))
+        >>> below = Case((np.array([[0, 0, 10, 10], [0, 0, 10, 4.]]), scores, 0.5))
+        >>> ASSIGNMENTS["nms"].matching_bug(
+        ...     [(at, Outcome("ok", np.array([0])))], [(below, Outcome("ok", np.array([0, 1])))]
+        ... )
+        'greater_equal'
         """
         candidates = []
         for bug in self.bug_hints:
@@ -288,6 +601,30 @@ class Assignment:
         student's answers on every failing case and on the recorded
         ``evidence``; otherwise the hint says so and points at the first failing
         check. Crashes, time-outs, wrong types and mutated inputs get their own hints.
+
+        Parameters
+        ----------
+        failures : list of (Case, Outcome, Failure)
+            The failing cases, the counterexample first.
+        evidence : sequence of (Case, Outcome)
+            Every other recorded answer (see :meth:`matching_bug`).
+        probe : callable, optional
+            Calls the student's function on a probe case (see :meth:`matching_bug`).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> from bboxcore.grading.worker import Outcome
+        >>> a = ASSIGNMENTS["nms"]
+        >>> case = Case((np.array([[0, 0, 10, 10], [0, 0, 10, 5.]]), np.array([0.9, 0.8]), 0.5))
+        >>> out = Outcome("ok", np.array([0]))
+        >>> print(a.hint([(case, out, a.judge(case, out))]))  # doctest: +NORMALIZE_WHITESPACE
+        you suppress when IoU >= iou_thresh; the convention is strictly greater: a box whose
+        IoU equals iou_thresh is kept (use `iou > iou_thresh`).
         """
         case, out, failure = failures[0]
         if failure.kind == "type":  # a catalogued mistake may explain it (duplicates, shape)
@@ -314,7 +651,26 @@ class Assignment:
 
     # -------------------------------------------------------------- generic judging
     def judge(self, case: Case, out: Outcome) -> Failure | None:
-        """Judge any outcome: errors and time-outs first, then :meth:`judge_value`."""
+        """Judge any outcome: errors and time-outs first, then :meth:`judge_value`.
+
+        Parameters
+        ----------
+        case : Case
+        out : Outcome
+            What the call did.
+
+        Returns
+        -------
+        Failure or None
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> from bboxcore.grading.worker import Outcome
+        >>> case = Case((np.zeros((0, 4)), np.zeros(0), 0.5), "no boxes")
+        >>> ASSIGNMENTS["nms"].judge(case, Outcome("raised", error="IndexError: index 0")).message
+        'raised IndexError: index 0 on no boxes'
+        """
         if out.status == "ok":
             return self.judge_value(case, out.value)
         where = f" on {case.note}" if case.note else ""
@@ -327,7 +683,29 @@ class Assignment:
         return Failure(f"{out.error}{where}", "died")
 
     def judge_inputs(self, case: Case, out: Outcome) -> Failure | None:
-        """Fail when an input array was modified in place (for the ``inputs_unchanged`` check)."""
+        """Fail when an input array was modified in place (for the ``inputs_unchanged`` check).
+
+        Parameters
+        ----------
+        case : Case
+        out : Outcome
+            Its ``changed`` flags say which arguments the call modified.
+
+        Returns
+        -------
+        Failure or None
+            Of kind ``'mutated'``, naming the arguments; :meth:`judge` decides
+            when the call did not return.
+
+        Examples
+        --------
+        >>> from bboxcore.grading import ASSIGNMENTS
+        >>> from bboxcore.grading.worker import Outcome
+        >>> case = Case((np.zeros((1, 4)), np.ones(1), 0.5))
+        >>> out = Outcome("ok", np.array([0]), changed=(False, True, False))
+        >>> ASSIGNMENTS["nms"].judge_inputs(case, out).message
+        'modified its input scores in place'
+        """
         if out.status != "ok":
             return self.judge(case, out)
         changed = [n for n, c in zip(self.arg_names(), out.changed) if c]
