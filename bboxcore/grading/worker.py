@@ -76,6 +76,12 @@ class Outcome:
     error, traceback : str
     seconds : float
         Wall time of the call, including the exchange with the worker.
+
+    Examples
+    --------
+    >>> out = Outcome("raised", error="ZeroDivisionError: division by zero")
+    >>> out.ok, out.value, out.error
+    (False, None, 'ZeroDivisionError: division by zero')
     """
 
     status: str
@@ -87,12 +93,34 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
+        """True when the call returned (``status == 'ok'``), right or wrong.
+
+        Examples
+        --------
+        >>> Outcome("ok", np.array([0])).ok, Outcome("timeout").ok
+        (True, False)
+        """
         return self.status == "ok"
 
 
 @dataclass(frozen=True)
 class Opaque:
-    """A returned value that is not array-like: its type name and a truncated repr."""
+    """A returned value that is not array-like: its type name and a truncated repr.
+
+    Parameters
+    ----------
+    type_name : str
+        The type of the returned object, e.g. ``'dict'``.
+    text : str
+        Its ``repr``, truncated.
+    items : tuple
+        For a list or tuple of mixed things: its decoded elements.
+
+    Examples
+    --------
+    >>> Opaque("dict", "{'keep': [0, 2]}")
+    <dict: {'keep': [0, 2]}>
+    """
 
     type_name: str
     text: str
@@ -205,7 +233,26 @@ class Worker:
         self.close()
 
     def start(self) -> bool:
-        """Start the process and import the submission; False (``load_error`` set) if that fails."""
+        """Start the process and import the submission; False (``load_error`` set) if that fails.
+
+        :meth:`call` starts the process itself when needed (and again after the
+        process died); calling :meth:`start` first tells a file that cannot be
+        imported apart from a function that fails.
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = os.path.join(d, "sub.py")
+        ...     _ = open(path, "w").write("def double(x)\\n    return 2 * x\\n")
+        ...     with Worker(path, "double") as w:
+        ...         w.start(), w.load_error.split(":")[0]
+        (False, 'SyntaxError')
+        """
         self._kill()
         parent, child = Pipe(duplex=True)
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ} | _ENV_SET
@@ -237,7 +284,24 @@ class Worker:
         return False
 
     def close(self) -> None:
-        """Kill the process and remove its working folder."""
+        """Kill the process and remove its working folder.
+
+        The worker cannot be used afterwards; ``with Worker(...)`` calls it on
+        leaving the block. Calling it twice is harmless.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = os.path.join(d, "sub.py")
+        ...     _ = open(path, "w").write("def double(x):\\n    return 2 * x\\n")
+        ...     w = Worker(path, "double")
+        ...     started = w.start()
+        ...     w.close()
+        ...     w.close()
+        >>> started
+        True
+        """
         self._kill()
         shutil.rmtree(self._cwd, ignore_errors=True)
 
@@ -267,7 +331,19 @@ class Worker:
 
     @property
     def output(self) -> str:
-        """What the submission printed so far (truncated to OUTPUT_LIMIT characters)."""
+        """What the submission printed so far (truncated to OUTPUT_LIMIT characters).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = os.path.join(d, "sub.py")
+        ...     _ = open(path, "w").write("print('loading')\\ndef f(x):\\n    print(x)\\n")
+        ...     with Worker(path, "f") as w:
+        ...         _ = w.call(1.5)
+        >>> w.output
+        'loading\\n1.5\\n'
+        """
         with self._lock:
             text = self._out.decode("utf-8", errors="replace")
             if self._dropped:
@@ -288,6 +364,18 @@ class Worker:
         Returns
         -------
         Outcome
+            ``'not_loaded'`` when the file cannot be imported or lacks the
+            function; the process is restarted when a previous call killed it.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = os.path.join(d, "sub.py")
+        ...     _ = open(path, "w").write("def f(x):\\n    while x:\\n        pass\\n")
+        ...     with Worker(path, "f") as w:
+        ...         print(w.call(0).status, w.call(1, timeout=0.2).status, w.call(0).status)
+        ok timeout ok
         """
         if self._proc is None or self._proc.poll() is not None:
             if self._proc is not None:
@@ -402,10 +490,33 @@ class InProcessWorker:
         self.close()
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Nothing to release (the same interface as :meth:`Worker.close`).
+
+        Examples
+        --------
+        >>> with InProcessWorker(abs) as w:
+        ...     w.call(np.array([-2.0, 3.0])).value
+        array([2., 3.])
+        """
 
     def start(self) -> bool:
-        """Import the file (once) and find the function; False (``load_error``) if that fails."""
+        """Import the file (once) and find the function; False (``load_error``) if that fails.
+
+        Returns
+        -------
+        bool
+            Always True for a callable.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = os.path.join(d, "sub.py")
+        ...     _ = open(path, "w").write("def triple(x):\\n    return 3 * x\\n")
+        ...     w = InProcessWorker(path, "double")
+        ...     w.start(), w.load_error
+        (False, "AttributeError: module 'student_submission_inproc' has no attribute 'double'")
+        """
         if self._fn is not None:
             return True
         import importlib.util
@@ -421,7 +532,30 @@ class InProcessWorker:
         return True
 
     def call(self, *args, timeout: float | None = None) -> Outcome:
-        """Call the function on copies of ``args``."""
+        """Call the function on copies of ``args``.
+
+        Parameters
+        ----------
+        *args : ndarray or float
+            The positional arguments; arrays are copied, and ``changed`` says
+            which copies the function modified.
+        timeout : float, optional
+            Ignored: nothing can stop a call in this process.
+
+        Returns
+        -------
+        Outcome
+            ``'ok'``, ``'raised'`` or ``'not_loaded'``.
+
+        Examples
+        --------
+        >>> def sort_in_place(x):
+        ...     x.sort()
+        ...     return x
+        >>> out = InProcessWorker(sort_in_place).call(np.array([3, 1, 2]))
+        >>> out.value, out.changed
+        (array([1, 2, 3]), (True,))
+        """
         from bboxcore.grading._child import _encode
 
         if self._fn is None and not self.start():
