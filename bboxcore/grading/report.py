@@ -42,6 +42,13 @@ class CheckResult:
         The input on which it failed, as plain lists (for JSON).
     seconds : float
         Wall time spent in the check (JSON and JUnit only).
+
+    Examples
+    --------
+    >>> r = CheckResult("exact_threshold", "IoU = iou_thresh is kept", False,
+    ...                 message="box 1 was removed")
+    >>> r.status, r.skipped
+    ('FAIL', False)
     """
 
     name: str
@@ -54,6 +61,13 @@ class CheckResult:
 
     @property
     def status(self) -> str:
+        """``'PASS'``, ``'FAIL'`` or ``'SKIP'`` (a skipped check counts as failed).
+
+        Examples
+        --------
+        >>> [CheckResult("a", "", p, s).status for p, s in ((True, False), (False, True))]
+        ['PASS', 'SKIP']
+        """
         return SKIP if self.skipped else PASS if self.passed else FAIL
 
 
@@ -70,6 +84,13 @@ class Counterexample:
         The same as plain data, for JSON.
     found_by : str
         ``'hypothesis search'``, ``'check <name>'`` or ``'check <name>, reduced'``.
+
+    Examples
+    --------
+    >>> c = Counterexample(["your answer: [0]", "expected:    [0, 1]"], {"answer": [0]},
+    ...                    "check exact_threshold")
+    >>> c.found_by
+    'check exact_threshold'
     """
 
     lines: list[str]
@@ -95,6 +116,14 @@ class Report:
         Why the file could not be imported ('' if it could).
     student : str
         The student's name when graded as part of a class ('' otherwise).
+
+    Examples
+    --------
+    >>> r = Report("nms", "alice.py", "nms", 0, [CheckResult("loads", "imports", True),
+    ...            CheckResult("single_box", "one box is kept", False, message="returned []")],
+    ...            hint="one box is always kept.")
+    >>> r.score, r.total, r.passed
+    (1, 2, False)
     """
 
     assignment: str
@@ -110,20 +139,63 @@ class Report:
 
     @property
     def score(self) -> int:
-        """Number of checks passed."""
+        """Number of checks passed.
+
+        Examples
+        --------
+        >>> Report("iou", "a.py", "iou", 0, [CheckResult("loads", "", True)]).score
+        1
+        """
         return sum(c.passed for c in self.checks)
 
     @property
     def total(self) -> int:
+        """Number of checks, ``loads`` included.
+
+        Examples
+        --------
+        >>> Report("iou", "a.py", "iou", 0, [CheckResult("loads", "", False)]).total
+        1
+        """
         return len(self.checks)
 
     @property
     def passed(self) -> bool:
-        """True when every check passed (the exit status is then 0)."""
+        """True when every check passed (the exit status is then 0).
+
+        Examples
+        --------
+        >>> Report("iou", "a.py", "iou", 0).passed  # no check: not passed
+        False
+        """
         return self.total > 0 and self.score == self.total
 
     def to_text(self) -> str:
-        """The terminal report."""
+        """The terminal report.
+
+        Returns
+        -------
+        str
+            The checks with their status, the score, then (when there are) the
+            load error, the smallest counterexample, the hint and what the
+            submission printed; ends with a newline.
+
+        Examples
+        --------
+        >>> r = Report("nms", "alice.py", "nms", 0, [CheckResult("loads", "imports", True),
+        ...            CheckResult("single_box", "one box is kept", False, message="returned []")],
+        ...            hint="one box is always kept.")
+        >>> print(r.to_text(), end="")
+        bboxcore grade nms alice.py  (function nms, seed 0)
+        <BLANKLINE>
+          PASS  loads       imports
+          FAIL  single_box  one box is kept
+                            -> returned []
+        <BLANKLINE>
+        Score: 1/2 checks passed
+        <BLANKLINE>
+        Hint: one box is always kept.
+        """
         out = [
             f"bboxcore grade {self.assignment} {self.path}"
             f"  (function {self.function}, seed {self.seed})",
@@ -150,7 +222,23 @@ class Report:
         return "\n".join(out) + "\n"
 
     def to_dict(self) -> dict:
-        """Plain data for ``--json``."""
+        """Plain data for ``--json``.
+
+        Returns
+        -------
+        dict
+            JSON-serialisable: the report's fields, ``score``, ``total``,
+            ``passed``, one dict per check and the counterexample's data with
+            its ``found_by``.
+
+        Examples
+        --------
+        >>> import json
+        >>> r = Report("nms", "a.py", "nms", 0, [CheckResult("loads", "imports", True)])
+        >>> d = json.loads(json.dumps(r.to_dict()))
+        >>> d["passed"], d["checks"][0]["status"], d["counterexample"]
+        (True, 'PASS', None)
+        """
         return {
             "assignment": self.assignment,
             "path": self.path,
