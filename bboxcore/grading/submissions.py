@@ -71,6 +71,12 @@ class Submission:
         Why the submission cannot be graded at all (a corrupt notebook or zip,
         no file defining the function); '' otherwise. It is reported as a failed
         ``loads`` check naming ``path``.
+
+    Examples
+    --------
+    >>> sub = Submission("class.zip/bob/nms.py", "/tmp/work/bob/nms.py", "bob")
+    >>> sub.student, sub.error
+    ('bob', '')
     """
 
     path: str

@@ -30,7 +30,15 @@ REQUIRED = ("model", "model_config")
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file that cannot be used: truncated, corrupt, or not a bboxcore checkpoint."""
+    """A checkpoint file that cannot be used: truncated, corrupt, or not a bboxcore checkpoint.
+
+    A ``ValueError``: ``except ValueError`` catches it with the other bad inputs.
+
+    Examples
+    --------
+    >>> issubclass(CheckpointError, ValueError)
+    True
+    """
 
 
 def checkpoint_path(path: str | Path) -> Path:

@@ -94,11 +94,26 @@ RESUME_ENTRIES = ("model", "model_config", "train_config", "position", "rng", "o
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss or gradient became NaN or infinite: training stopped, the last checkpoint is kept."""
+    """A loss or gradient became NaN or infinite: training stopped, the last checkpoint is kept.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise TrainingDiverged("iteration 12: loss rpn_loc is nan")
+    ... except RuntimeError as err:
+    ...     print(type(err).__name__, err)
+    TrainingDiverged iteration 12: loss rpn_loc is nan
+    """
 
 
 class RunFolderError(RuntimeError):
-    """The run folder cannot be used: it holds another run, or a file in it cannot be written."""
+    """The run folder cannot be used: it holds another run, or a file in it cannot be written.
+
+    Examples
+    --------
+    >>> issubclass(RunFolderError, RuntimeError)
+    True
+    """
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -112,6 +127,16 @@ class TrainingInterrupted(KeyboardInterrupt):
         Optimiser steps done when the run stopped.
     checkpoint : Path or None
         The checkpoint written at ``iteration``; None when it could not be written.
+
+    Examples
+    --------
+    A ``KeyboardInterrupt``: code that stops on Ctrl-C stops on it too.
+
+    >>> import signal
+    >>> err = TrainingInterrupted("stopped at iteration 40; checkpoint saved", signal.SIGINT,
+    ...                           40, Path("runs/x/checkpoint.npz"))
+    >>> isinstance(err, KeyboardInterrupt), err.iteration, str(err)
+    (True, 40, 'stopped at iteration 40; checkpoint saved')
     """
 
     def __init__(self, message: str, signum: int, iteration: int, checkpoint: Path | None):
