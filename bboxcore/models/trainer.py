@@ -262,6 +262,25 @@ class Trainer:
         stage, batches done in the epoch, optimiser steps done in total.
     saved_iteration : int or None
         The iteration of the checkpoint on disk, when known (written or resumed).
+
+    Raises
+    ------
+    ValueError
+        If the scheme needs sub-modules the detector lacks, or ``multiscale``
+        is asked of a detector with a fixed input side.
+
+    Examples
+    --------
+    Building a trainer trains nothing: :meth:`fit` does.
+
+    >>> import tempfile
+    >>> from bboxcore.models.yolo import Yolov1Config
+    >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+    >>> with tempfile.TemporaryDirectory() as run:
+    ...     trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run, batch_size=2),
+    ...                       train_set=[None] * 5)  # only its length is read here
+    >>> type(trainer.model).__name__, trainer.iteration, trainer.batches_per_epoch
+    ('YOLOv1', 0, 3)
     """
 
     def __init__(
@@ -304,12 +323,39 @@ class Trainer:
 
     @property
     def rpn_net(self):
-        """Alternating training: the network of step 1 (None for other schemes)."""
+        """Alternating training: the network of step 1 (None for other schemes).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> trainer.rpn_net is None  # the joint scheme has no extra network
+        True
+        >>> run.cleanup()
+        """
         return self.networks.get("rpn_net")
 
     # ------------------------------------------------------------------ stages
     @property
     def batches_per_epoch(self) -> int:
+        """Batches in one epoch: ``ceil(len(train_set) / batch_size)`` (the last may be short).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> trainer.batches_per_epoch  # 5 images, 2 per batch
+        3
+        >>> run.cleanup()
+        """
         return -(-len(self.train_set) // self.cfg.batch_size)
 
     def _network(self, name: str):
@@ -334,10 +380,55 @@ class Trainer:
 
     @property
     def stage_name(self) -> str:
+        """The current stage's name, as logged (the last stage's once the run is done).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> trainer.stage_name
+        'joint'
+        >>> run.cleanup()
+        """
         return self.stages[min(self.stage, len(self.stages) - 1)].name
 
     def losses(self, images, targets) -> dict[str, Tensor]:
-        """The current stage's named losses of one batch (what one optimiser step minimises)."""
+        """The current stage's named losses of one batch (what one optimiser step minimises).
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3), float32
+            RGB in [0, 1].
+        targets : list of Target
+            One per image: boxes ``(x_min, y_min, x_max, y_max)`` in pixels and
+            labels.
+
+        Returns
+        -------
+        dict of str to Tensor
+            The detector's loss terms (scalars), with the stage's options
+            (e.g. only the RPN's in step 1 of alternating training); their sum
+            is what the trainer back-propagates.
+
+        Examples
+        --------
+        >>> from bboxcore.models.base import Target
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> image = np.random.default_rng(1).random((1, 32, 32, 3), dtype=np.float32)
+        >>> losses = trainer.losses(image, [Target(np.array([[4., 4., 20., 24.]]), np.array([1]))])
+        >>> sorted(losses), losses["xy"].shape
+        (['cls', 'noobj', 'obj', 'wh', 'xy'], ())
+        >>> run.cleanup()
+        """
         stage = self.stages[self.stage]
         options = dict(stage.loss_options)
         if stage.proposals_from is not None:
@@ -347,10 +438,45 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     @property
     def checkpoint_path(self) -> Path:
+        """``out/checkpoint.npz``, where :meth:`save_checkpoint` writes.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> trainer.checkpoint_path.name
+        'checkpoint.npz'
+        >>> run.cleanup()
+        """
         return self.out / CHECKPOINT
 
     def state_dict(self) -> dict:
-        """Everything needed to continue the run exactly (see :meth:`load_state_dict`)."""
+        """Everything needed to continue the run exactly (see :meth:`load_state_dict`).
+
+        Returns
+        -------
+        dict
+            Weights of every network, optimiser and schedule state, position,
+            the generator's state and both configs (as JSON text): what
+            :func:`~bboxcore.nn.serialization.save` writes.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> sorted(trainer.state_dict())  # doctest: +NORMALIZE_WHITESPACE
+        ['model', 'model_config', 'model_name', 'optimizer', 'position', 'rng', 'schedule',
+         'train_config']
+        >>> run.cleanup()
+        """
         state = {
             "model_name": self.cfg.model,
             "model": self.model.state_dict(),
@@ -378,6 +504,23 @@ class Trainer:
         RunFolderError
             If the file cannot be written (full disk, read-only folder); the
             previous checkpoint, if any, is left as it was.
+
+        Returns
+        -------
+        Path
+            :attr:`checkpoint_path`.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> trainer.save_checkpoint().name, trainer.saved_iteration
+        ('checkpoint.npz', 0)
+        >>> run.cleanup()
         """
         try:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -392,7 +535,28 @@ class Trainer:
         return self.checkpoint_path
 
     def checkpoint_status(self) -> str:
-        """What is on disk, in words: the step of the checkpoint, or that there is none."""
+        """What is on disk, in words: the step of the checkpoint, or that there is none.
+
+        Returns
+        -------
+        str
+            For the messages of :class:`RunFolderError` and :class:`TrainingInterrupted`.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> trainer.checkpoint_status().startswith("no checkpoint was written")
+        True
+        >>> _ = trainer.save_checkpoint()
+        >>> trainer.checkpoint_status().endswith("(step 0) is intact")
+        True
+        >>> run.cleanup()
+        """
         if self.saved_iteration is not None and self.checkpoint_path.exists():
             return f"the checkpoint {self.checkpoint_path} (step {self.saved_iteration}) is intact"
         if self.checkpoint_path.exists():
@@ -400,7 +564,35 @@ class Trainer:
         return f"no checkpoint was written into {self.out}"
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a :meth:`state_dict` (the configs must be those the trainer was built with)."""
+        """Restore a :meth:`state_dict` (the configs must be those the trainer was built with).
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`state_dict`, or read back from a checkpoint.
+
+        Raises
+        ------
+        KeyError, ValueError
+            If an entry is missing or a weight's shape does not fit.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> trainer.iteration = 7
+        >>> state = trainer.state_dict()
+        >>> other = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                 train_set=[None] * 5)
+        >>> other.load_state_dict(state)
+        >>> other.iteration
+        7
+        >>> run.cleanup()
+        """
         pos = {k: int(v) for k, v in state["position"].items()}
         self.stage, self.epoch = pos["stage"], pos["epoch"]
         self.step_in_epoch, self.iteration = pos["step_in_epoch"], pos["iteration"]
@@ -439,6 +631,24 @@ class Trainer:
             If the checkpoint is truncated, corrupt or incomplete
             (:class:`~bboxcore.models.checkpoint.CheckpointError`, naming the
             file), or an override is not allowed or cannot be honoured (naming it).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from bboxcore.models.yolo import Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> run = tempfile.TemporaryDirectory()
+        >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2),
+        ...                   train_set=[None] * 5)  # only its length is read here
+        >>> _ = trainer.save_checkpoint()
+        >>> resumed = Trainer.resume(run.name, train_set=[None] * 5, epochs=3)
+        >>> resumed.cfg.model, resumed.cfg.epochs, resumed.iteration
+        ('yolov1', 3, 0)
+        >>> Trainer.resume(run.name, train_set=[None] * 5, lr=1.0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: cannot change ['lr'] when resuming ...
+        >>> run.cleanup()
         """
         path = Path(out) / CHECKPOINT
         if not path.exists():
