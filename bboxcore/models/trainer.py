@@ -499,16 +499,16 @@ class Trainer:
     def save_checkpoint(self) -> Path:
         """Write the checkpoint atomically into the run folder, SIGINT/SIGTERM held back meanwhile.
 
+        Returns
+        -------
+        Path
+            :attr:`checkpoint_path`.
+
         Raises
         ------
         RunFolderError
             If the file cannot be written (full disk, read-only folder); the
             previous checkpoint, if any, is left as it was.
-
-        Returns
-        -------
-        Path
-            :attr:`checkpoint_path`.
 
         Examples
         --------
