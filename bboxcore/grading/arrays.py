@@ -166,8 +166,10 @@ class ArrayAssignment(Assignment):
 
     # ------------------------------------------------------------------ checks
     def checks(self) -> list[Check]:
-        """``returns_array``, ``inputs_unchanged``, ``empty_input``, the edge checks, then
-        ``random_cases``, ``search`` and ``large_input``.
+        """The common checks around :meth:`edge_checks`, in the order they are run.
+
+        ``returns_array``, ``inputs_unchanged``, ``empty_input``, the edge checks,
+        then ``random_cases``, ``search`` and ``large_input``.
 
         Returns
         -------
