@@ -300,14 +300,60 @@ class NmsAssignment(Assignment):
         return nms_failure(*case.args, keep, self._last[1])
 
     def judge_returns_indices(self, case: Case, out) -> Failure | None:
-        """Only the kind of answer: indices, not boxes, a mask, None..."""
+        """Only the kind of answer: indices, not boxes, a mask, None...
+
+        Parameters
+        ----------
+        case : Case
+        out : Outcome
+            The call's outcome; one that did not return is judged by :meth:`judge`.
+
+        Returns
+        -------
+        Failure or None
+            A ``'type'`` failure saying what was returned instead.
+
+        Examples
+        --------
+        >>> from bboxcore.grading.runner import Case
+        >>> from bboxcore.grading.worker import Outcome
+        >>> a = NmsAssignment()
+        >>> case = Case((np.array([[0, 0, 10, 10], [20, 20, 30, 30.]]), np.array([0.9, 0.8]), 0.5))
+        >>> a.judge_returns_indices(case, Outcome("ok", np.array([True, True]))).message
+        'returned a boolean mask; return the indices of the kept boxes instead'
+        >>> a.judge_returns_indices(case, Outcome("ok", np.array([0, 1]))) is None
+        True
+        """
         if out.status != "ok":
             return self.judge(case, out)
         problem = as_keep(out.value)[1]
         return Failure(problem, "type") if problem else None
 
     def judge_index_type(self, case: Case, out) -> Failure | None:
-        """A list or 1-D integer array of distinct indices in [0, N)."""
+        """A list or 1-D integer array of distinct indices in [0, N).
+
+        Parameters
+        ----------
+        case : Case
+        out : Outcome
+            The call's outcome; one that did not return is judged by :meth:`judge`.
+
+        Returns
+        -------
+        Failure or None
+            A ``'type'`` failure for floats, repeated or out-of-range indices.
+
+        Examples
+        --------
+        >>> from bboxcore.grading.runner import Case
+        >>> from bboxcore.grading.worker import Outcome
+        >>> a = NmsAssignment()
+        >>> case = Case((np.array([[0, 0, 10, 10], [20, 20, 30, 30.]]), np.array([0.9, 0.8]), 0.5))
+        >>> a.judge_index_type(case, Outcome("ok", np.array([0.0, 1.0]))).message
+        'returned floats [0, 1]; indices must be integers'
+        >>> a.judge_index_type(case, Outcome("ok", np.array([0, 5]))).message
+        'index 5 is out of range for 2 boxes'
+        """
         if out.status != "ok":
             return self.judge(case, out)
         keep, problem = as_keep(out.value)

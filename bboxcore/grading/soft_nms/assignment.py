@@ -206,6 +206,27 @@ class SoftNmsAssignment(Assignment):
         return soft_nms_failure(*case.args, keep, kept)
 
     def judge_pair(self, case: Case, out) -> Failure | None:
+        """Only the kind of answer: a pair ``(keep, kept_scores)`` (the ``returns_pair`` check).
+
+        Parameters
+        ----------
+        case : Case
+        out : Outcome
+            The call's outcome; one that did not return is judged by :meth:`judge`.
+
+        Returns
+        -------
+        Failure or None
+            A ``'type'`` failure saying what was returned instead.
+
+        Examples
+        --------
+        >>> from bboxcore.grading.worker import Outcome
+        >>> a = SoftNmsAssignment()
+        >>> case = Case((np.array([[0, 0, 10, 10.]]), np.array([0.9]), 0.3, 0.5, 0.001, "linear"))
+        >>> a.judge_pair(case, Outcome("ok", np.array([0]))).message
+        'returned an array of shape (1,); expected a pair (keep, kept_scores)'
+        """
         if out.status != "ok":
             return self.judge(case, out)
         problem = as_pair(out.value)[2]
