@@ -99,7 +99,31 @@ class Prediction(NamedTuple):
     score: np.ndarray
 
     def to_detection(self, image_id: str | int | None = None):
-        """The same detections as a :class:`bboxcore.data.sample.Detection`."""
+        """The same detections as a :class:`bboxcore.data.sample.Detection`.
+
+        Parameters
+        ----------
+        image_id : str or int, optional
+            The image the detections belong to (what the metrics match on).
+
+        Returns
+        -------
+        Detection
+            Boxes float32, labels int64, scores float64.
+
+        Raises
+        ------
+        ValueError
+            If the arrays do not fit together (see :class:`~bboxcore.data.sample.Detection`).
+
+        Examples
+        --------
+        >>> p = Prediction(np.array([[0, 0, 2, 2]], np.float32), np.array([1]),
+        ...                np.array([0.9], np.float32))
+        >>> d = p.to_detection(image_id="img_3")
+        >>> d.image_id, d.label.tolist(), d.score.dtype
+        ('img_3', [1], dtype('float64'))
+        """
         from bboxcore.data.sample import Detection
 
         return Detection(self.bbox, self.label, self.score, image_id=image_id)
@@ -126,6 +150,14 @@ class Detector(Module):
         Whether the detector takes any input side that is a multiple of 32
         (what multi-scale training, ``--multiscale``, needs); False for a
         detector with fully connected layers over the whole image (YOLOv1).
+
+    Examples
+    --------
+    >>> from bboxcore.models.registry import MODELS
+    >>> all(issubclass(cls, Detector) for cls in MODELS.values())
+    True
+    >>> MODELS["yolov1"].loss_names, MODELS["yolov1"].fully_convolutional
+    (('xy', 'wh', 'obj', 'noobj', 'cls'), False)
     """
 
     loss_names: ClassVar[tuple[str, ...]] = ()
@@ -134,12 +166,30 @@ class Detector(Module):
 
     @property
     def n_class(self) -> int:
-        """K, the number of object classes (labels ``0 .. K-1``)."""
+        """K, the number of object classes (labels ``0 .. K-1``).
+
+        Examples
+        --------
+        >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> model = YOLOv1(cfg, np.random.default_rng(0))
+        >>> model.n_class
+        2
+        """
         return int(self.config.n_class)
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        """The names of labels ``0 .. K-1`` (``'0'``, ``'1'``, ... when the config has none)."""
+        """The names of labels ``0 .. K-1`` (``'0'``, ``'1'``, ... when the config has none).
+
+        Examples
+        --------
+        >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> model = YOLOv1(cfg, np.random.default_rng(0))
+        >>> model.class_names
+        ('0', '1')
+        """
         names = tuple(getattr(self.config, "class_names", ()) or ())
         return names or tuple(str(k) for k in range(self.n_class))
 
@@ -163,6 +213,17 @@ class Detector(Module):
         dict of str to Tensor
             Named scalar terms, a subset of :attr:`loss_names`; the trainer
             minimises their sum.
+
+        Examples
+        --------
+        >>> from bboxcore.models.base import Target
+        >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> model = YOLOv1(cfg, np.random.default_rng(0))
+        >>> image = np.random.default_rng(1).random((1, 32, 32, 3), dtype=np.float32)
+        >>> losses = model.loss(image, [Target(np.array([[4., 4., 20., 24.]]), np.array([1]))])
+        >>> set(losses) <= set(model.loss_names), losses["cls"].shape
+        (True, ())
         """
         raise NotImplementedError(f"{type(self).__name__} must define loss()")
 
@@ -178,16 +239,65 @@ class Detector(Module):
         -------
         list of Prediction
             One per image, by decreasing score.
+
+        Examples
+        --------
+        >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> model = YOLOv1(cfg, np.random.default_rng(0))
+        >>> image = np.random.default_rng(1).random((32, 32, 3), dtype=np.float32)
+        >>> (pred,) = model.eval().predict(image)  # untrained: arbitrary boxes
+        >>> pred.bbox.shape[1], pred.bbox.dtype, bool((np.diff(pred.score) <= 0).all())
+        (4, dtype('float32'), True)
         """
         raise NotImplementedError(f"{type(self).__name__} must define predict()")
 
     def summary(self) -> dict:
-        """Facts about the architecture written into ``history.json`` (e.g. the receptive field)."""
+        """Facts about the architecture written into ``history.json`` (e.g. the receptive field).
+
+        Returns
+        -------
+        dict
+            JSON-serialisable; empty unless a detector overrides it.
+
+        Examples
+        --------
+        >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> model = YOLOv1(cfg, np.random.default_rng(0))
+        >>> model.summary()["grid_size"], model.summary()["stride"]
+        (8, 4)
+        """
         return {}
 
     @classmethod
     def config_from_dict(cls, data: dict):
-        """Rebuild the config from :func:`~bboxcore.models.config.config_to_dict`'s output."""
+        """Rebuild the config from :func:`~bboxcore.models.config.config_to_dict`'s output.
+
+        Parameters
+        ----------
+        data : dict
+            Plain data, e.g. the ``model_config`` entry of a checkpoint.
+
+        Returns
+        -------
+        dataclass
+            The detector's config.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If a field is unknown or a value is out of range.
+
+        Examples
+        --------
+        >>> from bboxcore.models.config import config_to_dict
+        >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+        >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+        >>> model = YOLOv1(cfg, np.random.default_rng(0))
+        >>> YOLOv1.config_from_dict(config_to_dict(cfg)) == cfg
+        True
+        """
         raise NotImplementedError(f"{cls.__name__} must define config_from_dict()")
 
     @classmethod
@@ -208,12 +318,40 @@ class Detector(Module):
             that replace the data set's defaults when the command line does not
             give them; ``lr`` applies only with this recipe's optimiser. Empty
             (the data set's defaults) unless a detector overrides it.
+
+        Examples
+        --------
+        >>> from bboxcore.models.yolo import YOLOv1
+        >>> YOLOv1.train_defaults("mnist-det")
+        {'optimizer': 'adam', 'lr': 0.001, 'batch_size': 8, 'epochs': 4}
+        >>> Detector.train_defaults("voc")
+        {}
         """
         return {}
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]):
-        """The configuration for a data set (``'mnist-det'``, ``'neon-trees'``, a folder)."""
+        """The configuration for a data set (``'mnist-det'``, ``'neon-trees'``, a folder).
+
+        Parameters
+        ----------
+        dataset : str
+            The data set's name or folder.
+        class_names : sequence of str
+            Its classes; K = ``len(class_names)``.
+
+        Returns
+        -------
+        dataclass
+            The detector's config, sized for that data set.
+
+        Examples
+        --------
+        >>> from bboxcore.models.yolo import YOLOv1
+        >>> cfg = YOLOv1.default_config("mnist-det", ("cat", "dog"))
+        >>> type(cfg).__name__, cfg.n_class, cfg.class_names
+        ('Yolov1Config', 2, ('cat', 'dog'))
+        """
         raise NotImplementedError(f"{cls.__name__} must define default_config()")
 
 
