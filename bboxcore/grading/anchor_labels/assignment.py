@@ -198,7 +198,13 @@ def _frac(a, b) -> str:
 
 
 class AnchorLabelsAssignment(ArrayAssignment):
-    """Faster R-CNN's anchor labels (AnchorTargetCreator) without subsampling."""
+    """Faster R-CNN's anchor labels (AnchorTargetCreator) without subsampling.
+
+    Examples
+    --------
+    >>> AnchorLabelsAssignment().signature
+    'anchor_labels(anchor, bbox, img_size, pos_thresh, neg_thresh)'
+    """
 
     name = "anchor_labels"
     function = "anchor_labels"

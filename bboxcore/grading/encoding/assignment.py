@@ -39,7 +39,16 @@ def _positive(rng, n):
 
 # --------------------------------------------------------------------------- bbox2loc
 class Bbox2locAssignment(ArrayAssignment):
-    """Encode target boxes as offsets from reference boxes (Faster R-CNN Eq. 2)."""
+    """Encode target boxes as offsets from reference boxes (Faster R-CNN Eq. 2).
+
+    Examples
+    --------
+    A box shifted by half its width: :math:`t_x = (g_x - p_x) / p_w = 5 / 10`.
+
+    >>> src, dst = np.array([[0, 0, 10, 10.]]), np.array([[5, 0, 15, 10.]])
+    >>> Bbox2locAssignment().reference(src, dst).tolist()
+    [[0.5, 0.0, 0.0, 0.0]]
+    """
 
     name = "bbox2loc"
     function = "bbox2loc"
@@ -117,7 +126,14 @@ class Bbox2locAssignment(ArrayAssignment):
 
 # --------------------------------------------------------------------------- loc2bbox
 class Loc2bboxAssignment(ArrayAssignment):
-    """Decode offsets into boxes (the inverse of bbox2loc)."""
+    """Decode offsets into boxes (the inverse of bbox2loc).
+
+    Examples
+    --------
+    >>> src = np.array([[0, 0, 10, 10.]])
+    >>> Loc2bboxAssignment().reference(src, np.array([[0.5, 0, 0, 0]])).tolist()
+    [[5.0, 0.0, 15.0, 10.0]]
+    """
 
     name = "loc2bbox"
     function = "loc2bbox"

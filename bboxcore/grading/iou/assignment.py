@@ -61,7 +61,13 @@ def _edge_worked(rng):
 
 
 class IouAssignment(ArrayAssignment):
-    """Pairwise IoU of two sets of boxes."""
+    """Pairwise IoU of two sets of boxes.
+
+    Examples
+    --------
+    >>> IouAssignment().reference(np.array([[0, 0, 10, 10.]]), np.array([[5, 0, 15, 10.]]))
+    array([[0.33333333]])
+    """
 
     name = "iou"
     function = "iou"

@@ -102,7 +102,13 @@ def _scale(rng):
 
 
 class IouLossGradAssignment(ArrayAssignment):
-    """The gradient of UnitBox's IoU loss -ln IoU w.r.t. the predicted (l, t, r, b)."""
+    """The gradient of UnitBox's IoU loss -ln IoU w.r.t. the predicted (l, t, r, b).
+
+    Examples
+    --------
+    >>> IouLossGradAssignment().signature
+    'iou_loss_grad(pred_ltrb, target_ltrb)'
+    """
 
     name = "iou_loss_grad"
     function = "iou_loss_grad"

@@ -280,7 +280,14 @@ def nms_failure(
 
 
 class NmsAssignment(Assignment):
-    """Traditional (greedy) NMS, graded against :func:`bboxcore.nms.nms`."""
+    """Traditional (greedy) NMS, graded against :func:`bboxcore.nms.nms`.
+
+    Examples
+    --------
+    >>> a = NmsAssignment()
+    >>> a.name, a.signature
+    ('nms', 'nms(boxes, scores, iou_thresh)')
+    """
 
     name = "nms"
     function = "nms"

@@ -66,7 +66,13 @@ def _ramp(h: int, w: int) -> np.ndarray:
 
 
 class RoiAlignAssignment(ArrayAssignment):
-    """RoI Align forward on one image, aligned convention, fixed sampling ratio."""
+    """RoI Align forward on one image, aligned convention, fixed sampling ratio.
+
+    Examples
+    --------
+    >>> RoiAlignAssignment().arg_names()
+    ['features', 'rois', 'output_size', 'spatial_scale', 'sampling_ratio']
+    """
 
     name = "roi_align"
     function = "roi_align"

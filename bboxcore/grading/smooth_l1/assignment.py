@@ -71,7 +71,16 @@ def _far(rng):
 
 
 class SmoothL1Assignment(ArrayAssignment):
-    """Smooth-L1 loss and its gradient, element by element, in Faster R-CNN's σ form."""
+    """Smooth-L1 loss and its gradient, element by element, in Faster R-CNN's σ form.
+
+    Examples
+    --------
+    Column 0 the loss, column 1 the gradient (σ = 1): ``0.5 * x**2`` and ``x``
+    where ``|x| < 1``, ``|x| - 0.5`` and ``sign(x)`` elsewhere.
+
+    >>> SmoothL1Assignment().reference(np.array([0.5, 2.0]), 1.0).tolist()
+    [[0.125, 0.5], [1.5, 1.0]]
+    """
 
     name = "smooth_l1"
     function = "smooth_l1"

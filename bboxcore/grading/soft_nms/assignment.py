@@ -189,7 +189,13 @@ def soft_nms_failure(boxes, scores, iou_thresh, sigma, score_thresh, method, kee
 
 
 class SoftNmsAssignment(Assignment):
-    """Soft-NMS, linear and Gaussian."""
+    """Soft-NMS, linear and Gaussian.
+
+    Examples
+    --------
+    >>> SoftNmsAssignment().arg_names()
+    ['boxes', 'scores', 'iou_thresh', 'sigma', 'score_thresh', 'method']
+    """
 
     name = "soft_nms"
     function = "soft_nms"
