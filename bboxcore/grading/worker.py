@@ -374,7 +374,7 @@ class Worker:
         ...     path = os.path.join(d, "sub.py")
         ...     _ = open(path, "w").write("def f(x):\\n    while x:\\n        pass\\n")
         ...     with Worker(path, "f") as w:
-        ...         print(w.call(0).status, w.call(1, timeout=0.2).status, w.call(0).status)
+        ...         print(w.call(0).status, w.call(1, timeout=0.1).status, w.call(0).status)
         ok timeout ok
         """
         if self._proc is None or self._proc.poll() is not None:
