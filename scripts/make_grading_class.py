@@ -66,6 +66,15 @@ MISTAKE_PREFIX = {
 }
 
 
+#: How the notebook and the README name an assignment (its own name when not listed).
+TITLES = {"nms": "NMS"}
+#: The notebook's test call (dropped by the grader); ``help(<function>)`` when not listed.
+TEST_CALLS = {
+    "nms": "import numpy as np\nboxes = np.array([[0, 0, 2, 2], [0, 0, 2, 1.9]], float)\n"
+    "print(nms(boxes, np.array([0.9, 0.8]), 0.5))",
+}
+
+
 def assignments() -> dict:
     """:data:`bboxcore.grading.ASSIGNMENTS` (imported when needed: ``--help`` stays fast)."""
     from bboxcore.grading import ASSIGNMENTS
@@ -111,15 +120,16 @@ def notebook(source: str, assignment: str = "nms") -> str:
     import nbformat
 
     function = assignments()[assignment].function
+    title = TITLES.get(assignment, assignment)
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_markdown_cell(f"# Assignment: {assignment}\n\nMy answer."),
+        nbformat.v4.new_markdown_cell(f"# Assignment: {title}\n\nMy answer."),
         nbformat.v4.new_code_cell(
             "%matplotlib inline\n!pip install -q numpy\nimport tempfile\nfrom pathlib import Path\n"
             f'SUBMISSION = Path(tempfile.gettempdir()) / "my_{assignment}.py"\nprint(SUBMISSION)'
         ),
         nbformat.v4.new_code_cell("%%writefile {SUBMISSION}\n" + source),
-        nbformat.v4.new_code_cell(f"help({function})"),
+        nbformat.v4.new_code_cell(TEST_CALLS.get(assignment, f"help({function})")),
         nbformat.v4.new_code_cell(
             "from bboxcore.grading import grade\n\n"
             f'report = grade("{assignment}", str(SUBMISSION), examples=50, seed=0)\n'
@@ -150,7 +160,8 @@ def make_class(folder: Path, students: int, seed: int, assignment: str = "nms") 
         elif kind == "ipynb":
             (folder / f"{name}.ipynb").write_text(notebook(source, assignment))
         else:
-            inner = {f"{assignment}.py": source, "README.md": f"{name}'s {assignment}\n"}
+            title = TITLES.get(assignment, assignment)
+            inner = {f"{assignment}.py": source, "README.md": f"{name}'s {title}\n"}
             if kind == "folder":
                 (folder / name).mkdir()
                 for fname, text in inner.items():
