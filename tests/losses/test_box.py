@@ -7,6 +7,7 @@ Course material: Detection – 3 stages, §N (the IoU loss and its hand-derived 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -132,3 +133,150 @@ def test_box_losses_fuzz_return_documented_result_or_raise(k, a):
     except (ValueError, TypeError):
         return
     assert not np.isnan(np.asarray(out, dtype=np.float64)).any()  # finite, or inf on overflow
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+FINE = [0.0, 0.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("pred", "target"),
+    [
+        # opposite corners: the enclosing box is 2e154 x 2e154 = 4e308 > max
+        (
+            [-1e154, -1e154, -1e154 + 1e140, -1e154 + 1e140],
+            [1e154, 1e154, 1e154 + 1e140, 1e154 + 1e140],
+        ),
+        # wide in x through the prediction, tall in y through the target: 1e250 x 1e100
+        ([0.0, 0.0, 1e250, 1.0], [0.0, -1e100, 1.0, 0.0]),
+        ([0.0, -1e100, 1.0, 0.0], [0.0, 0.0, 1e250, 1.0]),
+        # identical boxes of area 0.7e308: |A| + |B| + |C| = 2.1e308 > max
+        ([0.0, 0.0, 1e154, 0.7e154], [0.0, 0.0, 1e154, 0.7e154]),
+    ],
+)
+def test_giou_loss_rejects_a_row_whose_areas_overflow(pred, target):
+    # |A| + |B| + |C| must be finite (every sum and ratio of the GIoU is then finite): the
+    # error names the first such row, without an overflow warning
+    a, b = np.array([FINE, pred, FINE]), np.array([FINE, target, FINE])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in (giou_loss, lambda x, y: giou_loss_backward(1.0, x, y)):
+            with pytest.raises(ValueError, match="row 1 are too large or too far apart"):
+                f(a, b)
+
+
+@pytest.mark.parametrize(
+    "bad", [[1e200, 1e200, 0, 0], [0, 1e200, 1e200, 0], [1e200, 0, 0, 1e200], [1e200] * 4]
+)
+@pytest.mark.parametrize("which", ["pred_ltrb", "target_ltrb"])
+def test_iou_loss_rejects_a_row_whose_box_area_overflows(bad, which):
+    # the area (t + b)(l + r) of either box must be finite; the error names the row
+    fine = np.ones((3, 4))
+    rows = np.array([[1.0] * 4, bad, [1.0] * 4])
+    args = (rows, fine) if which == "pred_ltrb" else (fine, rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in (iou_loss, lambda p, t: iou_loss_backward(1.0, p, t)):
+            with pytest.raises(ValueError, match=f"{which} row 1 is too large"):
+                f(*args)
+
+
+def test_iou_loss_errors_name_the_argument():
+    one = [[1.0, 1, 1, 1]]
+    with pytest.raises(TypeError, match="pred_ltrb must be a real numeric array"):
+        iou_loss([["a", "b", "c", "d"]], one)
+    with pytest.raises(ValueError, match="pred_ltrb must be finite"):
+        iou_loss([[np.nan, 1, 1, 1]], one)
+    with pytest.raises(ValueError, match="target_ltrb must be finite"):
+        iou_loss(one, [[np.inf, 1, 1, 1]])
+
+
+@pytest.mark.parametrize(("p32", "t32"), [(True, True), (True, False), (False, True)])
+def test_box_losses_compute_in_float32_only_when_both_inputs_are(p32, t32):
+    # the library's dtype rule (bboxcore.iou): float32 only if both inputs are, in any order
+    dt = np.float32 if p32 and t32 else np.float64
+    pred = np.array([[1.0, 2, 3, 4], [2, 2, 2, 2]], np.float32 if p32 else np.float64)
+    target = np.array([[2.0, 1, 3, 5], [1, 3, 2, 1]], np.float32 if t32 else np.float64)
+    assert iou_loss(pred, target).dtype == dt
+    assert iou_loss_backward(1.0, pred, target).dtype == dt
+    boxes_p, boxes_t = pred.copy(), target.copy()
+    boxes_p[:, 2:] += boxes_p[:, :2]
+    boxes_t[:, 2:] += boxes_t[:, :2]
+    assert giou_loss(boxes_p, boxes_t).dtype == dt
+    assert giou_loss_backward(1.0, boxes_p, boxes_t).dtype == dt
+    assert giou_loss(boxes_p, boxes_t, reduction="none").dtype == dt
+
+
+def test_iou_loss_gradient_is_0_at_iou_exactly_eps():
+    # IoU = I / U = 1 / 1e6 = IOU_LOSS_EPS exactly (integers, correctly rounded division):
+    # the clamp max(IoU, eps) binds, the loss -ln(eps) is on its flat side and the gradient is
+    # 0, as everywhere below eps. (An autograd clamp may take the other one-sided derivative.)
+    pred, target = [[0.5, 0.5, 0.5, 0.5]], [[500.0, 500, 500, 500]]  # X = 1 inside X~ = 1e6
+    assert iou_loss(pred, target) == pytest.approx(-math.log(1e-6), rel=1e-15)
+    np.testing.assert_array_equal(iou_loss_backward(1.0, pred, target), [[0.0, 0, 0, 0]])
+    above = [[0.5, 0.5, 0.5, 0.5001]]  # IoU just above eps: the gradient of -ln IoU
+    assert np.all(iou_loss_backward(1.0, above, target) != 0)
+
+
+def test_giou_loss_gradient_of_touching_boxes_has_no_intersection_term():
+    # I = 0 with a shared edge (x = 1): the intersection passes no gradient -- the one-sided
+    # derivative towards the empty side, as for the strict < at a shared side. By hand, with
+    # L = 2 - I/U - U/|C|, U = 3, |C| = 4: d/dx1 = 1/4 - 3 * 2 / 16 = -1/8, d/dy1 = 1/4,
+    # d/dx2 = d/dy2 = -1/4 (moving x2 into the target would give -1/3). Transposed for y.
+    pred = np.array([[0.0, 0, 1, 1], [0.0, 0, 1, 1]])
+    target = np.array([[1.0, 0, 2, 2], [0.0, 1, 2, 2]])
+    grad = giou_loss_backward(np.ones(2), pred, target, reduction="none")
+    np.testing.assert_allclose(
+        grad, [[-1 / 8, 1 / 4, -1 / 4, -1 / 4], [1 / 4, -1 / 8, -1 / 4, -1 / 4]], rtol=1e-15
+    )
+
+
+def test_giou_loss_gradient_of_a_degenerate_prediction_is_the_enclosing_term():
+    # A segment (zero area) against a point: U = 0, so I/U is dropped and L = 2 - U/|C|;
+    # |C| = 3 x 1. Only growing the segment's height changes L: dL/dy1 = 2/3, dL/dy2 = -2/3
+    # (one-sided finite differences below). Two identical segments: U = |C| = 0, all terms
+    # dropped, gradient 0.
+    pred = np.array([[0.0, 0, 2, 0], [0.0, 0, 2, 0]])
+    target = np.array([[3.0, 1, 3, 1], [0.0, 0, 2, 0]])
+    grad = giou_loss_backward(np.ones(2), pred, target, reduction="none")
+    np.testing.assert_allclose(grad, [[0, 2 / 3, 0, -2 / 3], [0, 0, 0, 0]], rtol=1e-15, atol=0)
+    h = 1e-6
+    up = pred[:1].copy()
+    up[0, 3] += h
+    down = pred[:1].copy()
+    down[0, 1] -= h
+    base = giou_loss(pred[:1], target[:1])
+    assert (giou_loss(up, target[:1]) - base) / h == pytest.approx(-2 / 3, rel=1e-5)
+    assert (base - giou_loss(down, target[:1])) / h == pytest.approx(2 / 3, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "side"),
+    [
+        (np.float64, 2.0**-511),  # area exactly tiny = 2^-1022
+        (np.float64, 2.0**-530),  # subnormal area
+        (np.float32, 2.0**-63),  # area exactly float32's tiny 2^-126
+        (np.float32, 2.0**-70),  # area subnormal in float32 (its inverse overflows float32)
+    ],
+)
+def test_giou_loss_gradient_is_0_at_prediction_equal_target_of_tiny_area(dtype, side):
+    # at prediction = target the gradient is exactly 0 (the Notes of giou_loss_backward),
+    # also when U = |C| is at or below the smallest normal number: those terms are dropped
+    # (as 0), not divided by, so nothing overflows
+    box = np.array([[0.0, 0.0, side, side]], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grad = giou_loss_backward(1.0, box, box)
+    assert grad.dtype == dtype
+    np.testing.assert_array_equal(grad, np.zeros((1, 4)))
+
+
+def test_giou_loss_gradient_is_0_when_every_area_underflows():
+    # boxes 1e-160 wide overlapping by half: I, U and |C| are all subnormal (~1e-320): they
+    # count as 0, every term is dropped and the gradient is exactly 0, never inf or NaN
+    s = 1e-160
+    pred, target = np.array([[0.0, 0, s, s]]), np.array([[s / 2, s / 2, 1.5 * s, 1.5 * s]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grad = giou_loss_backward(1.0, pred, target)
+    np.testing.assert_array_equal(grad, np.zeros((1, 4)))
