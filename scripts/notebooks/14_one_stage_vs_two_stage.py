@@ -120,8 +120,11 @@ glue("status", Markdown("\n".join(status)))
 # one BLAS thread.
 
 # %%
-NONE_YET = Markdown("*No results committed yet: run `bboxcore compare` (see the Comparison page).*")
-glue("table", Markdown(format_table(results)) if results else NONE_YET)
+def none_yet(what="results"):
+    return Markdown(f"*No {what} committed yet (`bboxcore compare` writes them).*")
+
+
+glue("table", Markdown(format_table(results)) if results else none_yet())
 summaries = {d: summarize(r["runs"]) for d, r in results.items()}
 
 
@@ -174,7 +177,7 @@ for d in summaries:
 # yet in the file.
 
 # %% alt="AP50 against training minutes for each detector, one panel per data set: a small dot per run and a large marker at the mean with error bars of one standard deviation"
-glue("ap_vs_time", plot_ap_vs_time(results) if results else NONE_YET)
+glue("ap_vs_time", plot_ap_vs_time(results) if results else none_yet())
 if results:
     for d, s in summaries.items():
         timed = {m: v["train_minutes"][0] for m, v in s.items() if v["train_minutes"][0]}
@@ -198,7 +201,7 @@ if results:
 
 # %% alt="Precision against recall on the NEON test tiles, one curve per detector on one fold, the other folds faint, with AP50 and the mean over folds in the legend"
 neon = results.get("neon-trees")
-glue("pr_neon", plot_pr_curves(neon) if neon else NONE_YET)
+glue("pr_neon", plot_pr_curves(neon) if neon else none_yet("NEON results"))
 if neon:
     for m in MODELS:
         ends = {r["run"]: r["pr"][0]["recall"][-1] for r in neon["runs"] if r["model"] == m}
@@ -213,11 +216,11 @@ if neon:
 # Ground truth dashed cyan, detections (score ≥ 0.3) solid red.
 
 # %% alt="A grid of NEON test tiles (rows) by detectors (columns) with the ground-truth crowns dashed in cyan and each detector's detections in red"
-glue("detections_neon", plot_detections(neon, n_images=4) if neon else NONE_YET)
+glue("detections_neon", plot_detections(neon, n_images=4) if neon else none_yet("NEON results"))
 
 # %% alt="A grid of MNIST test scenes (rows) by detectors (columns) with the ground-truth digits dashed in cyan and each detector's detections in red"
 mnist = results.get("mnist-det")
-glue("detections_mnist", plot_detections(mnist, n_images=3, panel=2.2) if mnist else NONE_YET)
+glue("detections_mnist", plot_detections(mnist, n_images=3, panel=2.2) if mnist else none_yet("MNIST results"))
 
 # %% [markdown]
 # ## 5. Why the numbers differ
