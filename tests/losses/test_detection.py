@@ -265,3 +265,77 @@ def test_detection_losses_fuzz_return_documented_result_or_raise(k, a):
     except (ValueError, TypeError):
         return
     assert not np.isnan(np.asarray(out, dtype=np.float64)).any()  # finite, or inf on overflow
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_rpn_loss_with_a_single_sampled_anchor_is_normalised_by_1():
+    # N_cls = N_reg = the number of sampled (non-ignored) anchors, here 1: no halving.
+    # x = loc - gt = (0.05, -0.05, 2, -2) with sigma = 3 (switch 1/9): sigma^2 x inside,
+    # sign(x) outside; softmax of (0, ln 3) is (1/4, 3/4), true class 1.
+    loc = np.array([[0.05, -0.05, 2.0, -2.0], [5.0, 5, 5, 5], [-5.0, 5, -5, 5]])
+    gt = np.zeros((3, 4))
+    score = np.array([[0.0, math.log(3)], [9.0, 0.0], [0.0, 9.0]])
+    label = np.array([1, -1, -1])
+    loc_loss, cls_loss = rpn_loss(loc, score, gt, label)
+    assert loc_loss == pytest.approx(2 * 0.5 * 9 * 0.05**2 + 2 * (2 - 0.5 / 9), rel=1e-12)
+    assert cls_loss == pytest.approx(-math.log(3 / 4), rel=1e-12)
+    dloc, dscore = rpn_loss_backward(1.0, 1.0, loc, score, gt, label)
+    np.testing.assert_allclose(dloc, [[0.45, -0.45, 1, -1], [0, 0, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_allclose(dscore, [[0.25, -0.25], [0, 0], [0, 0]], rtol=1e-12)
+
+
+def test_roi_head_loss_ignored_rois_count_for_nothing():
+    # a RoI labelled -1 adds nothing to either loss nor to their normaliser (2 RoIs here)
+    cls_loc = np.arange(24, dtype=float).reshape(3, 8) / 10  # K = 1: (R, 2 * 4)
+    score = np.array([[0.0, math.log(3)], [5.0, -5.0], [math.log(3), 0.0]])
+    gt = np.full((3, 4), 0.5)
+    label = np.array([1, -1, 0])
+    loc_loss, cls_loss = roi_head_loss(cls_loc, score, gt, label)
+    x = cls_loc[0, 4:] - gt[0]  # the true class's offsets of the one foreground RoI
+    expected_loc = sum(_smooth_l1(v, SMOOTH_L1_SIGMA_HEAD) for v in x) / 2
+    assert loc_loss == pytest.approx(expected_loc, rel=1e-12)
+    assert cls_loss == pytest.approx(-math.log(3 / 4), rel=1e-12)  # (2 x -ln 3/4) / 2
+    dloc, dscore = roi_head_loss_backward(1.0, 1.0, cls_loc, score, gt, label)
+    assert not dloc[1].any() and not dscore[1].any()
+    np.testing.assert_allclose(dscore[[0, 2]], [[0.125, -0.125], [-0.125, 0.125]], rtol=1e-12)
+
+
+def test_roi_head_loss_with_the_background_class_only():
+    # K = 0 (scores of shape (R, 1)) is valid, like softmax cross-entropy with C = 1:
+    # every RoI is background, both losses are 0
+    loc_loss, cls_loss = roi_head_loss(np.ones((2, 4)), np.zeros((2, 1)), np.ones((2, 4)), [0, 0])
+    assert loc_loss == 0 and cls_loss == 0
+
+
+def test_roi_head_loss_float32_predictions_give_float32_with_float64_targets():
+    # the targets are read at the predictions' precision: float64 gt_roi_loc gives exactly
+    # what its float32 values give, and every result is float32
+    rng = np.random.default_rng(0)
+    cls_loc = rng.normal(size=(6, 12)).astype(np.float32)
+    score = rng.normal(size=(6, 3)).astype(np.float32)
+    gt = rng.normal(size=(6, 4))
+    label = np.array([1, 2, 0, 1, -1, 2])
+    losses = roi_head_loss(cls_loc, score, gt, label)
+    assert [v.dtype for v in losses] == [np.float32, np.float32]
+    assert losses == roi_head_loss(cls_loc, score, gt.astype(np.float32), label)
+    grads = roi_head_loss_backward(1.0, 1.0, cls_loc, score, gt, label)
+    assert [g.dtype for g in grads] == [np.float32, np.float32]
+
+
+@pytest.mark.parametrize("fn", ["rpn", "head"])
+def test_detection_loss_errors_name_the_argument(fn):
+    if fn == "rpn":
+        name = "rpn_loc"
+
+        def call(x):
+            return rpn_loss(x, np.zeros((1, 2)), np.zeros((1, 4)), [0])
+    else:
+        name = "roi_cls_loc"
+
+        def call(x):
+            return roi_head_loss(x, np.zeros((1, 2)), np.zeros((1, 4)), [0])
+
+    with pytest.raises(TypeError, match=f"{name} must be a real numeric array"):
+        call(np.array([["a"] * (4 if fn == "rpn" else 8)]))
+    with pytest.raises(ValueError, match=f"{name} must be finite"):
+        call(np.full((1, 4 if fn == "rpn" else 8), np.nan))
