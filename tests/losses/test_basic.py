@@ -382,3 +382,38 @@ def test_binary_cross_entropy_reads_its_targets_at_the_precision_of_the_logits()
             sigmoid_binary_cross_entropy_backward(up, z, t, reduction=r),
             sigmoid_binary_cross_entropy_backward(up, z, t32, reduction=r),
         )
+
+
+def test_a_sum_beyond_the_float32_range_is_inf_without_warning():
+    # the reduced loss of float32 inputs is summed in float32; beyond its range it is inf
+    # (as documented), with no overflow warning
+    x = np.full(4, 3e38, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        total = smooth_l1(x, reduction="sum")
+        mean = smooth_l1(x, reduction="mean")
+    assert total.dtype == np.float32 and total == np.inf
+    assert mean == np.inf
+
+
+def test_upstream_gradient_is_read_at_the_precision_of_the_logits():
+    # float32 logits: dloss is rounded to float32 first (like the targets) and multiplied in
+    # float32, so a float64 dloss gives exactly what its float32 value gives
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=2000).astype(np.float32)
+    t = rng.random(2000).astype(np.float32)
+    up = rng.normal(size=2000)  # float64
+    for r, d in [("none", up), ("sum", 0.3), ("mean", 0.3)]:
+        np.testing.assert_array_equal(
+            sigmoid_binary_cross_entropy_backward(d, z, t, reduction=r),
+            sigmoid_binary_cross_entropy_backward(np.float32(d), z, t, reduction=r),
+        )
+        np.testing.assert_array_equal(
+            smooth_l1_backward(d, z, reduction=r),
+            smooth_l1_backward(np.float32(d), z, reduction=r),
+        )
+
+
+def test_binary_cross_entropy_errors_name_the_targets():
+    with pytest.raises(TypeError, match="targets must be a real numeric array"):
+        sigmoid_binary_cross_entropy(np.zeros(2), np.array(["a", "b"]))
