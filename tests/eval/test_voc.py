@@ -300,3 +300,79 @@ def test_voc_ap_fuzz_returns_or_raises_value_error(rows, score):
     except ValueError:
         return
     assert np.isnan(r.ap[0]) or 0 <= r.ap[0] <= 1
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_average_precision_is_computed_in_float64_for_float32_curves():
+    # a float32 curve gives exactly the AP of its (exact) float64 values, for both metrics
+    rng = np.random.default_rng(3)
+    rec = np.linspace(0.05, 1, 20).astype(np.float32)
+    prec = np.sort(rng.random(20))[::-1].astype(np.float32)
+    for metric in ("11_point", "all_point"):
+        assert average_precision(prec, rec, metric=metric) == average_precision(
+            prec.astype(np.float64), rec.astype(np.float64), metric=metric
+        )
+
+
+@pytest.mark.parametrize("name", ["precision", "recall"])
+def test_average_precision_rejects_values_above_1(name):
+    curve = {"precision": [1.0, 0.5], "recall": [0.5, 1.0]}
+    curve[name] = [0.5, 1.5]
+    with pytest.raises(ValueError, match=rf"{name} must be in \[0, 1\]"):
+        average_precision(curve["precision"], curve["recall"])
+
+
+def test_voc_iou_thresh_1_is_valid_and_above_1_is_not():
+    # (0, 1]: at 1 only a detection equal to its box matches
+    gt = [ann([BOX_A, BOX_B])]
+    pred = [det([BOX_A, [20.0, 0.0, 30.0, 9.0]], [0.9, 0.8])]
+    assert voc_ap(pred, gt, iou_thresh=1.0).ap.tolist() == [0.5]
+    with pytest.raises(ValueError, match=r"iou_thresh must be in \(0, 1\]"):
+        voc_ap(pred, gt, iou_thresh=1.0 + 1e-9)
+
+
+def _tie(x=0.0):
+    """Boxes a, b with IoU exactly 90 / 110 each with D; E has IoU 80 / 120 with a only."""
+    a, b = [x, 0, x + 10, 10], [x + 2, 0, x + 12, 10]
+    d, e = [x + 1, 0, x + 11, 10], [x - 2, 0, x + 8, 10]
+    return a, b, d, e
+
+
+def test_voc_equal_iou_goes_to_the_first_box_among_other_classes():
+    # The devkit keeps the *first* box of maximal IoU (ovmax updated only on ">"), in gt
+    # order: D takes a, then E's best box is a, already taken: a duplicate (FP), although b
+    # is free. Ten such groups in one image, the class-0 boxes listed between class-1 boxes:
+    # class 0 has precision 1 up to recall 1/2, then only false positives -> AP 1/2.
+    boxes, labels, pred_boxes, pred_labels, scores = [], [], [], [], []
+    for i in range(10):
+        a, b, d, e = _tie(30.0 * i)
+        c1, c2 = [30.0 * i, 100, 30.0 * i + 10, 110], [30.0 * i, 200, 30.0 * i + 10, 210]
+        boxes += [a, c1, b, c2]
+        labels += [0, 1, 0, 1]
+        pred_boxes += [d, e, c1, c2]
+        pred_labels += [0, 0, 1, 1]
+        scores += [0.9 - 0.01 * i, 0.5 - 0.01 * i, 0.9, 0.8]
+    r = voc_ap([det(pred_boxes, scores, pred_labels)], [ann(boxes, labels)])
+    assert r.ap.tolist() == [0.5, 1.0]
+    a, b, d, e = _tie()
+    assert voc_ap([det([d, e], [0.9, 0.5])], [ann([b, a])]).ap.tolist() == [1.0]
+
+
+def test_voc_result_counts_and_summary():
+    # n_pos are integers, the recall of a class without boxes is NaN, the metric is the one
+    # asked for, and the summary names the classes (their index without names)
+    gt = [ann([BOX_A, BOX_B], [0, 0])]
+    r = voc_ap([det([BOX_A], [0.9], [0])], gt, n_class=2, metric="11_point")
+    assert r.n_pos.dtype == np.int64 and r.n_pos.tolist() == [2, 0]
+    assert r.metric == "11_point"
+    assert r.recall[0].tolist() == [0.5]
+    assert r.recall[1].dtype == np.float64 and r.recall[1].size == 0
+    r2 = voc_ap([det([BOX_B, BOX_A], [0.9, 0.8], [1, 0])], gt, n_class=2)
+    assert r2.recall[1].dtype == np.float64 and np.isnan(r2.recall[1]).all()
+    assert r.summary().splitlines() == [
+        "VOC AP@0.5 (11_point)",
+        f"  {'0':<16} {r.ap[0]:.4f}  (n_pos 2)",
+        f"  {'1':<16} nan  (n_pos 0)",
+        f"  {'mAP':<16} {r.map:.4f}",
+    ]
+    assert r.summary(["cat", "dog"]).splitlines()[1].startswith("  cat ")
