@@ -75,6 +75,8 @@ MODULES = [module_of(p) for p in only_mutate()]
 NMS_TESTS = ["tests/test_nms.py", "tests/test_nms_conventions.py"]
 LOSS_TESTS = ["tests/losses/test_conventions.py"]
 COCO_TESTS = ["tests/eval/test_coco.py", "tests/eval/test_matching_conventions.py"]
+#: The input checks shared by the RoI operators and their border conventions.
+ROI_TESTS = ["tests/roi/test_inputs.py", "tests/roi/test_conventions.py"]
 #: The tests each module's mutants are run against.
 TESTS = {
     "encoding": ["tests/test_encoding.py", "tests/test_encoding_edges.py"],
@@ -94,9 +96,9 @@ TESTS = {
     "losses.box": ["tests/losses/test_box.py", *LOSS_TESTS],
     "losses.detection": ["tests/losses/test_detection.py"],
     "roi._sampling": ["tests/roi"],
-    "roi.align": ["tests/roi/test_align.py", "tests/roi/test_conventions.py"],
-    "roi.pool": ["tests/roi/test_pool.py", "tests/roi/test_conventions.py"],
-    "roi.prroi": ["tests/roi/test_prroi.py"],
+    "roi.align": [*ROI_TESTS, "tests/roi/test_align.py"],
+    "roi.pool": [*ROI_TESTS, "tests/roi/test_pool.py"],
+    "roi.prroi": [*ROI_TESTS, "tests/roi/test_prroi.py"],
     "eval.coco_match": COCO_TESTS,
     "eval.voc": ["tests/eval/test_voc.py", "tests/eval/test_matching_conventions.py"],
     "targets.retinanet": ["tests/targets/test_retinanet.py"],

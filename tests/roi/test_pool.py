@@ -4,6 +4,7 @@ reference and central finite differences (Detection – 3 stages, §B3, §B*).""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 
 from bboxcore.roi.pool import roi_pool, roi_pool_backward
@@ -107,3 +108,49 @@ def test_roi_pool_outside_map_gives_empty_bins():
     np.testing.assert_array_equal(argmax, -1)
     d = roi_pool_backward(np.ones((1, 1, 2, 2)), argmax, [[0, 100, 100, 120, 120]], (1, 1, 4, 4))
     np.testing.assert_array_equal(d, 0)
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_roi_pool_float32_in_float32_out():
+    f = MAP8.astype(np.float32)
+    out, argmax = roi_pool(f, [[0, 0, 0, 7, 7]], 2, 1.0)
+    assert out.dtype == np.float32 and argmax.dtype == np.int64
+    d = roi_pool_backward(np.ones_like(out), argmax, [[0, 0, 0, 7, 7]], f.shape)
+    assert d.dtype == np.float32
+
+
+def test_roi_pool_on_a_one_row_map_equals_the_loop_reference():
+    # H = 1: every bin reads row 0 (a valid map, not an empty one)
+    f = np.array([[[[1.0, 5.0, 2.0, 3.0]]]])
+    rois = [[0, 0, 0, 3, 0], [0, 2, 0, 3, 0]]
+    out, argmax = roi_pool(f, rois, (1, 2), 1.0)
+    ref, ref_arg = roi_pool_reference(f, rois, (1, 2), 1.0)
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(argmax, ref_arg)
+    assert out[0, 0, 0].tolist() == [5.0, 3.0]
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 0, 4), (1, 2, 4, 0), (1, 2, 0, 0)])
+def test_roi_pool_on_an_empty_map_gives_empty_bins(shape):
+    # no cell to read: every bin is 0 with argmax -1 (NO_ARGMAX), and passes no gradient
+    f = np.zeros(shape)
+    out, argmax = roi_pool(f, [[0, 0, 0, 3, 3]], 2, 1.0)
+    assert out.shape == (1, 2, 2, 2) and not out.any()
+    assert (argmax == -1).all()
+    d = roi_pool_backward(np.ones_like(out), argmax, [[0, 0, 0, 3, 3]], shape)
+    assert d.shape == shape
+
+
+def test_roi_pool_backward_argmax_bounds_are_minus_1_and_h_w_minus_1():
+    # argmax in [-1, H*W): -1 (an empty bin) and H*W - 1 (the last cell) are valid; each
+    # bound crossed alone is an error
+    f = np.zeros((1, 1, 2, 2))
+    roi = [[0, 0, 0, 1, 1]]
+    ok = np.array([[[[-1, 3]]]])
+    d = roi_pool_backward(np.ones((1, 1, 1, 2)), ok, roi, f.shape)
+    assert d.ravel().tolist() == [0.0, 0.0, 0.0, 1.0]
+    for bad in ([[[[0, 4]]]], [[[[-2, 0]]]]):
+        with pytest.raises(ValueError, match=r"argmax must be in \[-1, H\*W\) = \[-1, 4\)"):
+            roi_pool_backward(np.ones((1, 1, 1, 2)), np.array(bad), roi, f.shape)
+    with pytest.raises(ValueError, match=r"argmax must have shape \(R, C, ph, pw\)"):
+        roi_pool_backward(np.ones((1, 1, 2)), np.array([[[0, 3]]]), roi, f.shape)
