@@ -16,7 +16,9 @@ run:
   segments), ``train_images_per_s``, ``infer_images_per_s`` (``predict`` alone,
   one image at a time), ``n_param``, ``peak_rss_mb`` (the training process's
   maximum resident set, ``getrusage``);
-* how it was made: the command, the commit (and whether the tree was clean),
+* how it was made: the command and the training config it resolved to (the
+  detector's :meth:`~bboxcore.models.base.Detector.train_defaults` applied),
+  the commit (and whether the tree was clean),
   the machine, the load average before and after, the BLAS threads.
 
 NEON results are cross-validated: run ``k`` tests on fold ``k`` of the spatial
@@ -353,6 +355,7 @@ def _record(model, dataset, k, folder, trained, evaluated, threads) -> dict:
         "run": k,
         "seed": seed,
         "command": "bboxcore " + " ".join(train_command(model, dataset, k, folder)),
+        "train_config": cfg,  # the effective recipe: the detector's defaults applied
         "train_seconds": train_seconds,
         "train_images_per_s": images,
         "peak_rss_mb": max(rss) if rss else None,
