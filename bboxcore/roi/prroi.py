@@ -29,7 +29,7 @@ from bboxcore.roi._sampling import _apply_separable, _apply_separable_backward
 
 __all__ = ["PRROI_MIN_GRAD_SIDE", "prroi_pool", "prroi_pool_backward"]
 
-#: Bins thinner than this (in cells, ~sqrt of float64 eps) get a zero box gradient: the
+#: Bins this thin or thinner (in cells, ~sqrt of float64 eps) get a zero box gradient: the
 #: difference quotient of the slide's formula has no significant digits left below it.
 PRROI_MIN_GRAD_SIDE = 1.5e-8
 
@@ -184,8 +184,8 @@ def prroi_pool_backward(
     Notes
     -----
     NOTE: a zero-area bin pools to 0 (as the reference implementation does),
-    which is discontinuous in the box: there, and for bins thinner than
-    ``PRROI_MIN_GRAD_SIDE`` cells, the box gradient is set to 0. Elsewhere
+    which is discontinuous in the box: there, and for bins at most
+    ``PRROI_MIN_GRAD_SIDE`` cells wide or tall, the box gradient is set to 0. Elsewhere
     PrPool is C¹ in the coordinates (f is continuous); its second derivative
     jumps when an edge crosses a cell centre.
 
@@ -223,7 +223,7 @@ def prroi_pool_backward(
     pooled, line_x1, line_x2 = (upstream_sum(by_x[..., k * pw : (k + 1) * pw]) for k in range(3))
     line_y1, line_y2 = (upstream_sum(by_y[:, :, k * ph : (k + 1) * ph]) for k in range(2))
     # NOTE: (PrPool - line) / width loses all precision as the width -> 0 (and PrPool jumps
-    # to 0 at width 0): bins narrower than PRROI_MIN_GRAD_SIDE cells get no box gradient.
+    # to 0 at width 0): bins at most PRROI_MIN_GRAD_SIDE cells wide get no box gradient.
     inv_w = np.divide(1.0, bw, out=np.zeros_like(bw), where=bw > PRROI_MIN_GRAD_SIDE)[:, None, :]
     inv_h = np.divide(1.0, bh, out=np.zeros_like(bh), where=bh > PRROI_MIN_GRAD_SIDE)[:, :, None]
     live = (inv_w > 0) & (inv_h > 0)  # (R, ph, pw)
