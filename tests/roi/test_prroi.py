@@ -3,11 +3,13 @@ and central finite differences (Detection – 3 stages, §B*)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
 
-from bboxcore.roi.prroi import prroi_pool, prroi_pool_backward
+from bboxcore.roi.prroi import PRROI_MIN_GRAD_SIDE, prroi_pool, prroi_pool_backward
 from bboxcore.roi.reference import prroi_pool_reference
 from tests.finite_diff import numerical_vjp
 from tests.strategies import roi_problems
@@ -97,3 +99,35 @@ def test_prroi_pool_box_gradient_is_the_slide_formula():
     np.testing.assert_allclose(
         drois[0], [0, pool - line_x0, pool - line_y0, line_x1 - pool, line_y1 - pool]
     )
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+RAMP = np.arange(16.0).reshape(1, 1, 4, 4)  # 4y + x: PrPool and its edge integrals differ
+
+
+@pytest.mark.parametrize(
+    "roi",
+    [
+        [0, 0.0, 0.5, PRROI_MIN_GRAD_SIDE, 2.5],  # width exactly PRROI_MIN_GRAD_SIDE
+        [0, 0.5, 0.0, 2.5, PRROI_MIN_GRAD_SIDE],  # height exactly
+        [0, 0.5, 0.5, 0.5 + 1e-9, 2.5],  # thinner
+        [0, 0.5, 0.5, 2.5, 0.5 + 1e-9],
+        [0, 0.5, 0.5, 2.5, 0.5],  # zero height, positive width
+        [0, 0.5, 0.5, 0.5, 2.5],  # zero width
+    ],
+)
+def test_prroi_box_gradient_is_0_for_bins_at_most_the_minimum_side(roi):
+    # a bin whose width or height is at most PRROI_MIN_GRAD_SIDE cells gets no box gradient,
+    # in any of the four coordinates (the Notes of prroi_pool_backward); the feature gradient
+    # stays finite, and nothing warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dfeat, drois = prroi_pool_backward(np.ones((1, 1, 1, 1)), RAMP, [roi], 1, 1.0)
+    np.testing.assert_array_equal(drois, 0)
+    assert np.isfinite(dfeat).all()
+
+
+def test_prroi_box_gradient_just_above_the_minimum_side_is_not_0():
+    # the height term of a bin 2 cells tall on the 4y + x ramp: (PrPool - line at y1) / h
+    _, drois = prroi_pool_backward(np.ones((1, 1, 1, 1)), RAMP, [[0, 0.5, 0.5, 2.5, 2.5]], 1, 1.0)
+    assert drois[0, 2] != 0 and drois[0, 4] != 0
