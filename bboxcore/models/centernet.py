@@ -302,8 +302,6 @@ class CenterNet(Detector):
         if dataset == "mnist-det":
             return {"optimizer": "adam", "lr": 4e-3, "batch_size": 8, "epochs": 4,
                     "warmup_iters": 200}  # fmt: skip
-        if dataset == "neon-trees":  # the same rate and batch; 60 epochs are 540 steps
-            return {"optimizer": "adam", "lr": 4e-3, "batch_size": 8, "warmup_iters": 50}
         return {}
 
     def summary(self) -> dict:
