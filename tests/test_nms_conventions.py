@@ -14,7 +14,7 @@ import pytest
 import bboxcore._nms_fast as nms_fast
 from bboxcore.iou import box_iou
 from bboxcore.nms import batched_nms, nms, nms_reference
-from bboxcore.nms_variants import soft_nms
+from bboxcore.nms_variants import heatmap_peaks, soft_nms
 from bboxcore.tools.synthetic import clustered_boxes, random_boxes
 
 
@@ -103,3 +103,45 @@ def test_batched_nms_honours_score_thresh_and_max_output():
     assert batched_nms(far, scores, labels, 0.5).tolist() == [0, 2, 1, 3]
     assert batched_nms(far, scores, labels, 0.5, score_thresh=0.3).tolist() == [0, 2, 1]
     assert batched_nms(far, scores, labels, 0.5, max_output=2).tolist() == [0, 2]
+
+
+# --------------------------------------------------------------------------- Soft-NMS edges
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["linear", "hard"])
+def test_soft_nms_iou_exactly_n_t_does_not_decay_in_every_dtype(dtype, method):
+    """IoU = 30 / 100 = N_t = 0.3 exactly, compared in the IoU's dtype as by nms: f = 1, no
+    decay (the authors' code, ``ov > Nt``; the paper's Eq. 2 would decay at IoU >= N_t)."""
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 3]], dtype)
+    keep, s = soft_nms(boxes, np.array([0.9, 0.8], dtype), iou_thresh=0.3, method=method)
+    assert keep.tolist() == [0, 1]
+    assert s.dtype == dtype and s.tolist() == [dtype(0.9), dtype(0.8)]
+
+
+def test_soft_nms_float32_score_exactly_score_thresh_is_dropped():
+    # score_thresh is compared in the scores' dtype, as by nms: float32(0.001) is not above it
+    far = np.array([[0.0, 0, 10, 10], [100, 0, 110, 10]], np.float32)
+    keep, _ = soft_nms(far, np.array([0.5, 0.001], np.float32))
+    assert keep.tolist() == [0]
+
+
+def test_soft_nms_zero_score_is_valid_and_the_error_names_the_first_negative():
+    far = [[0.0, 0, 10, 10], [100, 0, 110, 10], [200, 0, 210, 10]]
+    assert soft_nms(far[:2], [0.5, 0.0])[0].tolist() == [0]  # 0 is not above 0.001
+    with pytest.raises(ValueError, match=r"got -1.0 at index 2"):
+        soft_nms(far, [0.0, 0.5, -1.0])
+
+
+# --------------------------------------------------------------------------- heatmap peaks
+def test_heatmap_peaks_at_the_border_of_a_negative_heatmap():
+    # outside the map counts as -inf (never larger than a cell): the corner -1 of an
+    # all-negative map is a peak (logits before the sigmoid can be negative)
+    heat = -np.array([[[1.0, 2.0], [2.0, 3.0]]])
+    values, c, y, x = heatmap_peaks(heat, k=5)
+    assert values.tolist() == [-1.0] and (c.tolist(), y.tolist(), x.tolist()) == ([0], [0], [0])
+
+
+def test_heatmap_peaks_keep_the_heatmap_dtype_also_when_empty():
+    heat = np.zeros((1, 3, 3), np.float32)
+    assert heatmap_peaks(heat, k=0)[0].dtype == np.float32
+    assert heatmap_peaks(np.zeros((1, 0, 3), np.float32), k=3)[0].dtype == np.float32
+    assert heatmap_peaks(heat + 1, k=1)[0].dtype == np.float32
