@@ -439,3 +439,44 @@ def test_receptive_field_vgg16_is_228():
 def test_receptive_field_rejects_bad_layers(layers):
     with pytest.raises(ValueError, match=r"layers must be \(ksize, stride\) pairs"):
         receptive_field(layers)
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_ssd_prior_boxes_each_ratio_gives_the_box_and_its_transpose():
+    # Liu et al. 2016 (arXiv:1512.02325), Sec. 2.2: w = s sqrt(a), h = s / sqrt(a) for
+    # a in {2, 1/2}: a listed ratio 2 gives both (s sqrt 2, s / sqrt 2) and its transpose
+    p = ssd_prior_boxes((100, 100), [(1, 1), (1, 1)], [[2.0], [2.0]], s_min=0.2, s_max=0.4)
+    w, h = p[:, 2] - p[:, 0], p[:, 3] - p[:, 1]
+    s1, s2 = 20.0, 40.0
+    r2 = math.sqrt(2)
+    expected_w = [s1, math.sqrt(s1 * s2), s1 * r2, s1 / r2]
+    expected_h = [s1, math.sqrt(s1 * s2), s1 / r2, s1 * r2]
+    np.testing.assert_allclose(w[:4], expected_w, rtol=1e-12)
+    np.testing.assert_allclose(h[:4], expected_h, rtol=1e-12)
+
+
+def test_ssd_prior_boxes_s_min_equal_s_max_is_valid():
+    # one scale for every map (s_min = s_max is not "s_min > s_max")
+    p = ssd_prior_boxes((100, 100), [(1, 1), (1, 1)], [[], []], s_min=0.3, s_max=0.3)
+    np.testing.assert_allclose(p[:, 2] - p[:, 0], 30.0, rtol=1e-12)
+
+
+def test_kmeans_n_iter_0_is_valid_and_must_be_an_integer():
+    # n_iter = 0: the k-means++ seeds without a Lloyd step; a bool or a float is refused
+    wh = np.array([[10.0, 10.0], [20.0, 20.0], [11.0, 9.0]])
+    anchors, mean_iou = kmeans_anchors(wh, 1, np.random.default_rng(0), n_iter=0)
+    assert anchors.shape == (1, 2) and 0 < mean_iou <= 1
+    for bad in (True, 1.5):
+        with pytest.raises((TypeError, ValueError), match="n_iter must be"):
+            kmeans_anchors(wh, 1, np.random.default_rng(0), n_iter=bad)
+
+
+def test_kmeans_accepts_boxes_up_to_a_quarter_of_the_largest_area():
+    # 4 w h must be finite (the areas and the unions of the IoU): w h = 4e307 passes,
+    # w h = 5e307 (4 w h = 2e308 > max) and a long thin 1e300 x 1e10 box do not
+    rng = np.random.default_rng(0)
+    anchors, _ = kmeans_anchors([[4e153, 1e154]], 1, rng)
+    assert np.isfinite(anchors).all()
+    for bad in ([[5e153, 1e154]], [[1e300, 1e10]], [[1e10, 1e300]]):
+        with pytest.raises(ValueError, match="too large"):
+            kmeans_anchors(bad, 1, rng)
