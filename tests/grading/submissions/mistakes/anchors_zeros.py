@@ -1,7 +1,5 @@
 """expect: no_ignore -- the inside labels start at 0: the ignore band becomes background."""
 
-import numpy as np
-
 
 def iou(a, b):
     w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
