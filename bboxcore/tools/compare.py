@@ -132,6 +132,25 @@ def run_name(dataset: str, k: int) -> tuple[str, str, int]:
 def train_command(model: str, dataset: str, k: int, out: str | Path) -> list[str]:
     """The ``bboxcore train`` arguments of a run (without the program name).
 
+    Parameters
+    ----------
+    model : str
+        A key of :data:`bboxcore.models.registry.MODELS`.
+    dataset : {'mnist-det', 'neon-trees'}
+    k : int
+        Run index (:func:`run_name`).
+    out : str or Path
+        The run folder.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        As :func:`run_name`.
+
     Examples
     --------
     >>> " ".join(train_command("yolov3", "mnist-det", 0, "runs/x"))
@@ -435,6 +454,14 @@ def format_table(results: dict[str, dict]) -> str:
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> rs = [{"model": "fcos", "ap50": 0.5, "coco": {"AP": 0.2}, "train_seconds": 600.0,
+    ...        "infer_images_per_s": 3.0, "n_param": 1}]
+    >>> rows = format_table({"neon-trees": {"runs": rs}}).splitlines()
+    >>> print(next(r for r in rows if "fcos" in r))
+    | fcos | 0.500 | 0.200 | 10.0 (1) |
     """
     from bboxcore.models.registry import MODELS
 
@@ -459,7 +486,20 @@ def format_table(results: dict[str, dict]) -> str:
 
 # ----------------------------------------------------------------------------- command line
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``bboxcore compare``."""
+    """The options of ``bboxcore compare``.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The parser to add them to.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_arguments(p)
+    >>> p.parse_args(["--runs", "1", "2"]).runs
+    [1, 2]
+    """
     from bboxcore.models.registry import MODELS
 
     p.add_argument("--models", nargs="+", choices=list(MODELS), help="default: every detector")
@@ -482,7 +522,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``bboxcore compare``; returns the exit status."""
+    """``bboxcore compare``; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 when every planned run is done, 1 when one failed or ``--table`` found
+        no results, 2 on a usage error.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     main(["--table", "--results", d])
+    1
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["--child"]:
         if len(argv) < 3 or argv[2] != "--":
