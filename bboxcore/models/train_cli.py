@@ -35,6 +35,7 @@ checkpoint continues exactly as if it had never stopped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import time
@@ -501,8 +502,9 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         try:
             done = trainer.fit()
         except TrainingInterrupted as err:
-            _plot(trainer)
-            print(f"bboxcore train: {err}", file=sys.stderr)
+            with _stop_signals_ignored():  # saved and stopping: later Ctrl-C changes nothing
+                _plot(trainer)
+                print(f"bboxcore train: {err}", file=sys.stderr)
             return 128 + err.signum
         wall = time.perf_counter() - t0
         _plot(trainer)
@@ -540,6 +542,22 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
 def _plot(trainer: Trainer) -> None:
     if trainer.log is not None and trainer.log.csv_path.exists():
         plot_loss_curves(trainer.log.csv_path, trainer.out / "loss_curves.png")
+
+
+@contextlib.contextmanager
+def _stop_signals_ignored():
+    """SIGINT and SIGTERM ignored inside the block (main thread only), restored after it."""
+    previous = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class _Terminated(KeyboardInterrupt):

@@ -64,6 +64,42 @@ def _assert_truthful_stop(proc, out, first: signal.Signals) -> int:
     return step
 
 
+#: Python run in the child before ``bboxcore train``: on call ``AT`` of ``HOOK``
+#: (a part of a training step) the process signals itself with ``SIGNALS``,
+#: ``GAPS`` seconds apart. Sent from inside the step, the signals land in the
+#: training loop however fast the machine is (from the parent they could arrive
+#: after a short run had already ended).
+SIGNALS_IN_A_STEP = """
+import os, signal, time
+import bboxcore.models.trainer as trainer
+from bboxcore.nn import Tensor
+SIGNALS, GAPS, HOOK, AT = {signals!r}, {gaps!r}, {hook!r}, {at!r}
+_calls = []
+def _send():
+    _calls.append(1)
+    if len(_calls) == AT:
+        for signum, gap in zip(SIGNALS, GAPS):
+            time.sleep(gap)
+            os.kill(os.getpid(), signum)
+if HOOK == "backward":
+    _backward = Tensor.backward
+    def _hooked(self, *a, **k):
+        _send()
+        return _backward(self, *a, **k)
+    Tensor.backward = _hooked
+else:
+    _original = getattr(trainer, HOOK)
+    def _hooked(*a, **k):
+        _send()
+        return _original(*a, **k)
+    setattr(trainer, HOOK, _hooked)
+"""
+
+#: Where in a step the signals come: loading the batch, the backward pass, the
+#: gradient clipping just before the optimiser step.
+HOOKS = ("load_batch", "backward", "clip_grad_norm")
+
+
 @pytest.mark.parametrize(
     "signals, seed",
     [
@@ -78,19 +114,15 @@ def test_signals_at_random_moments_save_then_resume_repeats_the_uninterrupted_lo
 ):
     rng = np.random.default_rng(seed)
     out = tmp_path / "run"
-    proc = start(cli_code(train_argv(out)), tmp_path)
-    # a random step of the run, then a random delay: >= 4 steps remain, longer than the delays
-    after = int(rng.integers(1, 4))
-    wait_for(lambda: rows_logged(out) >= after or proc.poll() is not None)
-    time.sleep(float(rng.uniform(0, 0.05)))
-    for k, signum in enumerate(signals):
-        if k:
-            time.sleep(float(rng.uniform(0, 0.02)))  # 0-20 ms apart
-        if proc.poll() is None:
-            proc.send_signal(signum)
-    assert proc.poll() is None or proc.returncode != 0, "the run ended before the signal"
+    # each part of a step in turn, a random step of steps 1-3, signals 0-20 ms apart
+    hook, at = HOOKS[seed % len(HOOKS)], int(rng.integers(1, 4))
+    gaps = [0.0] + [float(rng.uniform(0, 0.02)) for _ in signals[1:]]
+    prelude = SIGNALS_IN_A_STEP.format(
+        signals=[int(s) for s in signals], gaps=gaps, hook=hook, at=at
+    )
+    proc = start(cli_code(train_argv(out), prelude), tmp_path)
     step = _assert_truthful_stop(proc, out, signals[0])
-    assert 1 <= step < len(reference)
+    assert step == at  # the step under way when the first signal came was finished, then saved
     assert main(train_argv(out, "--resume")) == 0
     assert log_rows(out) == reference
 
