@@ -379,8 +379,8 @@ def centernet_decode(
     Returns
     -------
     bbox : ndarray, shape (K, 4)
-        ``(x_min, y_min, x_max, y_max)`` in image pixels, floating dtype of
-        ``heatmap`` and ``size``.
+        ``(x_min, y_min, x_max, y_max)`` in image pixels; float32 when
+        ``heatmap``, ``size`` and ``offset`` are all float32, else float64.
     label : ndarray, shape (K,), int64
         Class of each peak.
     score : ndarray, shape (K,)
