@@ -306,7 +306,7 @@ def centernet_targets(
         ) from None
     boxes = as_boxes(bbox, "bbox", dtype=np.float64)
     lab = np.asarray(label)
-    if lab.shape == (0,) and boxes.shape[0] == 0:
+    if lab.shape == (0,):  # an empty list (float64 in NumPy) holds no non-integer label
         lab = lab.astype(np.int64)
     if lab.dtype.kind not in "iu":
         raise TypeError(f"label must be an integer array; got dtype {lab.dtype}")
