@@ -36,7 +36,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,7 +50,7 @@ from bboxcore.losses.centernet import (
 )
 from bboxcore.models.backbone import Backbone
 from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
-from bboxcore.models.config import BackboneConfig
+from bboxcore.models.config import BackboneConfig, _from_dict
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d, Module, ReLU, Sequential, Upsample
@@ -279,11 +278,7 @@ class CenterNet(Detector):
     @classmethod
     def config_from_dict(cls, data: dict) -> CenterNetConfig:
         """Inverse of :func:`~bboxcore.models.config.config_to_dict` for a CenterNetConfig."""
-        names = {f.name for f in dataclasses.fields(CenterNetConfig)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown CenterNetConfig field(s) {unknown}; known: {sorted(names)}")
-        return CenterNetConfig(**data)
+        return _from_dict(CenterNetConfig, data)
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> CenterNetConfig:

@@ -36,7 +36,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ import numpy as np
 from bboxcore.boxes import clip_boxes
 from bboxcore.encoding import loc2bbox
 from bboxcore.models.base import Detector, Prediction, as_targets
+from bboxcore.models.config import _from_dict
 from bboxcore.models.fpn import (
     FPN,
     PyramidBackbone,
@@ -241,11 +241,7 @@ class RetinaNet(Detector):
     @classmethod
     def config_from_dict(cls, data: dict) -> RetinaNetConfig:
         """Inverse of :func:`~bboxcore.models.config.config_to_dict` for a RetinaNetConfig."""
-        names = {f.name for f in dataclasses.fields(RetinaNetConfig)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown RetinaNetConfig field(s) {unknown}; known: {sorted(names)}")
-        return RetinaNetConfig(**data)
+        return _from_dict(RetinaNetConfig, data)
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> RetinaNetConfig:

@@ -56,7 +56,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,6 +70,7 @@ from bboxcore.losses.yolo import (
     yolov3_loss_backward,
 )
 from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
+from bboxcore.models.config import _from_dict
 from bboxcore.nms import batched_nms
 from bboxcore.nn.modules import BatchNorm2d, Conv2d, LeakyReLU, Linear, MaxPool2d, Sequential
 from bboxcore.nn.ops import concatenate
@@ -179,14 +179,6 @@ def _nms(bbox, score, img_size, cfg) -> Prediction:
     keep = batched_nms(b, s, label, cfg.nms_thresh)[: cfg.max_detections]
     return Prediction(b[keep].astype(np.float32), label[keep].astype(np.int64),
                       s[keep].astype(np.float32))  # fmt: skip
-
-
-def _from_dict(cls, data: dict):
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(names)}")
-    return cls(**data)
 
 
 def _check_config(cfg) -> None:
