@@ -399,3 +399,29 @@ def as_targets(targets: Sequence, n: int) -> list[Target]:
             )
         out.append(Target(bbox, label))
     return out
+
+
+def _normalized(images) -> np.ndarray:
+    """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> ``(x - PIXEL_MEAN) / PIXEL_STD``, (N, 3, H, W).
+
+    The one normalisation every detector's input goes through (its ``preprocess``,
+    :func:`bboxcore.models.fpn.pad_images`).
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not shaped (N, H, W, 3) or (H, W, 3).
+
+    Examples
+    --------
+    >>> x = _normalized(np.full((2, 3, 3), 0.485, np.float32))  # red at its mean
+    >>> x.shape, x.dtype, float(x[0, 0, 0, 0])
+    ((1, 3, 2, 3), dtype('float32'), 0.0)
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[3] != 3:
+        raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
+    mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
+    return ((x - mean) / std).transpose(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)

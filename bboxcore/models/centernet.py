@@ -49,7 +49,7 @@ from bboxcore.losses.centernet import (
     centernet_l1_loss_backward,
 )
 from bboxcore.models.backbone import Backbone
-from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
+from bboxcore.models.base import Detector, Prediction, _normalized, as_targets
 from bboxcore.models.config import BackboneConfig, _from_dict
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
@@ -321,13 +321,7 @@ class CenterNet(Detector):
     # ------------------------------------------------------------------ the figure
     def preprocess(self, images) -> Tensor:
         """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> normalised (N, 3, H, W) float32 Tensor."""
-        x = np.asarray(images, dtype=np.float32)
-        if x.ndim == 3:
-            x = x[None]
-        if x.ndim != 4 or x.shape[3] != 3:
-            raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
-        mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
-        return Tensor(((x - mean) / std).transpose(0, 3, 1, 2))  # (N, H, W, 3) -> (N, 3, H, W)
+        return Tensor(_normalized(images))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(N, 3, H, W) -> heatmap logits (N, K, h, w), size (N, 2, h, w), offset (N, 2, h, w)."""

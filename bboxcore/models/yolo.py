@@ -69,7 +69,7 @@ from bboxcore.losses.yolo import (
     yolov3_loss,
     yolov3_loss_backward,
 )
-from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
+from bboxcore.models.base import Detector, Prediction, _normalized, as_targets
 from bboxcore.models.config import _from_dict
 from bboxcore.nms import batched_nms
 from bboxcore.nn.modules import BatchNorm2d, Conv2d, LeakyReLU, Linear, MaxPool2d, Sequential
@@ -132,13 +132,7 @@ def conv_bn_leaky(c_in: int, c_out: int, k: int, stride: int, rng) -> Sequential
 
 def _preprocess(images) -> Tensor:
     """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> normalised (N, 3, H, W) float32 Tensor."""
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4 or x.shape[3] != 3:
-        raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
-    mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
-    return Tensor(((x - mean) / std).transpose(0, 3, 1, 2))  # (N, H, W, 3) -> (N, 3, H, W)
+    return Tensor(_normalized(images))
 
 
 def _loss_nodes(pred: Tensor, forward, backward, args: tuple, kwargs: dict) -> dict[str, Tensor]:
