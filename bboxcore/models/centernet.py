@@ -49,12 +49,12 @@ from bboxcore.losses.centernet import (
     centernet_l1_loss_backward,
 )
 from bboxcore.models.backbone import Backbone
-from bboxcore.models.base import Detector, Prediction, _normalized, as_targets
+from bboxcore.models.base import Detector, Prediction, _normalized, _predict_each, as_targets
 from bboxcore.models.config import BackboneConfig, _from_dict
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d, Module, ReLU, Sequential, Upsample
-from bboxcore.nn.tensor import Tensor, no_grad
+from bboxcore.nn.tensor import Tensor
 from bboxcore.targets.centernet import centernet_decode, centernet_targets
 
 __all__ = ["LOSS_NAMES", "CenterNet", "CenterNetConfig", "heatmap_prior_bias"]
@@ -398,19 +398,7 @@ class CenterNet(Detector):
             ``label`` (D,) int64, ``score`` (D,) float32, by decreasing score;
             D <= ``config.max_detections``.
         """
-        if isinstance(images, np.ndarray) and images.ndim == 3:
-            images = images[None]
-        batches = [images] if isinstance(images, np.ndarray) else [[im] for im in images]
-        was_training = self.training
-        self.eval()
-        try:
-            out = []
-            with no_grad():
-                for batch in batches:
-                    out += self._predict_batch(np.asarray(batch, np.float32))
-            return out
-        finally:
-            self.train(was_training)
+        return _predict_each(self, images)
 
     def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
         x = self.preprocess(images)

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bboxcore.boxes import clip_boxes
-from bboxcore.models.base import Detector, Prediction, as_targets
+from bboxcore.models.base import Detector, Prediction, _predict_each, as_targets
 from bboxcore.models.config import _from_dict
 from bboxcore.models.fpn import (
     FPN,
@@ -70,7 +70,7 @@ from bboxcore.models.fpn import (
     pad_images,
     pyramid_config,
 )
-from bboxcore.models.retinanet import _nms, _predict_each, prior_bias
+from bboxcore.models.retinanet import _nms, prior_bias
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d

@@ -69,13 +69,13 @@ from bboxcore.losses.yolo import (
     yolov3_loss,
     yolov3_loss_backward,
 )
-from bboxcore.models.base import Detector, Prediction, _normalized, as_targets
+from bboxcore.models.base import Detector, Prediction, _normalized, _predict_each, as_targets
 from bboxcore.models.config import _from_dict
 from bboxcore.nms import batched_nms
 from bboxcore.nn.modules import BatchNorm2d, Conv2d, LeakyReLU, Linear, MaxPool2d, Sequential
 from bboxcore.nn.ops import concatenate
 from bboxcore.nn.resample import upsample_nearest
-from bboxcore.nn.tensor import Tensor, no_grad
+from bboxcore.nn.tensor import Tensor
 from bboxcore.targets.yolo import (
     yolo_decode,
     yolo_grid,
@@ -146,23 +146,6 @@ def _loss_nodes(pred: Tensor, forward, backward, args: tuple, kwargs: dict) -> d
         return Tensor.from_op(values[term], (pred,), grad, f"yolo_{term}")
 
     return {term: node(term) for term in YOLO_TERMS}
-
-
-def _predict(model, images) -> list[Prediction]:
-    """Run ``model._predict_batch`` in eval mode without gradient, image by image for lists."""
-    if isinstance(images, np.ndarray) and images.ndim == 3:
-        images = images[None]
-    batches = [images] if isinstance(images, np.ndarray) else [[im] for im in images]
-    was_training = model.training
-    model.eval()
-    try:
-        out = []
-        with no_grad():
-            for batch in batches:
-                out += model._predict_batch(np.asarray(batch, np.float32))
-        return out
-    finally:
-        model.train(was_training)
 
 
 def _nms(bbox, score, img_size, cfg) -> Prediction:
@@ -403,7 +386,7 @@ class YOLOv1(Detector):
         -------
         list of Prediction
         """
-        return _predict(self, images)
+        return _predict_each(self, images)
 
     def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
         pred = self(_preprocess(images)).data  # (N, S, S, 5B + C)
@@ -625,7 +608,7 @@ class YOLOv3(Detector):
         -------
         list of Prediction
         """
-        return _predict(self, images)
+        return _predict_each(self, images)
 
     def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
         x = _preprocess(images)
