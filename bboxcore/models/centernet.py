@@ -36,7 +36,6 @@ References
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,6 +50,7 @@ from bboxcore.losses.centernet import (
 from bboxcore.models.backbone import Backbone
 from bboxcore.models.base import Detector, Prediction, _normalized, _predict_each, as_targets
 from bboxcore.models.config import BackboneConfig, _from_dict
+from bboxcore.models.retinanet import prior_bias
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d, Module, ReLU, Sequential, Upsample
@@ -70,7 +70,7 @@ def heatmap_prior_bias(prior: float) -> float:
         \sigma(b) = \pi \iff b = -\log\frac{1 - \pi}{\pi}
 
     With π = 0.1, b = -log 9 = -2.197 (CenterNet's ``hm`` bias, written -2.19
-    in its code; taken from RetinaNet,
+    in its code; taken from RetinaNet, :func:`~bboxcore.models.retinanet.prior_bias`,
     Lin et al. 2017, Sec. 4.1 "Initialization"). Almost every cell of a
     heatmap is background; a zero bias would start every cell at σ(0) = 0.5,
     and the thousands of background cells would then produce a huge focal
@@ -96,9 +96,7 @@ def heatmap_prior_bias(prior: float) -> float:
     >>> round(heatmap_prior_bias(0.1), 4)  # -log 9; the reference code writes -2.19
     -2.1972
     """
-    if not 0 < prior < 1:
-        raise ValueError(f"prior must be in (0, 1); got {prior!r}")
-    return -math.log((1 - prior) / prior)
+    return prior_bias(prior)
 
 
 @dataclass
