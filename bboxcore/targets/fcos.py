@@ -197,8 +197,8 @@ def fcos_targets(
     when [1]_ (Sec. 3.1-3.2; *Detection – 3 stages*, §N)
 
     1. it lies inside the box: :math:`\min(l^*, t^*, r^*, b^*) > 0` — or, with
-       centre sampling of radius ρ [2]_, inside the box's central square of
-       half-side :math:`\rho s_i` around its centre (clipped to the box);
+       centre sampling of radius ρ [2]_, strictly inside the box's central square
+       of half-side :math:`\rho s_i` around its centre (clipped to the box);
     2. its largest distance fits the level: :math:`m_{i-1} \le \max(l^*, t^*, r^*, b^*) \le m_i`.
 
     A location that is foreground for several boxes takes the one of
@@ -329,7 +329,8 @@ def fcos_decode(locations, ltrb, stride) -> np.ndarray:
     Returns
     -------
     bbox : ndarray, shape (P, 4)
-        ``(x_min, y_min, x_max, y_max)`` in pixels, floating dtype of ``ltrb``.
+        ``(x_min, y_min, x_max, y_max)`` in pixels, floating dtype of ``ltrb``;
+        computed in float64 (the precision of the locations) and rounded once.
 
     Raises
     ------

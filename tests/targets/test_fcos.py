@@ -11,6 +11,7 @@ journal version arXiv:2006.09214 (centre sampling, radius 1.5 strides); the cour
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -203,3 +204,137 @@ def test_fcos_decode_inverts_and_checks_shapes():
     )
     with pytest.raises(ValueError, match="same P"):
         fcos_decode([[1.0, 1.0]], np.zeros((2, 4)), 8)
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_fcos_locations_are_float64_pixels():
+    # Returns: float64 (x, y) in pixels, for odd and even strides alike
+    for s in (1, 7, 8):
+        assert fcos_locations((2, 3), s).dtype == np.float64
+
+
+def test_centerness_is_exactly_zero_where_a_pair_is_all_zero():
+    # Eq. 3: min(l, r) / max(l, r) with l = r = 0 (a point on a degenerate side) is taken as
+    # 0, so the centre-ness is 0, exactly and without a warning, whatever the other pair
+    d = np.array(
+        [[0.0, 1.0, 0.0, 3.0], [2.0, 0.0, 5.0, 0.0], [2.0, 2.0, 2.0, 2.0], [0.0, 4.0, 0.0, 4.0]] * 4
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = centerness(d)
+    np.testing.assert_array_equal(c, np.tile([0.0, 0.0, 1.0, 0.0], 4))
+
+
+def _one_location(box, size_range, radius=None):
+    """The target of the single location (4, 4) of a 1 x 1 map of stride 8."""
+    t = fcos_targets(
+        np.array([box]), [3], [(1, 1)], (8,), (size_range,), center_sampling_radius=radius
+    )
+    return int(t.gt_class[0])
+
+
+def test_fcos_a_single_location_is_assigned():
+    # P = 1 is an ordinary map: the location (4, 4) inside (0, 0, 16, 16) is foreground
+    assert _one_location([0.0, 0.0, 16.0, 16.0], (0.0, math.inf)) == 3
+
+
+def test_fcos_size_range_is_inclusive_at_both_ends():
+    # Sec. 3.2: a location is negative "if max(l*, t*, r*, b*) > m_i or < m_{i-1}", so
+    # m_{i-1} <= max <= m_i is positive at both ends (also the reference code's >= and <=).
+    # The location (4, 4) in (0, 0, 4 + m, 8) has l* = t* = b* = 4 and r* = m.
+    for m in (12.0, 20.0):
+        box = [0.0, 0.0, 4.0 + m, 8.0]
+        assert _one_location(box, (m, 2 * m)) == 3  # max = m_{i-1}
+        assert _one_location(box, (m / 2, m)) == 3  # max = m_i
+        assert _one_location(box, (np.nextafter(m, np.inf), 2 * m)) == -1
+        assert _one_location(box, (m / 2, np.nextafter(m, 0))) == -1
+    # the paper's ranges share their ends: max = 64 px is positive on P3 and on P4
+    t = fcos_targets(np.array([[4.0, 4.0, 72.0, 12.0]]), [0], [(1, 1), (1, 1)], (8, 8),
+                     FCOS_SIZE_RANGES[:2])  # fmt: skip
+    np.testing.assert_array_equal(t.gt_class, [-1, -1])  # (4, 4) lies on the box's corner
+    t = fcos_targets(np.array([[0.0, 0.0, 68.0, 8.0]]), [0], [(1, 1), (1, 1)], (8, 8),
+                     FCOS_SIZE_RANGES[:2])  # fmt: skip
+    np.testing.assert_array_equal(t.gt_class, [0, 0])  # r* = 64 on both levels
+
+
+def test_fcos_location_on_the_box_border_is_background():
+    # Sec. 3.1: foreground only if the location "falls into" the box: min(l*, t*, r*, b*) > 0
+    # (the reference code's `reg_targets.min(dim=2)[0] > 0`); l* = 0 or b* = 0 is outside
+    assert _one_location([4.0, 0.0, 20.0, 16.0], (0.0, math.inf)) == -1  # l* = 0
+    assert _one_location([0.0, 0.0, 16.0, 4.0], (0.0, math.inf)) == -1  # b* = 0
+    assert _one_location([3.99, 0.0, 20.0, 16.0], (0.0, math.inf)) == 3
+
+
+def test_fcos_centre_sampling_square_is_open():
+    # arXiv:2006.09214 Sec. 3.4 / the reference code (get_sample_region): a location is a
+    # positive if it lies strictly inside the square of half-side ρ s around the box centre,
+    # clipped to the box (`center_bbox.min(-1)[0] > 0`). Box (0, 0, 64, 64), ρ = 1.5, s = 8:
+    # the square is (20, 44)^2; the locations 20 and 44 lie on its sides, so only
+    # x, y in {28, 36} are positive.
+    t = fcos_targets(np.array([[0.0, 0.0, 64.0, 64.0]]), [1], [(8, 8)], (8,), ((0.0, math.inf),),
+                     center_sampling_radius=1.5)  # fmt: skip
+    fg = t.locations[t.gt_class == 1]
+    assert sorted(map(tuple, fg.tolist())) == [(28, 28), (28, 36), (36, 28), (36, 36)]
+    # the square clipped to a small box (4, 4, 20, 20): (0, 24) -> (4, 20): only (12, 12)
+    t = fcos_targets(np.array([[4.0, 4.0, 20.0, 20.0]]), [1], [(3, 3)], (8,), ((0.0, math.inf),),
+                     center_sampling_radius=1.5)  # fmt: skip
+    assert t.locations[t.gt_class == 1].tolist() == [[12.0, 12.0]]
+
+
+def test_fcos_targets_without_levels_or_boxes_keep_their_layout():
+    # no level: P = 0, every field empty with its documented shape
+    t = fcos_targets(np.array([[0.0, 0.0, 8.0, 8.0]]), [0], [], (), ())
+    shapes = [a.shape for a in (t.gt_class, t.ltrb, t.centerness, t.gt_index, t.locations)]
+    assert shapes == [(0,), (0, 4), (0,), (0,), (0, 2)] and t.stride.shape == (0,)
+    # no box: all background, but the locations and strides are those of the levels
+    for gt in (np.zeros((0, 4)), np.zeros((0, 4), np.float32)):
+        t = fcos_targets(gt, [], FEATS, STRIDES, RANGES)
+        want = np.concatenate([fcos_locations(f, s) for f, s in zip(FEATS, STRIDES)])
+        np.testing.assert_array_equal(t.locations, want)
+        np.testing.assert_array_equal(t.stride, np.repeat(STRIDES, [64, 16, 4]))
+        assert t.centerness.dtype == t.ltrb.dtype == gt.dtype and (t.centerness == 0).all()
+    t = fcos_targets(np.array([[0.0, 0.0, 20.0, 20.0]]), [1], FEATS, STRIDES, RANGES)
+    assert t.stride.dtype == np.float64 and t.locations.dtype == np.float64
+
+
+def test_fcos_size_ranges_are_numeric_pairs_with_lower_at_most_upper():
+    gt = np.array([[0.0, 0.0, 20.0, 20.0]])
+    # lower = upper is valid: (4, 4), (12, 4) and (4, 12) have max(l*, t*, r*, b*) = 16 px
+    t = fcos_targets(gt, [1], [(4, 4)], (8,), ((16.0, 16.0),))
+    assert t.locations[t.gt_class == 1].tolist() == [[4.0, 4.0], [12.0, 4.0], [4.0, 12.0]]
+    for bad in (((0.0, 16.0, 32.0, 64.0),), ((0.0, None),), ((np.nan, 1.0),)):
+        with pytest.raises(ValueError, match="size_ranges must be"):
+            fcos_targets(gt, [1], [(4, 4)], (8,), bad)
+
+
+def test_fcos_decode_checks_shapes_and_names_the_bad_argument():
+    loc, d = np.array([[4.0, 4.0]]), np.array([[0.5, 0.5, 1.5, 2.5]])
+    for bad_loc in (np.array([4.0, 4.0]), np.zeros((1, 2, 2)), np.zeros((1, 3))):
+        with pytest.raises(ValueError, match="locations must be"):
+            fcos_decode(bad_loc, d, 8)
+    for bad_d in (np.zeros(4), np.zeros((1, 5)), np.zeros((1, 3))):
+        with pytest.raises(ValueError, match="locations must be"):
+            fcos_decode(loc, bad_d, 8)
+    with pytest.raises(ValueError, match="locations must be finite"):
+        fcos_decode([[np.nan, 4.0]], d, 8)
+    with pytest.raises(ValueError, match="ltrb must be finite"):
+        fcos_decode(loc, [[0.5, np.inf, 1.5, 2.5]], 8)
+    with pytest.raises(ValueError, match="stride must be finite"):
+        fcos_decode(loc, d, np.nan)
+
+
+def test_fcos_decode_is_computed_in_float64_and_rounded_once():
+    # float32 (l, t, r, b) give float32 boxes, x + r s computed in float64 (the locations'
+    # precision) and rounded once: with x = 2^24, r = 1 + 2^-23 and a float32 stride
+    # s = 1 - 2^-24, r s = 1 + 2^-24 - 2^-47 is just above the tie 2^24 + 1 of float32, so
+    # x + r s rounds up to 2^24 + 2 (r s rounded to float32 first would be 1, and the tie
+    # 2^24 + 1 would round to even, 2^24)
+    x, r, s = 2.0**24, np.float32(1 + 2.0**-23), np.float32(1 - 2.0**-24)
+    d = np.array([[0.0, 0.0, r, 0.0]], np.float32)
+    box = fcos_decode([[x, 0.0]], d, np.array([s]))
+    assert box.dtype == np.float32
+    assert box[0, 2] == np.float32(2.0**24 + 2)
+    want = np.concatenate(
+        [[[x, 0.0]] - d[:, :2] * np.float64(s), [[x, 0.0]] + d[:, 2:] * np.float64(s)], 1
+    )
+    np.testing.assert_array_equal(box, want.astype(np.float32))

@@ -160,3 +160,77 @@ def test_retinanet_targets_rejects_bad_input():
         retinanet_targets(np.array([[0.0, 0, 0, 5]]), gt, [1])
     with pytest.raises(ValueError, match="gt_bbox"):
         retinanet_targets(anchor, np.array([[0.0, 0, 1]]), [1])
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_retinanet_targets_dtypes_with_and_without_boxes():
+    # RetinaNetTargets: label int32, gt_class and gt_index int64, loc in the anchors' dtype
+    anchor = _anchors()
+    for gt, labels in ((np.array([[8.0, 8, 40, 40]]), [4]), (np.zeros((0, 4)), [])):
+        t = retinanet_targets(anchor, gt, labels)
+        assert t.label.dtype == np.int32
+        assert t.gt_class.dtype == t.gt_index.dtype == np.int64
+        assert t.loc.dtype == np.float64
+
+
+def test_retinanet_targets_a_single_anchor_is_matched():
+    # S = 1 is an ordinary case: the anchor (0, 0, 10, 10) on the box is foreground
+    t = retinanet_targets(np.array([[0.0, 0, 10, 10]]), np.array([[0.0, 0, 10, 10]]), [2])
+    assert t.label.tolist() == [1] and t.gt_class.tolist() == [2] and t.gt_index.tolist() == [0]
+
+
+def test_retinanet_targets_box_overlapping_no_anchor_matches_none():
+    # the best-anchor rule needs max_i IoU_ij > 0: a box that overlaps no anchor (IoU 0 with
+    # all) makes none of them foreground; they stay background (IoU 0 < 0.4)
+    anchor = _anchors()
+    t = retinanet_targets(anchor, np.array([[200.0, 200, 220, 220]]), [1])
+    assert (t.label == 0).all() and (t.gt_index == -1).all()
+
+
+def test_retinanet_targets_equal_thresholds_leave_no_ignore_band():
+    # neg_iou_thresh = pos_iou_thresh is valid: IoU >= t foreground, < t background
+    anchor = np.array([[0.0, 0, 30, 10], [10.0, 0, 40, 10], [11.0, 0, 41, 10]])
+    t = retinanet_targets(anchor, anchor[:1], [0], pos_iou_thresh=0.5, neg_iou_thresh=0.5,
+                          match_best_anchor=False)  # fmt: skip
+    assert t.label.tolist() == [1, 1, 0]  # IoU 1, 20/40 = 0.5, 19/41
+
+
+def test_retinanet_anchor_check_is_on_width_and_height():
+    # "positive width and height": any width > 0 (also below one pixel), at any coordinates
+    gt = np.array([[0.0, 0, 10, 10]])
+    for ok in ([[0.0, 0, 0.5, 0.5]], [[-10.0, -10, -5, -5]]):
+        retinanet_targets(np.array(ok), gt, [1])
+    for bad in ([[5.0, 5, 5, 10]], [[5.0, 5, 10, 5]]):
+        with pytest.raises(ValueError, match="positive width"):
+            retinanet_targets(np.array(bad), gt, [1])
+
+
+def test_retinanet_targets_labels_any_empty_shape_and_exact_integers():
+    # no boxes: an empty label list in any shape ([], [[]], (0, 1)) is accepted; classes are
+    # integers carried exactly, also beyond float64's 2^53
+    anchor = _anchors()
+    for empty in ([], [[]], np.zeros((0, 1), np.int64)):
+        assert (retinanet_targets(anchor, np.zeros((0, 4)), empty).label == 0).all()
+    big = 2**53 + 1
+    t = retinanet_targets(anchor, np.array([[8.0, 8, 40, 40]]), np.array([big]))
+    assert set(t.gt_class[t.label == 1].tolist()) == {big}
+
+
+def test_retinanet_targets_float32_anchors_read_the_boxes_in_float32():
+    # the dtype policy: float32 anchors make the IoU and the offsets float32 computations,
+    # the boxes rounded to float32 first. A box at shift 10 + 1e-7 of the anchor
+    # (0, 0, 30, 10) has IoU just below 0.5 in float64 but exactly 20/40 in float32
+    anchor = np.array([[0.0, 0, 30, 10]], np.float32)
+    gt = np.array([[10.0 + 1e-7, 0, 40.0 + 1e-7, 10]])
+    t = retinanet_targets(anchor, gt, [0], match_best_anchor=False)
+    assert t.label.tolist() == [1]
+    # offsets: exactly those of the float32 boxes
+    anchor = _anchors().astype(np.float32)
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 50, (4, 2))
+    gt = np.concatenate([xy, xy + rng.uniform(8, 40, (4, 2))], 1)
+    t = retinanet_targets(anchor, gt, [0, 1, 2, 3])
+    t32 = retinanet_targets(anchor, gt.astype(np.float32), [0, 1, 2, 3])
+    assert (t.label == 1).sum() > 0 and t.loc.dtype == np.float32
+    np.testing.assert_array_equal(t.loc, t32.loc)
+    np.testing.assert_array_equal(t.label, t32.label)
