@@ -196,7 +196,8 @@ def yolo_encode(bbox, cells, anchors, stride=1.0) -> np.ndarray:
         Boxes ``(x_min, y_min, x_max, y_max)`` with positive width and height.
     cells : array_like, shape (..., 2)
         ``(c_x, c_y)``; the box centre must lie in the cell, i.e.
-        :math:`b_x / s - c_x \in [0, 1]`.
+        :math:`b_x / s - c_x \in [0, 1]` up to rounding (a tolerance of 1e-9, 1e-5
+        for float32 boxes, both ends included).
     anchors : array_like, shape (..., 2)
         ``(p_w, p_h)`` > 0.
     stride : float or array_like, shape (..., 1), default 1.0
@@ -440,11 +441,14 @@ def yolov1_targets(bbox, label, img_size: Sequence[float], grid_size: int, n_cla
     Notes
     -----
     A cell predicts one object (*Detection – 3 stages*, §E3: "1 cell 1 obj").
-    When several centres fall into the same cell, the largest box wins (the
-    smaller ones are lost, YOLOv1's known weakness on crowds). A zero-area box
-    gets no cell. Which of the B predictors of a cell is responsible is chosen
-    by :func:`~bboxcore.losses.yolov1_loss`: the one whose prediction has the
-    highest IoU with the truth.
+    When several centres fall into the same cell, the box of largest area wins
+    (the later one in ``bbox`` on a tie; the smaller ones are lost, YOLOv1's known
+    weakness on crowds). A zero-area box gets no cell. A centre on the right or
+    bottom border of the image belongs to the last cell; one outside the image (a
+    box cut by the image border) goes to the nearest border cell, its
+    :math:`(\hat x, \hat y)` then outside [0, 1]. Which of the B predictors of a
+    cell is responsible is chosen by :func:`~bboxcore.losses.yolov1_loss`: the
+    one whose prediction has the highest IoU with the truth.
 
     References
     ----------

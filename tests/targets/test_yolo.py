@@ -317,3 +317,279 @@ def test_yolov3_extra_anchors_are_those_above_the_shape_iou_threshold(scene, thr
         np.testing.assert_array_equal(
             g.cells[j], np.minimum(centre // g.stride[j], 64 // g.stride[j] - 1)
         )
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_yolo_encode_default_stride_is_grid_units():
+    # stride=1 by default: boxes, cells and anchors all in cells (YOLO9000 Sec. 2)
+    np.testing.assert_array_equal(yolo_encode([2.5, 1.0, 4.5, 2.0], [3, 1], [2.0, 1.0]), 0.0)
+
+
+def test_yolo_encode_per_row_stride_of_the_flat_grid():
+    # YoloGrid.stride is (M, 1): each prediction encoded with its own scale's stride
+    g = yolo_grid((64, 64), ANCHORS9, (8, 16, 32))
+    loc = np.random.default_rng(0).normal(0, 1, (len(g.cells), 4))
+    box = yolo_decode(loc, g.cells, g.anchors, g.stride)
+    np.testing.assert_allclose(yolo_encode(box, g.cells, g.anchors, g.stride), loc, atol=1e-6)
+
+
+@pytest.mark.parametrize("which", ["bbox", "cells", "anchors"])
+@pytest.mark.parametrize("fn", [yolo_encode, yolo_decode])
+def test_yolo_coding_leading_dimensions_must_broadcast(fn, which):
+    # the error names every argument with its shape
+    args = {"bbox": np.tile([2.5, 1.0, 4.5, 2.0], (2, 1)), "cells": np.tile([3, 1], (2, 1)),
+            "anchors": np.tile([2.0, 1.0], (2, 1))}  # fmt: skip
+    args[which] = np.concatenate([args[which], args[which][:1]])  # 3 rows against 2
+    first = "bbox" if fn is yolo_encode else "loc"
+    if fn is yolo_decode:
+        args["loc"] = args.pop("bbox")
+    shapes = {first: (2, 4), "cells": (2, 2), "anchors": (2, 2)}
+    key = first if which == "bbox" else which
+    shapes[key] = (3, shapes[key][1])
+    got = ", ".join(f"{n} \\({r}, {c}\\)" for n, (r, c) in shapes.items())
+    with pytest.raises(ValueError, match=f"leading dimensions must broadcast; got {got}$"):
+        fn(**args)
+
+
+def test_yolo_coding_errors_name_a_non_numeric_argument():
+    with pytest.raises(TypeError, match="loc"):
+        yolo_decode(["a", "b", "c", "d"], [0, 0], [1.0, 1.0])
+    with pytest.raises(TypeError, match="anchors"):
+        yolo_decode([0.0, 0, 0, 0], [0, 0], ["a", "b"])
+
+
+def test_yolo_encode_rejects_zero_height_and_a_centre_outside_on_either_axis():
+    with pytest.raises(ValueError, match="positive width"):
+        yolo_encode([1.0, 1.0, 2.0, 1.0], [1, 1], [1.0, 1.0])
+    # cell (1, 1), 1-cell boxes: centre fraction -0.25 or 1.25 on x or on y alone
+    for cx, cy in ((0.75, 1.5), (2.25, 1.5), (1.5, 0.75), (1.5, 2.25)):
+        with pytest.raises(ValueError, match="centre must lie in its cell"):
+            yolo_encode([cx - 0.5, cy - 0.5, cx + 0.5, cy + 0.5], [1, 1], [1.0, 1.0])
+
+
+def test_yolo_encode_centre_on_either_border_of_its_cell():
+    # b_x / s - c_x in [0, 1] closed: fraction 1 (right border) is valid, clipped to
+    # 1 - LOGIT_CLIP, t_x = log((1 - 1e-6) / 1e-6) = +13.8
+    loc = yolo_encode([[7.0, 7.0, 9.0, 9.0]], [[0, 0]], [[2.0, 2.0]], stride=8.0)
+    np.testing.assert_allclose(loc[0, :2], np.log((1 - 1e-6) / 1e-6), rtol=1e-9)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_yolo_encode_rounding_tolerance_of_the_cell_bounds(axis):
+    # the centre's fraction may pass [0, 1] by rounding only: 1e-9 in float64, 1e-5 in
+    # float32 (inclusive), then it is clipped like a border centre; on x and on y alike
+    def frac(f, dtype, w=2.0**-9):  # a box of side w whose centre fraction is exactly f
+        box = np.array([0.5 - w / 2, 0.5 - w / 2, 0.5 + w / 2, 0.5 + w / 2])
+        box[[axis, axis + 2]] = f - w / 2, f + w / 2
+        return yolo_encode(box.astype(dtype), [0, 0], [1.0, 1.0])
+
+    for f in (1 + 1e-9, -1e-9, 1 + 5e-10):
+        assert np.isfinite(frac(f, np.float64)).all()
+    for f in (1 + 1e-6, -1e-6, 1.5):
+        with pytest.raises(ValueError, match="centre must lie in its cell"):
+            frac(f, np.float64)
+    loc = frac(1 + 8e-6, np.float32, 2.0)
+    assert loc.dtype == np.float32 and np.isfinite(loc).all()
+    with pytest.raises(ValueError, match="centre must lie in its cell"):
+        frac(1 + 1e-4, np.float32, 2.0)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_yolo_encode_tolerance_bounds_are_exact_in_float64(axis):
+    # the fractions -1e-9 and 1 + 1e-9 themselves (as float64) are inside: boxes whose centres
+    # are exactly those numbers (sides a power of two, so every step is exact)
+    for f, w in ((-1e-9, 2.0**-39), (1 + 1e-9, 2.0**-9)):
+        box = np.array([0.25, 0.25, 0.75, 0.75])
+        box[[axis, axis + 2]] = f - w / 2, f + w / 2
+        assert (box[axis] + (box[axis + 2] - box[axis]) / 2) == f
+        assert np.isfinite(yolo_encode(box, [0, 0], [1.0, 1.0])).all()
+
+
+def test_yolov1_decode_centres_sizes_and_default_b():
+    # YOLOv1 Sec. 2: (x, y) relative to the cell, (w, h) to the image; B = 2 by default
+    rng = np.random.default_rng(0)
+    s, c = 3, 2
+    pred = rng.uniform(0, 1, (s, s, 5 * 2 + c))
+    bbox, score = yolov1_decode(pred, (60, 90))
+    assert bbox.shape == (s * s * 2, 4) and score.shape == (s * s * 2, c)
+    for row in range(s):
+        for col in range(s):
+            for j in range(2):
+                x, y, w, h, conf = pred[row, col, 5 * j : 5 * j + 5]
+                cx, cy = (col + x) / s * 90, (row + y) / s * 60
+                want = [cx - w * 45, cy - h * 30, cx + w * 45, cy + h * 30]
+                np.testing.assert_allclose(bbox[(row * s + col) * 2 + j], want, rtol=1e-12)
+                np.testing.assert_allclose(
+                    score[(row * s + col) * 2 + j], conf * pred[row, col, 10:]
+                )
+
+
+def test_yolov1_decode_shapes_b_and_dtype():
+    assert yolov1_decode(np.zeros((2, 2, 6)), (8, 8), n_box=1)[0].shape == (4, 4)
+    assert yolov1_decode(np.zeros((2, 2, 11)), (8, 8))[1].shape == (8, 1)  # C = 1
+    bbox, score = yolov1_decode(np.zeros((2, 2, 11), np.float32), (8, 8))
+    assert bbox.dtype == score.dtype == np.float32
+    for bad in (np.zeros((2, 3, 11)), np.zeros((2, 2, 11, 4)), np.zeros((11, 11)),
+                np.zeros((2, 2, 10))):  # fmt: skip
+        with pytest.raises(ValueError, match="pred must have shape"):
+            yolov1_decode(bad, (8, 8))
+    with pytest.raises(ValueError, match="n_box"):
+        yolov1_decode(np.zeros((2, 2, 11)), (8, 8), n_box=0)
+
+
+def test_yolov1_targets_dtypes_and_class_count():
+    t = yolov1_targets(np.array([[1.0, 2.0, 30.0, 40.0]], np.float32), [0], (64, 64), 4, 2)
+    assert t.obj_mask.dtype == bool
+    assert t.box.dtype == t.cls.dtype == np.float32
+    with pytest.raises(ValueError, match="n_class"):
+        yolov1_targets(np.zeros((0, 4)), [], (64, 64), 4, 0)
+
+
+def test_yolov1_targets_largest_area_wins_not_width_or_height():
+    # Notes: in a shared cell the box of largest area w h wins. Same centre (10, 10):
+    # a 2 x 20 and a 20 x 4 box (areas 40, 80); a 20 x 2 and a 10 x 10 box (40, 100)
+    for boxes, winner in (
+        ([[9.0, 0, 11, 20], [0.0, 8, 20, 12]], 1),
+        ([[0.0, 9, 20, 11], [5.0, 5, 15, 15]], 1),
+        ([[0.0, 8, 20, 12], [9.0, 0, 11, 20]], 0),
+    ):
+        t = yolov1_targets(boxes, [0, 1], (100, 100), 2, 2)
+        assert t.obj_mask.sum() == 1 and t.cls[0, 0].tolist() == [winner == 0, winner == 1]
+
+
+def test_yolov1_targets_equal_areas_the_later_box_wins():
+    # on equal areas the later box in input order wins (a stable sort by area, the larger
+    # overwriting), whatever the arrangement
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        sides = rng.choice([8.0, 10.0], 10)
+        boxes = np.stack([10 - sides / 2, 10 - sides / 2, 10 + sides / 2, 10 + sides / 2], 1)
+        t = yolov1_targets(boxes, np.arange(10), (100, 100), 2, 10)
+        want = np.flatnonzero(sides == sides.max())[-1]
+        assert t.cls[0, 0].argmax() == want
+
+
+def test_yolov1_targets_zero_area_boxes_get_no_cell_small_ones_do():
+    # Notes: a zero-area box gets no cell (and does not stop the others); any positive area,
+    # also below one pixel, does
+    t = yolov1_targets([[10.0, 10, 10, 20], [40.0, 40, 50, 50]], [0, 1], (64, 64), 4, 2)
+    assert np.argwhere(t.obj_mask).tolist() == [[2, 2]]
+    t = yolov1_targets([[10.0, 10, 10.5, 10.5]], [0], (64, 64), 4, 1)
+    assert np.argwhere(t.obj_mask).tolist() == [[0, 0]]
+
+
+def test_yolov1_targets_centre_on_or_beyond_the_border_goes_to_the_border_cell():
+    # NOTE in _centre_cells: a centre on the right / bottom border (fraction 1) belongs to the
+    # last cell; a box cut by the image border whose centre lies outside goes to the nearest
+    # border cell (its (x̂, ŷ) then outside [0, 1], as the docstring says)
+    for box, cell in (
+        ([56.0, 56, 72, 72], [3, 3]),  # centre (64, 64): fraction 1
+        ([60.0, 0, 80, 8], [0, 3]),  # centre x 70 > W
+        ([-20.0, -20, 4, 4], [0, 0]),  # centre (-8, -8) < 0
+        ([-20.0, 30, 4, 40], [2, 0]),  # centre (-8, 35): row 2, column 0
+    ):
+        t = yolov1_targets([box], [0], (64, 64), 4, 1)
+        assert np.argwhere(t.obj_mask).tolist() == [cell]
+
+
+def test_yolov3_targets_dtypes_and_class_count():
+    # Yolov3Targets: obj int8, the rest in the boxes' floating dtype
+    t = yolov3_targets(np.array([[20.0, 20, 40, 40]], np.float32), [0], (64, 64), ANCHORS9,
+                       (8, 16, 32), 1)  # fmt: skip
+    assert t.obj.dtype == np.int8
+    assert t.loc.dtype == t.box_weight.dtype == t.cls.dtype == np.float32
+    with pytest.raises(ValueError, match="n_class"):  # also without boxes
+        yolov3_targets(np.zeros((0, 4)), [], (64, 64), ANCHORS9, (8, 16, 32), 0)
+
+
+def test_yolov3_targets_skip_zero_width_or_height_boxes_only():
+    # Notes: zero-area boxes are skipped (and do not disturb the others); any positive width
+    # and height, also below one pixel, is assigned
+    args = ((64, 64), ANCHORS9, (8, 16, 32), 2)
+    for empty in ([10.0, 10, 10, 20], [10.0, 10, 20, 10]):
+        t = yolov3_targets([empty, [20.0, 20, 40, 40]], [0, 1], *args)
+        pos = np.flatnonzero(t.obj == POSITIVE)
+        assert len(pos) == 1 and t.cls[pos[0]].tolist() == [0, 1]
+    t = yolov3_targets([[10.0, 10, 10.5, 10.5]], [0], *args)
+    assert (t.obj == POSITIVE).sum() == 1
+
+
+def test_yolov3_targets_without_valid_boxes_are_all_negative():
+    g = yolo_grid((64, 64), ANCHORS9, (8, 16, 32))
+    m = len(g.cells)
+    for bbox, label in ((np.zeros((0, 4)), []), ([[10.0, 10, 10, 20]], [0])):
+        t = yolov3_targets(bbox, label, (64, 64), ANCHORS9, (8, 16, 32), 3)
+        assert (t.obj == 0).all() and t.obj.shape == (m,)
+        assert t.loc.shape == (m, 4) and (t.loc == 0).all()
+        assert t.box_weight.shape == (m,) and (t.box_weight == 0).all()
+        assert t.cls.shape == (m, 3) and (t.cls == 0).all()
+
+
+def test_yolov3_extra_anchors_need_a_shape_iou_above_the_threshold():
+    # "exceeds": a 20 x 20 box has shape IoU exactly 0.5 with the 20 x 10 and 20 x 40 anchors
+    # (AlexeyAB's darknet: iou > iou_thresh); at 0.5 only its best anchor, at 0.49 three
+    args = ([[20.0, 20, 40, 40]], [0], (64, 64), ANCHORS9, (8, 16, 32), 1)
+    assert (yolov3_targets(*args, anchor_iou_thresh=0.5).obj == POSITIVE).sum() == 1
+    assert (yolov3_targets(*args, anchor_iou_thresh=0.49).obj == POSITIVE).sum() == 3
+
+
+def test_yolov3_ignore_needs_an_iou_above_the_threshold():
+    # Sec. 2.1: ignored if it overlaps a ground truth "by more than some threshold": every
+    # prediction (0, 0, 30, 10) has IoU exactly 20/40 = 0.5 with the box (10, 0, 40, 10)
+    g = yolo_grid((64, 64), ANCHORS9, (8, 16, 32))
+    pred = np.tile([0.0, 0, 30, 10], (len(g.cells), 1))
+    args = ([[10.0, 0, 40, 10]], [0], (64, 64), ANCHORS9, (8, 16, 32), 1)
+    t = yolov3_targets(*args, pred_bbox=pred, ignore_thresh=0.5)
+    assert ((t.obj == 0) | (t.obj == POSITIVE)).all()
+    t = yolov3_targets(*args, pred_bbox=pred, ignore_thresh=0.49)
+    assert ((t.obj == IGNORE) | (t.obj == POSITIVE)).all() and (t.obj == IGNORE).any()
+
+
+def test_yolov3_inverted_predictions_are_empty_not_an_error():
+    # an untrained head may decode x_max < x_min: such a prediction is taken as empty (IoU 0),
+    # never ignored
+    g = yolo_grid((64, 64), ANCHORS9, (8, 16, 32))
+    pred = np.tile([30.0, 30, 10, 10], (len(g.cells), 1))  # the box (10, 10, 30, 30) inverted
+    t = yolov3_targets([[10.0, 10, 30, 30]], [0], (64, 64), ANCHORS9, (8, 16, 32), 1,
+                       pred_bbox=pred, ignore_thresh=0.0)  # fmt: skip
+    assert not (t.obj == IGNORE).any()
+
+
+def test_yolov3_centre_on_the_image_border_goes_to_the_last_cell():
+    # a box cut by the right / bottom image border with its centre exactly on it: the last
+    # column / row of its scale, fraction 1
+    g = yolo_grid((64, 64), ANCHORS9, (8, 16, 32))
+    for box, want in (([60.0, 24, 68, 32], (7, 3)), ([24.0, 60, 32, 68], (3, 7))):  # 8 x 8
+        t = yolov3_targets([box], [0], (64, 64), ANCHORS9, (8, 16, 32), 1)
+        (j,) = np.flatnonzero(t.obj == POSITIVE)
+        assert g.stride[j, 0] == 8 and tuple(g.cells[j]) == want
+        assert sorted(t.loc[j, :2].tolist()) == [0.5, 1.0]
+
+
+def test_yolo_grid_strides_one_or_more_positive_increasing():
+    anchors = ANCHORS9[:3]
+    g = yolo_grid((4, 4), anchors, (1,))  # one scale, stride 1 (grid units) is valid
+    assert g.feat_sizes == [(4, 4)] and g.stride.shape == (4 * 4 * 3, 1)
+    g = yolo_grid((64, 64), ANCHORS9, (8, 16, 32))
+    assert g.stride.shape == (len(g.cells), 1) and g.cells.dtype == np.float64
+    for bad in ((), (0, 8, 16), (8, 8, 16)):
+        with pytest.raises(ValueError, match="strides must be positive and increasing"):
+            yolo_grid((64, 64), ANCHORS9, bad)
+
+
+def test_targets_labels_are_integer_classes_below_n_class():
+    for bad in ([2], [0.0], [-1]):
+        with pytest.raises(ValueError, match="label must be integers"):
+            yolov1_targets([[0, 0, 1, 1]], bad, (8, 8), 2, 2)
+        with pytest.raises(ValueError, match="label must be integers"):
+            yolov3_targets([[0, 0, 8, 8]], bad, (64, 64), ANCHORS9, (8, 16, 32), 2)
+
+
+def test_yolov3_same_anchor_and_cell_the_later_box_wins_with_its_class_only():
+    # Notes: two boxes on the same anchor at the same cell: the later one in bbox wins, as in
+    # darknet; its class target is one-hot (the earlier class cleared)
+    box = [20.0, 20, 40, 40]
+    t = yolov3_targets([box, box], [2, 0], (64, 64), ANCHORS9, (8, 16, 32), 3)
+    (j,) = np.flatnonzero(t.obj == POSITIVE)
+    assert t.cls[j].tolist() == [1.0, 0.0, 0.0]
+    assert (t.cls[t.obj != POSITIVE] == 0).all()
