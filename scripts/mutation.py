@@ -14,7 +14,9 @@ This driver adds three things to ``mutmut run``:
 * each module against its own tests only (:data:`TESTS`: the mirrored test files and the
   convention tests), which is what a mutant must be killed by and keeps each run short;
   mutmut forgets every result when its test selection changes, so the results of each
-  module are saved in ``mutants/results/MODULE.json`` as soon as its run ends;
+  module are saved in ``mutants/results/MODULE.json`` as soon as its run ends; the
+  modules of :data:`LEAN_MODULES`, whose mutants each run many property tests, leave out
+  slow tests that a faster one duplicates and run hypothesis with fewer examples;
 * no string mutants: in these modules strings are argument names for error messages,
   ``np.errstate`` modes and docstrings; nor the removal of a positional string argument
   (the name an error message quotes) or of ``copy=False`` (only decides whether
@@ -72,6 +74,12 @@ def module_of(path: str) -> str:
 #: The order of a run: the most important modules first.
 MODULES = [module_of(p) for p in only_mutate()]
 
+
+def deselect(*node_ids: str) -> list[str]:
+    """pytest arguments that leave out these tests (``--deselect`` each)."""
+    return [a for n in node_ids for a in ("--deselect", n)]
+
+
 NMS_TESTS = ["tests/test_nms.py", "tests/test_nms_conventions.py"]
 LOSS_TESTS = ["tests/losses/test_conventions.py"]
 COCO_TESTS = ["tests/eval/test_coco.py", "tests/eval/test_matching_conventions.py"]
@@ -82,7 +90,29 @@ TESTS = {
     "encoding": ["tests/test_encoding.py", "tests/test_encoding_edges.py"],
     "iou": ["tests/test_iou.py", "tests/test_iou_edges.py"],
     "nms": NMS_TESTS,
-    "_nms_fast": NMS_TESTS,
+    "_nms_fast": [
+        *NMS_TESTS,
+        # properties of NMS's definition that the loop reference has too: with 30 boxes in one
+        # block they only repeat test_nms_fast_path_equals_reference (nms == nms_reference,
+        # index for index), which stays, with the tests of the block, index and pair budget
+        *deselect(
+            *(
+                f"tests/test_nms.py::test_{name}"
+                for name in (
+                    "nms_keep_is_a_subset_of_the_input",
+                    "nms_keep_sorted_by_decreasing_score",
+                    "nms_keeps_no_pair_above_thresh",
+                    "nms_every_dropped_box_overlaps_a_higher_ranked_kept_box",
+                    "nms_is_idempotent",
+                    "nms_thresh_one_keeps_every_box",
+                    "nms_thresh_zero_keeps_pairwise_non_overlapping_boxes",
+                    "nms_permutation_of_input_permutes_indices",
+                    "batched_nms_with_one_label_is_nms",
+                    "batched_nms_equals_offset_trick_when_offsets_are_exact",
+                )
+            )
+        ),
+    ],
     "nms_variants": ["tests/test_nms_variants.py", "tests/test_nms_conventions.py"],
     "anchors": ["tests/test_anchors.py"],
     "targets.faster_rcnn": [
@@ -95,7 +125,21 @@ TESTS = {
     "losses.focal": ["tests/losses/test_focal.py", *LOSS_TESTS],
     "losses.box": ["tests/losses/test_box.py", *LOSS_TESTS],
     "losses.detection": ["tests/losses/test_detection.py"],
-    "roi._sampling": ["tests/roi"],
+    "roi._sampling": [
+        *ROI_TESTS,
+        "tests/roi/test_align.py",
+        "tests/roi/test_pool.py",
+        "tests/roi/test_prroi.py",
+        # the slow tests (about 16 of the folder's 32 s) whose target a faster one pins too:
+        # the align backward is the adjoint of the forward (test_align), the pool argmax is
+        # the loop reference's (test_pool), PrRoI reads the map through the same products
+        *deselect(
+            "tests/roi/test_align.py::test_roi_align_backward_matches_finite_difference",
+            "tests/roi/test_pool.py::test_roi_pool_backward_matches_finite_difference",
+            "tests/roi/test_prroi.py::test_prroi_pool_backward_matches_finite_difference",
+            "tests/roi/test_prroi.py::test_prroi_pool_is_the_mean_of_the_interpolated_map",
+        ),
+    ],
     "roi.align": [*ROI_TESTS, "tests/roi/test_align.py"],
     "roi.pool": [*ROI_TESTS, "tests/roi/test_pool.py"],
     "roi.prroi": [*ROI_TESTS, "tests/roi/test_prroi.py"],
@@ -108,6 +152,14 @@ TESTS = {
     "losses.yolo": ["tests/losses/test_yolo.py"],
     "losses.centernet": ["tests/losses/test_centernet.py"],
 }
+
+#: Modules whose mutants each run many property tests: their runs use the hypothesis
+#: profile ``mutation`` of tests/conftest.py (20 examples a test instead of 60), unless
+#: HYPOTHESIS_PROFILE is set. Their survivors are judged with the same profile.
+LEAN_MODULES = {"roi._sampling", "_nms_fast"}
+#: Seconds a test of a lean module may take under mutation (the slowest, about 20 s on the
+#: shared machine, has room for 4x; a longer test counts as a kill, like mutmut's timeouts).
+LEAN_TEST_TIMEOUT = 90
 
 
 def read_equivalent() -> dict[str, str]:
@@ -196,6 +248,14 @@ def run_one(module: str, survivors: bool = False) -> None:
     from mutmut.configuration import config
 
     patch_mutmut()
+    if module in LEAN_MODULES:  # read by tests/conftest.py in mutmut's pytest runs
+        os.environ.setdefault("HYPOTHESIS_PROFILE", "mutation")
+        # a mutant that never leaves a loop fails its test after LEAN_TEST_TIMEOUT seconds
+        # (pytest-timeout) instead of running out mutmut's limit, 15 x its tests' time
+        config().pytest_add_cli_args = [
+            *config().pytest_add_cli_args,
+            f"--timeout={LEAN_TEST_TIMEOUT}",
+        ]
     config().pytest_add_cli_args_test_selection = TESTS[module]
     saved = results([module]).get(module, {})
     names = [f"bboxcore.{module}.*"]

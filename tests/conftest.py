@@ -1,7 +1,9 @@
 """Test configuration: hypothesis profiles.
 
 ``HYPOTHESIS_PROFILE=dev`` runs more examples; the default ``ci`` profile keeps
-``make test`` within its time budget on a 2-core machine.
+``make test`` within its time budget on a 2-core machine. ``mutation`` (``ci`` with fewer
+examples) is the profile scripts/mutation.py selects for the modules whose mutants run
+many property tests (``LEAN_MODULES`` there); it is not meant for ``make test``.
 """
 
 import os
@@ -16,4 +18,5 @@ settings.register_profile(
     derandomize=True,
 )
 settings.register_profile("dev", max_examples=300, deadline=None)
+settings.register_profile("mutation", settings.get_profile("ci"), max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
