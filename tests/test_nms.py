@@ -408,6 +408,20 @@ def test_batched_nms_beyond_one_block_equals_per_class_loop(n_label, monkeypatch
             np.testing.assert_array_equal(batched_nms(b, s, labels, t), expected)
 
 
+@pytest.mark.parametrize("n_label", [4, 5, 7, 9, 13])
+def test_batched_nms_keeps_copies_of_a_box_under_other_labels(n_label, monkeypatch):
+    # Every box three times, under three different labels: copies (IoU 1) of another label
+    # never suppress each other, however many labels share the spatial index's cells.
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 4)
+    rng = np.random.default_rng(12 + n_label)
+    b = np.repeat(random_boxes(rng, 40, img_size=(100, 100), side=(2, 40)), 3, axis=0)
+    labels = np.arange(len(b)) % n_label
+    s = rng.random(len(b))
+    for t in (0.3, 0.6):
+        expected = per_class_loop(b, s, labels, t)
+        np.testing.assert_array_equal(batched_nms(b, s, labels, t), expected)
+
+
 @given(nms_problems())
 def test_batched_nms_with_one_label_is_nms(problem):
     b, s, t = problem
