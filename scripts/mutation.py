@@ -16,7 +16,8 @@ This driver adds three things to ``mutmut run``:
   mutmut forgets every result when its test selection changes, so the results of each
   module are saved in ``mutants/results/MODULE.json`` as soon as its run ends; the
   modules of :data:`LEAN_MODULES`, whose mutants each run many property tests, leave out
-  slow tests that a faster one duplicates and run hypothesis with fewer examples;
+  slow tests that a faster one duplicates and run hypothesis with fewer examples; the
+  :data:`SLOW_TESTS` of a module run only on the survivors of a first pass without them;
 * no string mutants: in these modules strings are argument names for error messages,
   ``np.errstate`` modes and docstrings; nor the removal of a positional string argument
   (the name an error message quotes) or of ``copy=False`` (only decides whether
@@ -160,6 +161,16 @@ LEAN_MODULES = {"roi._sampling", "_nms_fast"}
 #: Seconds a test of a lean module may take under mutation (the slowest, about 20 s on the
 #: shared machine, has room for 4x; a longer test counts as a kill, like mutmut's timeouts).
 LEAN_TEST_TIMEOUT = 90
+#: Slow tests of a module that only its survivors run: a first pass leaves them out, a
+#: second runs the first pass's survivors against the whole selection. The result is that
+#: of one run (a mutant is killed if any selected test fails); a survivor costs the slow
+#: tests once instead of once per mutant. Here: the tests of the index's rounding margins.
+SLOW_TESTS = {
+    "_nms_fast": [
+        "tests/test_nms.py::test_nms_fast_path_equals_reference_when_a_tight_pair_straddles_a_cell_edge",
+        "tests/test_nms.py::test_nms_fast_path_equals_reference_with_thresholds_on_computed_ious",
+    ],
+}
 
 
 def read_equivalent() -> dict[str, str]:
@@ -240,11 +251,12 @@ def results(modules: list[str]) -> dict[str, dict[str, int | None]]:
     return out
 
 
-def run_one(module: str, survivors: bool = False) -> None:
+def run_one(module: str, survivors: bool = False, first_pass: bool = False) -> None:
     """``mutmut run`` of one module against its tests, then save its results.
 
     With ``survivors``, only the survivors of the saved results run again (after new
-    tests, on an unchanged module: mutmut numbers the mutants the same way)."""
+    tests, on an unchanged module: mutmut numbers the mutants the same way). With
+    ``first_pass``, the module's :data:`SLOW_TESTS` are left out."""
     from mutmut.configuration import config
 
     patch_mutmut()
@@ -256,7 +268,10 @@ def run_one(module: str, survivors: bool = False) -> None:
             *config().pytest_add_cli_args,
             f"--timeout={LEAN_TEST_TIMEOUT}",
         ]
-    config().pytest_add_cli_args_test_selection = TESTS[module]
+    selection = TESTS[module]
+    if first_pass:
+        selection = [*selection, *deselect(*SLOW_TESTS.get(module, []))]
+    config().pytest_add_cli_args_test_selection = selection
     saved = results([module]).get(module, {})
     names = [f"bboxcore.{module}.*"]
     if survivors:
@@ -325,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         "--survivors", action="store_true", help="re-run only the survivors of the last run"
     )
     parser.add_argument("--one", metavar="MODULE", help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--first-pass", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     unknown = [m for m in [*args.modules, *([args.one] if args.one else [])] if m not in MODULES]
     if unknown:
@@ -332,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     modules = args.modules or MODULES
     os.chdir(ROOT)
     if args.one:
-        run_one(args.one, args.survivors)
+        run_one(args.one, args.survivors, args.first_pass)
         return 0
     if args.show:
         patch_mutmut()
@@ -347,10 +363,15 @@ def main(argv: list[str] | None = None) -> int:
                 empty.unlink()
         for module in modules:
             print(f"== {module}: {' '.join(TESTS[module])}", flush=True)
-            again = ["--survivors"] if args.survivors else []
-            done = subprocess.run([sys.executable, __file__, "--one", module, *again], check=False)
-            if done.returncode:
-                print(f"== {module}: mutmut failed (exit {done.returncode})", flush=True)
+            passes = [["--survivors"]] if args.survivors else [[]]
+            if module in SLOW_TESTS and not args.survivors:
+                passes = [["--first-pass"], ["--survivors"]]  # then the slow tests
+            for again in passes:
+                one = [sys.executable, __file__, "--one", module, *again]
+                done = subprocess.run(one, check=False)
+                if done.returncode:
+                    print(f"== {module}: mutmut failed (exit {done.returncode})", flush=True)
+                    break
     return report(modules)
 
 
