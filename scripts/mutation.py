@@ -14,7 +14,10 @@ This driver adds three things to ``mutmut run``:
 * each module against its own tests only (:data:`TESTS`: the mirrored test files and the
   convention tests), which is what a mutant must be killed by and keeps each run short;
   mutmut forgets every result when its test selection changes, so the results of each
-  module are saved in ``mutants/results/MODULE.json`` as soon as its run ends;
+  module are saved in ``mutants/results/MODULE.json`` as soon as its run ends; the
+  modules of :data:`LEAN_MODULES`, whose mutants each run many property tests, leave out
+  slow tests that a faster one duplicates and run hypothesis with fewer examples; the
+  :data:`SLOW_TESTS` of a module run only on the survivors of a first pass without them;
 * no string mutants: in these modules strings are argument names for error messages,
   ``np.errstate`` modes and docstrings; nor the removal of a positional string argument
   (the name an error message quotes) or of ``copy=False`` (only decides whether
@@ -72,6 +75,12 @@ def module_of(path: str) -> str:
 #: The order of a run: the most important modules first.
 MODULES = [module_of(p) for p in only_mutate()]
 
+
+def deselect(*node_ids: str) -> list[str]:
+    """pytest arguments that leave out these tests (``--deselect`` each)."""
+    return [a for n in node_ids for a in ("--deselect", n)]
+
+
 NMS_TESTS = ["tests/test_nms.py", "tests/test_nms_conventions.py"]
 LOSS_TESTS = ["tests/losses/test_conventions.py"]
 COCO_TESTS = ["tests/eval/test_coco.py", "tests/eval/test_matching_conventions.py"]
@@ -82,7 +91,29 @@ TESTS = {
     "encoding": ["tests/test_encoding.py", "tests/test_encoding_edges.py"],
     "iou": ["tests/test_iou.py", "tests/test_iou_edges.py"],
     "nms": NMS_TESTS,
-    "_nms_fast": NMS_TESTS,
+    "_nms_fast": [
+        *NMS_TESTS,
+        # properties of NMS's definition that the loop reference has too: with 30 boxes in one
+        # block they only repeat test_nms_fast_path_equals_reference (nms == nms_reference,
+        # index for index), which stays, with the tests of the block, index and pair budget
+        *deselect(
+            *(
+                f"tests/test_nms.py::test_{name}"
+                for name in (
+                    "nms_keep_is_a_subset_of_the_input",
+                    "nms_keep_sorted_by_decreasing_score",
+                    "nms_keeps_no_pair_above_thresh",
+                    "nms_every_dropped_box_overlaps_a_higher_ranked_kept_box",
+                    "nms_is_idempotent",
+                    "nms_thresh_one_keeps_every_box",
+                    "nms_thresh_zero_keeps_pairwise_non_overlapping_boxes",
+                    "nms_permutation_of_input_permutes_indices",
+                    "batched_nms_with_one_label_is_nms",
+                    "batched_nms_equals_offset_trick_when_offsets_are_exact",
+                )
+            )
+        ),
+    ],
     "nms_variants": ["tests/test_nms_variants.py", "tests/test_nms_conventions.py"],
     "anchors": ["tests/test_anchors.py"],
     "targets.faster_rcnn": [
@@ -95,7 +126,21 @@ TESTS = {
     "losses.focal": ["tests/losses/test_focal.py", *LOSS_TESTS],
     "losses.box": ["tests/losses/test_box.py", *LOSS_TESTS],
     "losses.detection": ["tests/losses/test_detection.py"],
-    "roi._sampling": ["tests/roi"],
+    "roi._sampling": [
+        *ROI_TESTS,
+        "tests/roi/test_align.py",
+        "tests/roi/test_pool.py",
+        "tests/roi/test_prroi.py",
+        # the slow tests (about 16 of the folder's 32 s) whose target a faster one pins too:
+        # the align backward is the adjoint of the forward (test_align), the pool argmax is
+        # the loop reference's (test_pool), PrRoI reads the map through the same products
+        *deselect(
+            "tests/roi/test_align.py::test_roi_align_backward_matches_finite_difference",
+            "tests/roi/test_pool.py::test_roi_pool_backward_matches_finite_difference",
+            "tests/roi/test_prroi.py::test_prroi_pool_backward_matches_finite_difference",
+            "tests/roi/test_prroi.py::test_prroi_pool_is_the_mean_of_the_interpolated_map",
+        ),
+    ],
     "roi.align": [*ROI_TESTS, "tests/roi/test_align.py"],
     "roi.pool": [*ROI_TESTS, "tests/roi/test_pool.py"],
     "roi.prroi": [*ROI_TESTS, "tests/roi/test_prroi.py"],
@@ -107,6 +152,24 @@ TESTS = {
     "targets.centernet": ["tests/targets/test_centernet.py"],
     "losses.yolo": ["tests/losses/test_yolo.py"],
     "losses.centernet": ["tests/losses/test_centernet.py"],
+}
+
+#: Modules whose mutants each run many property tests: their runs use the hypothesis
+#: profile ``mutation-lean`` of tests/conftest.py (20 examples a test instead of 60), unless
+#: HYPOTHESIS_PROFILE is set. Their survivors are judged with the same profile.
+LEAN_MODULES = {"roi._sampling", "_nms_fast"}
+#: Seconds a test of a lean module may take under mutation (the slowest, about 20 s on the
+#: shared machine, has room for 4x; a longer test counts as a kill, like mutmut's timeouts).
+LEAN_TEST_TIMEOUT = 90
+#: Slow tests of a module that only its survivors run: a first pass leaves them out, a
+#: second runs the first pass's survivors against the whole selection. The result is that
+#: of one run (a mutant is killed if any selected test fails); a survivor costs the slow
+#: tests once instead of once per mutant. Here: the tests of the index's rounding margins.
+SLOW_TESTS = {
+    "_nms_fast": [
+        "tests/test_nms.py::test_nms_fast_path_equals_reference_when_a_tight_pair_straddles_a_cell_edge",
+        "tests/test_nms.py::test_nms_fast_path_equals_reference_with_thresholds_on_computed_ious",
+    ],
 }
 
 
@@ -188,18 +251,30 @@ def results(modules: list[str]) -> dict[str, dict[str, int | None]]:
     return out
 
 
-def run_one(module: str, survivors: bool = False) -> None:
+def run_one(module: str, survivors: bool = False, first_pass: bool = False) -> None:
     """``mutmut run`` of one module against its tests, then save its results.
 
     With ``survivors``, only the survivors of the saved results run again (after new
-    tests, on an unchanged module: mutmut numbers the mutants the same way)."""
+    tests, on an unchanged module: mutmut numbers the mutants the same way). With
+    ``first_pass``, the module's :data:`SLOW_TESTS` are left out."""
     from mutmut.configuration import config
 
     patch_mutmut()
     # hypothesis without shrinking (tests/conftest.py): the first failing example kills the
-    # mutant; shrinking it took minutes per mutant
-    os.environ.setdefault("HYPOTHESIS_PROFILE", "mutation")
-    config().pytest_add_cli_args_test_selection = TESTS[module]
+    # mutant; shrinking it took minutes per mutant. Lean modules: also fewer examples
+    lean = module in LEAN_MODULES
+    os.environ.setdefault("HYPOTHESIS_PROFILE", "mutation-lean" if lean else "mutation")
+    if lean:
+        # a mutant that never leaves a loop fails its test after LEAN_TEST_TIMEOUT seconds
+        # (pytest-timeout) instead of running out mutmut's limit, 15 x its tests' time
+        config().pytest_add_cli_args = [
+            *config().pytest_add_cli_args,
+            f"--timeout={LEAN_TEST_TIMEOUT}",
+        ]
+    selection = TESTS[module]
+    if first_pass:
+        selection = [*selection, *deselect(*SLOW_TESTS.get(module, []))]
+    config().pytest_add_cli_args_test_selection = selection
     saved = results([module]).get(module, {})
     names = [f"bboxcore.{module}.*"]
     if survivors:
@@ -268,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         "--survivors", action="store_true", help="re-run only the survivors of the last run"
     )
     parser.add_argument("--one", metavar="MODULE", help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--first-pass", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     unknown = [m for m in [*args.modules, *([args.one] if args.one else [])] if m not in MODULES]
     if unknown:
@@ -275,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     modules = args.modules or MODULES
     os.chdir(ROOT)
     if args.one:
-        run_one(args.one, args.survivors)
+        run_one(args.one, args.survivors, args.first_pass)
         return 0
     if args.show:
         patch_mutmut()
@@ -290,10 +366,15 @@ def main(argv: list[str] | None = None) -> int:
                 empty.unlink()
         for module in modules:
             print(f"== {module}: {' '.join(TESTS[module])}", flush=True)
-            again = ["--survivors"] if args.survivors else []
-            done = subprocess.run([sys.executable, __file__, "--one", module, *again], check=False)
-            if done.returncode:
-                print(f"== {module}: mutmut failed (exit {done.returncode})", flush=True)
+            passes = [["--survivors"]] if args.survivors else [[]]
+            if module in SLOW_TESTS and not args.survivors:
+                passes = [["--first-pass"], ["--survivors"]]  # then the slow tests
+            for again in passes:
+                one = [sys.executable, __file__, "--one", module, *again]
+                done = subprocess.run(one, check=False)
+                if done.returncode:
+                    print(f"== {module}: mutmut failed (exit {done.returncode})", flush=True)
+                    break
     return report(modules)
 
 

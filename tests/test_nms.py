@@ -296,6 +296,50 @@ def test_nms_fast_path_equals_reference_when_rounding_lifts_the_iou_above_thresh
     assert n_lifted > 10
 
 
+def test_nms_fast_path_equals_reference_when_a_subnormal_intersection_lifts_the_iou(monkeypatch):
+    # Float32 flush pairs whose intersection (about 3e-43) is subnormal: there the rounding
+    # error of a product is absolute (IEEE 754 gradual underflow), up to half of 1.4e-45, so
+    # the computed IoU can exceed the exact one by far more than the index's relative slack.
+    # The reference suppresses on the computed IoU; the index must fall back to the windows
+    # of any overlap whenever an area is below tiny / eps (about 1e-31 in float32).
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 1)
+    rng = np.random.default_rng(7)
+    n_lifted = 0
+    for _ in range(200):
+        h = np.float32(rng.uniform(1, 4) * 2.0**-66)
+        w_a = np.float32(rng.uniform(1, 4) * 2.0**-60)
+        w_b = np.float32(w_a * rng.uniform(2e-6, 2e-5))
+        b = np.array([[0, 0, w_a, h], [w_a - w_b, 0, w_a, h]], np.float32)  # flush right
+        v = box_iou(b[:1], b[1:])[0, 0]
+        c = b.astype(np.float64)
+        exact = (c[1, 2] - c[1, 0]) / (c[0, 2] - c[0, 0])  # IoU <= iw / w_A, the x window
+        t = float(np.nextafter(v, np.float32(0)))
+        if t >= exact * (1 + 1e-3) and t >= 1e-6:  # beyond any relative slack of the index
+            n_lifted += 1
+            np.testing.assert_array_equal(nms_reference(b, [1, 0], t), [0])
+            np.testing.assert_array_equal(nms(b, [1, 0], t), [0])
+    assert n_lifted > 10
+
+
+def test_nms_fast_path_equals_reference_on_boxes_at_negative_coordinates(monkeypatch):
+    # The index's widths, heights, areas, rows and windows are differences of coordinates:
+    # boxes left of and above the origin (partly or wholly) must give the reference's result.
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 8)
+    rng = np.random.default_rng(8)
+    for dtype in (np.float32, np.float64):
+        for sx, sy in ((-500.0, -300.0), (-250.0, -150.0)):
+            b = np.concatenate(
+                [
+                    random_boxes(rng, 150, img_size=(300, 500), side=(4, 80)),
+                    bench_clustered_boxes(rng, 150, n_centres=10, img_size=(300, 500)),
+                ]
+            )
+            b = (b + np.array([sx, sy, sx, sy])).astype(dtype)
+            s = rng.random(len(b))
+            for t in (0.3, 0.5, 0.7):
+                np.testing.assert_array_equal(nms(b, s, t), nms_reference(b, s, t))
+
+
 def test_nms_fast_path_equals_reference_when_a_tight_pair_straddles_a_cell_edge(monkeypatch):
     # The index cuts y_min into rows and log-area into bands, starting at the smallest value
     # of the input; a small third "ruler" box, overlapping neither, moves that start, so that
@@ -348,6 +392,34 @@ def test_batched_nms_equals_per_class_loop(problem, n_label, data):
     labels = data.draw(st.lists(st.integers(0, n_label), min_size=len(b), max_size=len(b)))
     labels = np.array(labels, dtype=np.int64)
     np.testing.assert_array_equal(batched_nms(b, s, labels, t), per_class_loop(b, s, labels, t))
+
+
+@pytest.mark.parametrize("n_label", [1, 2, 3, 5])
+def test_batched_nms_beyond_one_block_equals_per_class_loop(n_label, monkeypatch):
+    # Small blocks: the spatial index, with each label in its own bands, finds the pairs.
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 8)
+    rng = np.random.default_rng(10 + n_label)
+    for dtype in (np.float32, np.float64):
+        b = bench_clustered_boxes(rng, 200, n_centres=8, img_size=(200, 200), dtype=dtype)
+        s = rng.random(len(b))
+        labels = rng.integers(0, n_label, len(b)) * 7  # sparse label ids
+        for t in (0.3, 0.6):
+            expected = per_class_loop(b, s, labels, t)
+            np.testing.assert_array_equal(batched_nms(b, s, labels, t), expected)
+
+
+@pytest.mark.parametrize("n_label", [4, 5, 7, 9, 13])
+def test_batched_nms_keeps_copies_of_a_box_under_other_labels(n_label, monkeypatch):
+    # Every box three times, under three different labels: copies (IoU 1) of another label
+    # never suppress each other, however many labels share the spatial index's cells.
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 4)
+    rng = np.random.default_rng(12 + n_label)
+    b = np.repeat(random_boxes(rng, 40, img_size=(100, 100), side=(2, 40)), 3, axis=0)
+    labels = np.arange(len(b)) % n_label
+    s = rng.random(len(b))
+    for t in (0.3, 0.6):
+        expected = per_class_loop(b, s, labels, t)
+        np.testing.assert_array_equal(batched_nms(b, s, labels, t), expected)
 
 
 @given(nms_problems())

@@ -3,11 +3,14 @@ central finite differences (Detection – 3 stages, §B*)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bboxcore.roi._sampling import SEPARABLE_CHUNK
 from bboxcore.roi.align import roi_align, roi_align_backward
 from bboxcore.roi.reference import roi_align_reference
 from tests.finite_diff import numerical_vjp
@@ -101,3 +104,78 @@ def test_roi_align_several_images_and_dtypes():
     d = roi_align_backward(out, rois, f.shape, 2, 1.0)
     assert d.dtype == np.float32 and d.shape == f.shape
     assert roi_align(f.astype(np.int64), rois, 2, 1.0).dtype == np.float64
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_roi_align_many_rois_on_one_image_equal_the_loop_reference_and_add_up():
+    # More RoIs on one image than the engine multiplies at once (SEPARABLE_CHUNK): the forward
+    # is still the loop reference, and the backward still sums the gradients of every RoI
+    # (dL/dF = sum_r A_r^T dL/dY_r, Detection – 3 stages, §B*), chunk after chunk.
+    rng = np.random.default_rng(9)
+    f = rng.standard_normal((2, 2, 6, 7))
+    n = 51  # image 1 gets 34 of them (more than SEPARABLE_CHUNK = 32), interleaved with image 0
+    assert (np.arange(n) % 3 != 0).sum() > SEPARABLE_CHUNK
+    xy = rng.uniform(-2, 6, (n, 2))
+    batch = (np.arange(n) % 3 != 0).astype(float)
+    rois = np.column_stack([batch, xy, xy + rng.uniform(0.5, 5, (n, 2))])
+    out = roi_align(f, rois, (2, 3), 1.0)
+    ref = roi_align_reference(f, rois, (2, 3), 1.0)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal(out.shape)
+    grad = roi_align_backward(dout, rois, f.shape, (2, 3), 1.0)
+    each = [
+        roi_align_backward(dout[r : r + 1], rois[r : r + 1], f.shape, (2, 3), 1.0) for r in range(n)
+    ]
+    np.testing.assert_allclose(grad, np.sum(each, axis=0), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("aligned", [True, False])
+@pytest.mark.parametrize("sampling_ratio", [1, 2, 3, 5])
+def test_roi_align_fixed_sampling_ratios_equal_the_loop_reference(sampling_ratio, aligned):
+    # Bins from 1/16 to 9 cells wide on a quarter-cell lattice of positions, so that sample
+    # points fall on -1, 0, W - 1 and W themselves and on both sides of them, with sample
+    # spacings from 1/80 to 9 cells; the loop reference reads every sample of every bin.
+    rng = np.random.default_rng(10)
+    f = rng.standard_normal((1, 2, 5, 6))
+    start = np.arange(-4.0, 7.0, 0.5)
+    side = np.array([0.125, 0.5, 1.0, 2.5, 6.0, 9.0])
+    x1, w = np.repeat(start, len(side)), np.tile(side, len(start))
+    y1, h = rng.permutation(x1) - 0.25, rng.permutation(w)
+    rois = np.column_stack([0 * x1, x1, y1, x1 + w, y1 + h])
+    args = (f, rois, (1, 2), 1.0, sampling_ratio, aligned)
+    np.testing.assert_allclose(roi_align(*args), roi_align_reference(*args), rtol=1e-12, atol=1e-12)
+
+
+def test_roi_align_of_a_huge_roi_reads_only_the_samples_on_the_map():
+    # One bin 2e12 cells wide with the adaptive grid: 2e12 x 2e12 samples 1 cell apart, at
+    # half-integers. Only those in [-1, W] x [-1, H] read the map (the border rules of
+    # test_conventions): x = -0.5 (cell 0), 0.5, 1.5, 2.5 (halves), 3.5 (cell 3) on W = 4 give
+    # the column weights (1.5, 1, 1, 1.5); likewise (1.5, 1, 1.5) on H = 3; the mean divides by
+    # the 4e24 samples. The op costs what the map does, not what the grid does.
+    f = np.random.default_rng(11).standard_normal((1, 2, 3, 4))
+    out = roi_align(f, [[0, -1e12, -1e12, 1e12, 1e12]], 1, 1.0, aligned=False)
+    wy, wx = np.array([1.5, 1.0, 1.5]), np.array([1.5, 1.0, 1.0, 1.5])
+    expected = np.einsum("y,cyx,x->c", wy, f[0], wx) / 2e12**2
+    np.testing.assert_allclose(out[0, :, 0, 0], expected, rtol=1e-12)
+
+
+def test_roi_align_of_a_zero_width_roi_with_a_fixed_sampling_ratio_reads_its_line():
+    # aligned=True keeps a zero width (no 1-cell minimum): with sampling_ratio = 2 both x
+    # samples of the bin sit on x = 1.5, the y samples at 1.0 and 2.0, so the bin is the ramp
+    # 4y + x at their mean (1.5, 1.5); with the adaptive grid, ceil(0) = 0 samples: 0
+    # (torchvision's roi_align kernel, which Detectron2 uses).
+    ramp = np.arange(16.0).reshape(1, 1, 4, 4)
+    assert roi_align(ramp, [[0, 2, 1, 2, 3]], 1, 1.0, sampling_ratio=2)[0, 0, 0, 0] == 7.5
+    assert roi_align(ramp, [[0, 2, 1, 2, 3]], 1, 1.0)[0, 0, 0, 0] == 0.0
+    assert roi_align(ramp.transpose(0, 1, 3, 2), [[0, 1, 2, 3, 2]], 1, 1.0, 2)[0, 0, 0, 0] == 7.5
+
+
+def test_roi_align_far_off_the_map_with_an_absurd_sampling_ratio_reads_0_without_warning():
+    # 10**300 samples 1e-10 apart, 1e300 cells from the map: the sample numbers of the map's
+    # border overflow float64, and the op still answers 0 without an overflow warning
+    f = np.ones((1, 1, 3, 4))
+    roi = [[0, 1e300, 1e300, 1e300 + 1e290, 1e300 + 1e290]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = roi_align(f, roi, 1, 1.0, sampling_ratio=10**300)
+    assert out[0, 0, 0, 0] == 0.0
