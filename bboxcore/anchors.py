@@ -448,13 +448,14 @@ def kmeans_anchors(
         Number of clusters, 1 <= k <= N.
     rng : numpy.random.Generator
         Source of the k-means++ seeding.
-    n_iter : int
+    n_iter : int, default 100
         Maximum number of Lloyd iterations per added centroid.
 
     Returns
     -------
     anchors : ndarray, shape (k, 2)
-        Cluster centroids (w, h), sorted by area, same floating dtype as ``wh``.
+        Cluster centroids (w, h), sorted by area (equal areas by width), same
+        floating dtype as ``wh``.
     mean_iou : float
         :math:`\frac1N \sum_i \max_c \mathrm{IoU}(\text{box}_i, c)`, the "Avg IoU"
         that YOLOv2 reports (61.0 for k = 5 on VOC 2007).
@@ -471,7 +472,8 @@ def kmeans_anchors(
     -----
     Seeding is k-means++ [5]_ grown one centroid at a time: the (j+1)-th seed is
     drawn with probability proportional to :math:`d^2` to the *converged*
-    j centroids, then all j + 1 are refined. The best state seen is kept, so
+    j centroids, then all j + 1 are refined. The best state seen is kept (a
+    later one replaces it only with a strictly higher mean IoU), so
     with the same seed ``mean_iou`` never decreases with k (the curve of
     YOLOv2's Fig. 2). The mean update does not minimise 1 - IoU exactly, so
     an iteration may lower the mean IoU; that is why the best state is kept.
@@ -522,7 +524,7 @@ def kmeans_anchors(
             p = d2 / d2.sum() if d2.sum() > 0 else None  # all boxes on a centroid: uniform
             centroid = np.concatenate([centroid, wh[rng.choice(n, p=p)][None, :]])
         centroid, best_iou = _lloyd(wh, centroid, n_iter)
-    order = np.argsort(centroid.prod(1), kind="stable")
+    order = np.lexsort((centroid[:, 0], centroid.prod(1)))  # by area, then by width
     return centroid[order].astype(dtype), float(best_iou.mean())
 
 

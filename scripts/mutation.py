@@ -196,6 +196,9 @@ def run_one(module: str, survivors: bool = False) -> None:
     from mutmut.configuration import config
 
     patch_mutmut()
+    # hypothesis without shrinking (tests/conftest.py): the first failing example kills the
+    # mutant; shrinking it took minutes per mutant
+    os.environ.setdefault("HYPOTHESIS_PROFILE", "mutation")
     config().pytest_add_cli_args_test_selection = TESTS[module]
     saved = results([module]).get(module, {})
     names = [f"bboxcore.{module}.*"]

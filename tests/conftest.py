@@ -6,7 +6,7 @@
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile(
     "ci",
@@ -16,4 +16,11 @@ settings.register_profile(
     derandomize=True,
 )
 settings.register_profile("dev", max_examples=300, deadline=None)
+# mutation runs (scripts/mutation.py): the ci examples without shrinking; a mutant is killed by
+# the first failing example, and shrinking it cost minutes per mutant on the shared machine
+settings.register_profile(
+    "mutation",
+    parent=settings.get_profile("ci"),
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

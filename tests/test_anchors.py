@@ -6,6 +6,7 @@ pipeline of a Faster R-CNN.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -480,3 +481,104 @@ def test_kmeans_accepts_boxes_up_to_a_quarter_of_the_largest_area():
     for bad in ([[5e153, 1e154]], [[1e300, 1e10]], [[1e10, 1e300]]):
         with pytest.raises(ValueError, match="too large"):
             kmeans_anchors(bad, 1, rng)
+
+
+def test_grid_anchors_in_float32_are_computed_in_float32():
+    # float32 stays float32 (DESIGN.md): every coordinate of a float32 grid is the float32 sum
+    # of the base coordinate and the float32 shift x s (y s), not a float64 sum rounded once;
+    # a stride that float32 cannot hold exactly (10.3) makes the two differ in the last bit
+    base = generate_anchor_base(16).astype(np.float32)
+    anchor = grid_anchors(base, 10.3, (5, 7)).reshape(5, 7, 9, 4)
+    s = np.float32(10.3)
+    shift_x = np.arange(7, dtype=np.float32) * s
+    shift_y = np.arange(5, dtype=np.float32) * s
+    expected_x = base[:, 0::2] + shift_x[None, :, None, None]  # (1, W, A, 2): x moves with x
+    expected_y = base[:, 1::2] + shift_y[:, None, None, None]  # (H, 1, A, 2): y moves with y
+    np.testing.assert_array_equal(anchor[..., 0::2], np.broadcast_to(expected_x, (5, 7, 9, 2)))
+    np.testing.assert_array_equal(anchor[..., 1::2], np.broadcast_to(expected_y, (5, 7, 9, 2)))
+
+
+def _kmeanspp_pair_probabilities(shapes, counts):
+    """Exact k-means++ law of the shapes of the first two seeds (Arthur & Vassilvitskii 2007,
+    Sec. 2.2) under YOLOv2's distance d = 1 - IoU: the first box uniform among the N boxes,
+    the second with probability d(box, first)^2 / sum of d^2. Keys: sorted pairs of shapes."""
+    wh = np.repeat(np.asarray(shapes, np.float64), counts, axis=0)
+    kind = np.repeat(np.arange(len(shapes)), counts)
+    inter = np.minimum(wh[:, None, 0], wh[None, :, 0]) * np.minimum(wh[:, None, 1], wh[None, :, 1])
+    area = wh.prod(1)
+    d2 = (1 - inter / (area[:, None] + area[None, :] - inter)) ** 2  # (N, N)
+    prob = {}
+    for i in range(len(wh)):
+        for j in range(len(wh)):
+            key = tuple(sorted((int(kind[i]), int(kind[j]))))
+            prob[key] = prob.get(key, 0.0) + d2[i, j] / d2[i].sum() / len(wh)
+    return prob
+
+
+def test_kmeans_seeds_follow_kmeanspp_d_squared_sampling():
+    # YOLOv2 Sec. 2 "Dimension Clusters" (arXiv:1612.08242): k-means with d = 1 - IoU;
+    # seeding k-means++ (Arthur & Vassilvitskii 2007): the next seed is drawn with probability
+    # proportional to d^2 to the nearest centroid. With n_iter = 0 the anchors are the seeds
+    # themselves, so over many generators the pairs of seed shapes follow the exact law.
+    # The counts make d^2 give a law far from d, d^3 or uniform draws (>= 0.19 apart).
+    shapes, counts = [(10.0, 10.0), (10.0, 13.0), (10.0, 30.0)], [4, 12, 1]
+    wh = np.repeat(np.array(shapes), counts, axis=0)
+    expected = _kmeanspp_pair_probabilities(shapes, counts)
+    n_draw = 400
+    seen = {}
+    for seed in range(n_draw):
+        anchors, _ = kmeans_anchors(wh, 2, np.random.default_rng(seed), n_iter=0)
+        key = tuple(sorted(shapes.index(tuple(a)) for a in anchors.tolist()))
+        seen[key] = seen.get(key, 0) + 1
+    assert set(seen) <= {k for k, p in expected.items() if p > 0}  # never one shape twice
+    for key, p in expected.items():  # 0.08 is above 3 standard deviations (<= 0.025)
+        assert abs(seen.get(key, 0) / n_draw - p) < 0.08, (key, seen, expected)
+
+
+def test_kmeans_one_cluster_is_the_mean_shape_when_that_is_better():
+    # k = 1 is Lloyd's step from the first seed: the centroid moves to the mean (w, h) of all
+    # boxes, here (12, 12) with mean IoU 0.81, better than any box as the centroid (<= 0.75)
+    wh = np.array([[10.0, 10.0], [12.0, 12.0], [14.0, 14.0]])
+    for seed in range(8):
+        anchors, mean_iou = kmeans_anchors(wh, 1, np.random.default_rng(seed))
+        np.testing.assert_array_equal(anchors, [[12.0, 12.0]])
+        assert mean_iou == pytest.approx((100 / 144 + 1 + 144 / 196) / 3)
+
+
+def test_kmeans_a_cluster_of_one_box_is_centred_on_it():
+    # Lloyd's update moves every centroid to the mean of its boxes, also when one box is left
+    # in a cluster: the small box (3, 1) is an anchor of its own from every seed (the other
+    # anchor is the mean (6.5, 4) of the two large boxes, or one of them when that is better)
+    wh = np.array([[6.0, 4.0], [7.0, 4.0], [3.0, 1.0]])
+    for seed in range(8):
+        anchors, mean_iou = kmeans_anchors(wh, 2, np.random.default_rng(seed))
+        np.testing.assert_array_equal(anchors[0], [3.0, 1.0])
+        assert anchors[1].tolist() in ([6.5, 4.0], [7.0, 4.0], [6.0, 4.0])
+        assert mean_iou > 0.95
+
+
+def test_kmeans_keeps_the_first_of_equally_good_states():
+    # "the best state seen is kept": a later state replaces it only with a strictly higher mean
+    # IoU. Seed (1, 4): mean IoU (1/4 + 1/4 + 1) / 3 = 1/2; the Lloyd step to the mean (1, 2)
+    # gives (1/2 + 1/2 + 1/2) / 3 = 1/2 as well, so the seed stays. Seed (1, 1): 3/4, kept.
+    wh = np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 4.0]])
+    results = {
+        (tuple(a[0]), m)
+        for a, m in (kmeans_anchors(wh, 1, np.random.default_rng(s)) for s in range(8))
+    }
+    assert results == {((1.0, 4.0), 0.5), ((1.0, 1.0), 0.75)}
+
+
+def test_kmeans_equal_areas_are_ordered_by_width():
+    # anchors sorted by area, equal areas by width: the same list from every seed, whatever
+    # the order in which k-means++ found the clusters
+    wh = np.array([[2.0, 8.0], [8.0, 2.0], [4.0, 4.0], [1.0, 16.0], [16.0, 1.0]])
+    for seed in range(6):
+        anchors, mean_iou = kmeans_anchors(wh, 5, np.random.default_rng(seed))
+        np.testing.assert_array_equal(anchors, [[1, 16], [2, 8], [4, 4], [8, 2], [16, 1]])
+        assert mean_iou == 1.0
+
+
+def test_kmeans_default_n_iter_is_100():
+    # the documented default: at most 100 Lloyd iterations per added centroid
+    assert inspect.signature(kmeans_anchors).parameters["n_iter"].default == 100

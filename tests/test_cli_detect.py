@@ -209,3 +209,45 @@ def test_a_model_error_names_the_image_and_writes_nothing(tmp_path):
         }
     ]
     assert json.loads((out / "detections.json").read_text()) == records
+
+
+# --------------------------------------------------------------------------- detect, then eval
+class _TruthModel:
+    """A stand-in detector that finds each image's one box exactly, as class 0 ("cat")."""
+
+    class_names = ("cat", "dog")
+    box = np.array([[8.0, 6.0, 40.0, 30.0]], np.float32)
+
+    def predict(self, image):
+        return [(self.box, np.array([0]), np.array([0.9], np.float32))]
+
+
+@pytest.mark.parametrize("kind", ["voc", "yolo"])
+def test_detections_json_evaluates_against_the_voc_or_yolo_folder_of_its_images(
+    tmp_path, capsys, kind
+):
+    """``detect`` names images by file name and writes COCO's 1-based ``category_id``; VOC/YOLO
+    ground truth names them by stem with 0-based labels. Read with its ``category_name``, a
+    perfect detector scores AP 1 (not an unknown image, not class "dog" from an id off by one)."""
+    from bboxcore.data.sample import Annotation
+    from bboxcore.data.voc import write_voc_xml
+    from bboxcore.data.yolo import write_yolo
+    from bboxcore.models.detect import detect_images
+
+    gt_dir, names = tmp_path / "gt", _TruthModel.class_names
+    anns = [
+        Annotation(_TruthModel.box, [0], image_id=stem, img_size=(48, 64), filename=f"{stem}.png")
+        for stem in ("a", "b")
+    ]
+    images = [_png(gt_dir / "images" / a.filename, seed=k) for k, a in enumerate(anns)]
+    if kind == "voc":
+        for a in anns:
+            write_voc_xml(gt_dir / f"{a.image_id}.xml", a, names)
+    else:
+        write_yolo(gt_dir, anns, names)
+    detect_images(_TruthModel(), images, tmp_path / "det")
+    pred = tmp_path / "det" / "detections.json"
+    argv = ["eval", "--gt", str(gt_dir), "--pred", str(pred), "--metric", "voc"]
+    argv += ["--json", str(tmp_path / "ap.json")]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "ap.json").read_text())["voc"]["AP"]["cat"] == 1.0

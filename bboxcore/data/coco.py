@@ -202,8 +202,12 @@ def read_coco_results(path, gt: AnnotationSet) -> list[Detection]:
         the category id -> label map. For VOC/YOLO ground truth
         (``gt.category_ids`` is None) a ``category_id`` is the label ``k`` or
         the class name, and an ``image_id`` the file stem (``5`` matches a
-        stem ``"5"``). For COCO ground truth the ids must be equal, type
-        included (``"5"`` is not ``5``), as in ``pycocotools``.
+        stem ``"5"``) or the image's file name (``"5.jpg"``); a
+        ``"category_name"``, when a result has one, decides its class. So the
+        ``detections.json`` of ``bboxcore detect`` (file names, COCO's
+        1-based ``category_id`` with the ``category_name``) is read right. For
+        COCO ground truth the ids must be equal, type included (``"5"`` is not
+        ``5``), as in ``pycocotools``, and ``category_name`` is not read.
 
     Returns
     -------
@@ -235,8 +239,12 @@ def read_coco_results(path, gt: AnnotationSet) -> list[Detection]:
     by_text = {str(a.image_id): i for i, a in enumerate(gt.annotations)}
     cat_ids = gt.category_ids or tuple(range(len(gt.class_names)))
     cat_index = {c: k for k, c in enumerate(cat_ids)}
-    if gt.category_ids is None:  # VOC/YOLO ground truth: also accept class names
-        cat_index.update({name: k for k, name in enumerate(gt.class_names)})
+    by_name = {name: k for k, name in enumerate(gt.class_names)}
+    if gt.category_ids is None:  # VOC/YOLO ground truth: also file names and class names
+        for i, a in enumerate(gt.annotations):
+            if a.filename is not None:
+                by_text.setdefault(str(a.filename), i)
+        cat_index.update(by_name)
     rows = [[] for _ in gt.annotations]
     for k, r in enumerate(data):
         where = f"result {k}"
@@ -256,10 +264,20 @@ def read_coco_results(path, gt: AnnotationSet) -> list[Detection]:
             raise FormatError(
                 path, f"{where} has image_id {iid!r}, which is not in the ground truth"
             )
-        if cid not in cat_index:
+        if gt.category_ids is None and "category_name" in r:
+            name = r["category_name"]
+            if name not in by_name:
+                raise FormatError(
+                    path,
+                    f"{where} has unknown category_name {name!r}; known: {list(gt.class_names)}",
+                )
+            label = by_name[name]
+        elif cid not in cat_index:
             raise FormatError(
                 path, f"{where} has unknown category_id {cid!r}; known: {list(cat_ids)}"
             )
+        else:
+            label = cat_index[cid]
         if (
             not isinstance(score, int | float)
             or isinstance(score, bool)
@@ -267,7 +285,7 @@ def read_coco_results(path, gt: AnnotationSet) -> list[Detection]:
         ):
             raise FormatError(path, f"{where} score must be a finite number; got {score!r}")
         x, y, w, h = _xywh(r, path, where)
-        rows[image_index[iid]].append(([x, y, x + w, y + h], cat_index[cid], float(score)))
+        rows[image_index[iid]].append(([x, y, x + w, y + h], label, float(score)))
     return [
         Detection(
             np.array([r[0] for r in rs], dtype=np.float32).reshape(-1, 4),

@@ -73,6 +73,31 @@ REGIMES = ("grid", "offgrid", "far", "tiny")
 def mixed_boxes(rng: np.random.Generator, n: int, regime: str, *, min_size: float = 0.25):
     """n random boxes of one of the :data:`REGIMES` (positive sizes).
 
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n : int
+        Number of boxes.
+    regime : {'grid', 'offgrid', 'far', 'tiny'}
+        ``'grid'``: :func:`grid_boxes` in a square of side ``8 * sqrt(n)``;
+        ``'offgrid'``: corners uniform in ``[0, 64)``, sides 1 to 32 px;
+        ``'far'``: corners in ``[1000, 4000)``, sides 1 to 300 px;
+        ``'tiny'``: corners in ``[0, 4000)``, sides 0.05 to 1 px. Off the
+        grid, sides are log-uniform.
+    min_size : float
+        Smallest side of ``'grid'`` boxes, in pixels (unused by the others).
+
+    Returns
+    -------
+    ndarray, shape (n, 4), float64
+        Boxes ``(x_min, y_min, x_max, y_max)`` with ``x_max > x_min`` and
+        ``y_max > y_min``.
+
+    Raises
+    ------
+    KeyError
+        If ``regime`` is not one of :data:`REGIMES`.
+
     Examples
     --------
     >>> b = mixed_boxes(np.random.default_rng(0), 5, "tiny")
@@ -92,7 +117,30 @@ def mixed_boxes(rng: np.random.Generator, n: int, regime: str, *, min_size: floa
 
 
 def regime_boxes(rng: np.random.Generator, n: int, regime: str, *, min_size: float = 0.25):
-    """:func:`mixed_boxes`, or for ``regime='mixed'`` a quarter of the rows from each regime."""
+    """:func:`mixed_boxes`, or for ``regime='mixed'`` a quarter of the rows from each regime.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n : int
+        Number of boxes.
+    regime : {'grid', 'offgrid', 'far', 'tiny', 'mixed'}
+        One of :data:`REGIMES`, or ``'mixed'``: the rows split as evenly as
+        :func:`numpy.array_split` does, in the order of :data:`REGIMES`.
+    min_size : float
+        Smallest side of ``'grid'`` boxes, in pixels.
+
+    Returns
+    -------
+    ndarray, shape (n, 4), float64
+        Boxes ``(x_min, y_min, x_max, y_max)`` with positive sizes.
+
+    Examples
+    --------
+    >>> b = regime_boxes(np.random.default_rng(0), 8, "mixed")
+    >>> b.shape, bool((b[6:, 2:] - b[6:, :2] < 1).all())  # the last quarter is 'tiny'
+    ((8, 4), True)
+    """
     if regime != "mixed":
         return mixed_boxes(rng, n, regime, min_size=min_size)
     parts = np.array_split(np.arange(n), len(REGIMES))
@@ -105,6 +153,32 @@ def near(rng: np.random.Generator, boxes: np.ndarray, m: int, regime: str, **kw)
     """m boxes, about half of them jittered copies of ``boxes`` (so that they overlap).
 
     Grid boxes stay on the grid: the copies are then fresh grid boxes.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    boxes : ndarray, shape (R, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)`` to overlap.
+    m : int
+        Number of boxes returned.
+    regime : str
+        As :func:`regime_boxes`; for ``'grid'``, or when R = 0, all m boxes
+        are fresh :func:`regime_boxes`.
+    **kw
+        Passed on to :func:`regime_boxes` (``min_size``).
+
+    Returns
+    -------
+    ndarray, shape (m, 4), float64
+        ``m // 2`` :func:`jittered` copies of rows of ``boxes`` drawn with
+        replacement, then ``m - m // 2`` fresh boxes of ``regime``.
+
+    Examples
+    --------
+    >>> b = np.array([[10., 10., 20., 30.]])
+    >>> out = near(np.random.default_rng(0), b, 4, "offgrid")
+    >>> out.shape, bool((out[:2, 2:] > b[:, :2]).all() and (out[:2, :2] < b[:, 2:]).all())
+    ((4, 4), True)
     """
     if regime == "grid" or len(boxes) == 0:
         return regime_boxes(rng, m, regime, **kw)
@@ -115,6 +189,20 @@ def near(rng: np.random.Generator, boxes: np.ndarray, m: int, regime: str, **kw)
 
 def jittered(rng: np.random.Generator, boxes: np.ndarray, amount: float = 0.5) -> np.ndarray:
     """Boxes moved by up to ``amount`` of their size and rescaled by up to e^amount.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    boxes : array_like, shape (R, 4)
+        Boxes ``(x_min, y_min, x_max, y_max)``.
+    amount : float
+        The centre moves by ``u * (w, h)`` and the sides scale by ``exp(v)``,
+        with u and v uniform in ``[-amount, amount]``, drawn per coordinate.
+
+    Returns
+    -------
+    ndarray, shape (R, 4), float64
+        The moved boxes; positive sizes stay positive.
 
     Examples
     --------
@@ -133,6 +221,16 @@ def jittered(rng: np.random.Generator, boxes: np.ndarray, amount: float = 0.5) -
 def xywh_read(b: np.ndarray) -> np.ndarray:
     """Boxes as a student reading columns 2, 3 as width and height sees them (corners out).
 
+    Parameters
+    ----------
+    b : array_like, shape (R, 4)
+        Boxes the student reads as ``(x, y, w, h)``.
+
+    Returns
+    -------
+    ndarray, shape (R, 4), float64
+        ``(x, y, x + w, y + h)``.
+
     Examples
     --------
     >>> xywh_read(np.array([[1., 2., 3., 4.]]))
@@ -144,6 +242,17 @@ def xywh_read(b: np.ndarray) -> np.ndarray:
 
 def short(arr, limit: int = 8) -> str:
     """A 1-D sequence as ``[a, b, ...]``, at most ``limit`` items.
+
+    Parameters
+    ----------
+    arr : sequence or ndarray, shape (K,)
+    limit : int
+        Items shown; ``...`` marks the rest.
+
+    Returns
+    -------
+    str
+        Floats as ``{:g}``, other items as ``str``.
 
     Examples
     --------
@@ -157,9 +266,18 @@ def short(arr, limit: int = 8) -> str:
 def fmt(v) -> str:
     """A number with 6 significant digits.
 
+    Parameters
+    ----------
+    v : float or numpy scalar
+
+    Returns
+    -------
+    str
+        ``{:.6g}`` of ``float(v)``, with ``-0.0`` written ``'0'``.
+
     Examples
     --------
-    >>> fmt(1 / 3)
-    '0.333333'
+    >>> fmt(1 / 3), fmt(-0.0)
+    ('0.333333', '0')
     """
     return f"{float(v) + 0.0:.6g}"  # + 0.0: no "-0"

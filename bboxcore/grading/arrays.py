@@ -30,7 +30,8 @@ class ArrayAssignment(Assignment):
 
     Subclasses implement :meth:`reference`, :meth:`error_bound`,
     :meth:`random_case` and the search strategy, and fill in :attr:`bugs`,
-    :attr:`large` and :meth:`edge_checks`.
+    :attr:`large` and :meth:`edge_checks` (and :attr:`DESCRIPTIONS` to word
+    the common checks their own way).
 
     Examples
     --------
@@ -45,6 +46,8 @@ class ArrayAssignment(Assignment):
     aligned = True
     #: name -> (variant(*args) -> ndarray, hint): the usual bugs.
     bugs: dict[str, tuple[Callable, str]] = {}
+    #: check name -> description: the common checks' descriptions in the assignment's words.
+    DESCRIPTIONS: dict[str, str] = {}
 
     def reference(self, *args) -> np.ndarray:
         """The right answer, in float64, from bboxcore's own implementation.
@@ -169,7 +172,8 @@ class ArrayAssignment(Assignment):
         """The common checks around :meth:`edge_checks`, in the order they are run.
 
         ``returns_array``, ``inputs_unchanged``, ``empty_input``, the edge checks,
-        then ``random_cases``, ``search`` and ``large_input``.
+        then ``random_cases``, ``search`` and ``large_input``; a description in
+        :attr:`DESCRIPTIONS` replaces the common one of its check.
 
         Returns
         -------
@@ -201,7 +205,7 @@ class ArrayAssignment(Assignment):
         shape = (
             "an array of the expected shape (not a list of rows of another length, not transposed)"
         )
-        return [
+        checks = [
             Check("returns_array", shape, basic, self.judge_shape),
             Check(
                 "inputs_unchanged",
@@ -220,6 +224,9 @@ class ArrayAssignment(Assignment):
             Check("search", "hypothesis search over small cases", search=True),
             Check("large_input", self.large[0], large),
         ]
+        for c in checks:
+            c.description = self.DESCRIPTIONS.get(c.name, c.description)
+        return checks
 
     def empty_cases(self) -> Iterator[Case]:
         """The cases of the ``empty_input`` check: by default one random case of 0 rows.

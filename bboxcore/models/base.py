@@ -35,7 +35,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from bboxcore.nn.modules import Module
-from bboxcore.nn.tensor import Tensor
+from bboxcore.nn.tensor import Tensor, no_grad
 
 __all__ = ["PIXEL_MEAN", "PIXEL_STD", "Detector", "Prediction", "Target", "as_targets"]
 
@@ -399,3 +399,60 @@ def as_targets(targets: Sequence, n: int) -> list[Target]:
             )
         out.append(Target(bbox, label))
     return out
+
+
+def _normalized(images) -> np.ndarray:
+    """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> ``(x - PIXEL_MEAN) / PIXEL_STD``, (N, 3, H, W).
+
+    The one normalisation every detector's input goes through (its ``preprocess``,
+    :func:`bboxcore.models.fpn.pad_images`).
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not shaped (N, H, W, 3) or (H, W, 3).
+
+    Examples
+    --------
+    >>> x = _normalized(np.full((2, 3, 3), 0.485, np.float32))  # red at its mean
+    >>> x.shape, x.dtype, float(x[0, 0, 0, 0])
+    ((1, 3, 2, 3), dtype('float32'), 0.0)
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[3] != 3:
+        raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
+    mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
+    return ((x - mean) / std).transpose(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
+
+
+def _predict_each(model: Detector, images) -> list[Prediction]:
+    """Run ``model._predict_batch`` in evaluation mode without gradient; the mode is restored.
+
+    An array is one batch (one size); a list of (H_i, W_i, 3) images is run one
+    image at a time (sizes may differ). What every one-stage detector's
+    :meth:`Detector.predict` does around its own ``_predict_batch``.
+
+    Examples
+    --------
+    >>> from bboxcore.models.yolo import YOLOv1, Yolov1Config
+    >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+    >>> model = YOLOv1(cfg, np.random.default_rng(0))
+    >>> preds = _predict_each(model, [np.zeros((32, 32, 3))] * 2)
+    >>> len(preds), model.training  # one Prediction an image; still in training mode
+    (2, True)
+    """
+    if isinstance(images, np.ndarray) and images.ndim == 3:
+        images = images[None]
+    batches = [images] if isinstance(images, np.ndarray) else [[im] for im in images]
+    was_training = model.training
+    model.eval()
+    try:
+        out: list[Prediction] = []
+        with no_grad():
+            for batch in batches:
+                out += model._predict_batch(np.asarray(batch, np.float32))
+        return out
+    finally:
+        model.train(was_training)

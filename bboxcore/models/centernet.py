@@ -36,8 +36,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,12 +48,13 @@ from bboxcore.losses.centernet import (
     centernet_l1_loss_backward,
 )
 from bboxcore.models.backbone import Backbone
-from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
-from bboxcore.models.config import BackboneConfig
+from bboxcore.models.base import Detector, Prediction, _normalized, _predict_each, as_targets
+from bboxcore.models.config import BackboneConfig, _from_dict
+from bboxcore.models.retinanet import prior_bias
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d, Module, ReLU, Sequential, Upsample
-from bboxcore.nn.tensor import Tensor, no_grad
+from bboxcore.nn.tensor import Tensor
 from bboxcore.targets.centernet import centernet_decode, centernet_targets
 
 __all__ = ["LOSS_NAMES", "CenterNet", "CenterNetConfig", "heatmap_prior_bias"]
@@ -71,7 +70,7 @@ def heatmap_prior_bias(prior: float) -> float:
         \sigma(b) = \pi \iff b = -\log\frac{1 - \pi}{\pi}
 
     With π = 0.1, b = -log 9 = -2.197 (CenterNet's ``hm`` bias, written -2.19
-    in its code; taken from RetinaNet,
+    in its code; taken from RetinaNet, :func:`~bboxcore.models.retinanet.prior_bias`,
     Lin et al. 2017, Sec. 4.1 "Initialization"). Almost every cell of a
     heatmap is background; a zero bias would start every cell at σ(0) = 0.5,
     and the thousands of background cells would then produce a huge focal
@@ -97,9 +96,7 @@ def heatmap_prior_bias(prior: float) -> float:
     >>> round(heatmap_prior_bias(0.1), 4)  # -log 9; the reference code writes -2.19
     -2.1972
     """
-    if not 0 < prior < 1:
-        raise ValueError(f"prior must be in (0, 1); got {prior!r}")
-    return -math.log((1 - prior) / prior)
+    return prior_bias(prior)
 
 
 @dataclass
@@ -279,11 +276,7 @@ class CenterNet(Detector):
     @classmethod
     def config_from_dict(cls, data: dict) -> CenterNetConfig:
         """Inverse of :func:`~bboxcore.models.config.config_to_dict` for a CenterNetConfig."""
-        names = {f.name for f in dataclasses.fields(CenterNetConfig)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown CenterNetConfig field(s) {unknown}; known: {sorted(names)}")
-        return CenterNetConfig(**data)
+        return _from_dict(CenterNetConfig, data)
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> CenterNetConfig:
@@ -326,13 +319,7 @@ class CenterNet(Detector):
     # ------------------------------------------------------------------ the figure
     def preprocess(self, images) -> Tensor:
         """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> normalised (N, 3, H, W) float32 Tensor."""
-        x = np.asarray(images, dtype=np.float32)
-        if x.ndim == 3:
-            x = x[None]
-        if x.ndim != 4 or x.shape[3] != 3:
-            raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
-        mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
-        return Tensor(((x - mean) / std).transpose(0, 3, 1, 2))  # (N, H, W, 3) -> (N, 3, H, W)
+        return Tensor(_normalized(images))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(N, 3, H, W) -> heatmap logits (N, K, h, w), size (N, 2, h, w), offset (N, 2, h, w)."""
@@ -409,19 +396,7 @@ class CenterNet(Detector):
             ``label`` (D,) int64, ``score`` (D,) float32, by decreasing score;
             D <= ``config.max_detections``.
         """
-        if isinstance(images, np.ndarray) and images.ndim == 3:
-            images = images[None]
-        batches = [images] if isinstance(images, np.ndarray) else [[im] for im in images]
-        was_training = self.training
-        self.eval()
-        try:
-            out = []
-            with no_grad():
-                for batch in batches:
-                    out += self._predict_batch(np.asarray(batch, np.float32))
-            return out
-        finally:
-            self.train(was_training)
+        return _predict_each(self, images)
 
     def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
         x = self.preprocess(images)

@@ -415,7 +415,21 @@ def config_to_dict(config: Any) -> dict:
     return dataclasses.asdict(config)
 
 
-def _build(cls, data: dict):
+def _from_dict(cls, data: dict):
+    """The config dataclass ``cls`` of plain ``data``; a key that is not a field is a ValueError.
+
+    The one check behind every detector's ``config_from_dict`` (nested configs
+    are converted by the dataclass's own ``__post_init__``).
+
+    Examples
+    --------
+    >>> _from_dict(DetectConfig, {"nms_thresh": 0.5}).nms_thresh
+    0.5
+    >>> _from_dict(DetectConfig, {"nms": 0.5})
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown DetectConfig field(s) ['nms']; known: ['max_detections', ...]
+    """
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
@@ -455,8 +469,8 @@ def model_config_from_dict(data: dict) -> ModelConfig:
     }
     for name, cls in parts.items():
         if name in data and isinstance(data[name], dict):
-            data[name] = _build(cls, data[name])
-    return _build(ModelConfig, data)
+            data[name] = _from_dict(cls, data[name])
+    return _from_dict(ModelConfig, data)
 
 
 def train_config_from_dict(data: dict) -> TrainConfig:
@@ -480,4 +494,4 @@ def train_config_from_dict(data: dict) -> TrainConfig:
     >>> train_config_from_dict({"epochs": 2}).epochs
     2
     """
-    return _build(TrainConfig, dict(data))
+    return _from_dict(TrainConfig, dict(data))

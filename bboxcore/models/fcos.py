@@ -53,7 +53,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -61,7 +60,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bboxcore.boxes import clip_boxes
-from bboxcore.models.base import Detector, Prediction, as_targets
+from bboxcore.models.base import Detector, Prediction, _predict_each, as_targets
+from bboxcore.models.config import _from_dict
 from bboxcore.models.fpn import (
     FPN,
     PyramidBackbone,
@@ -70,7 +70,7 @@ from bboxcore.models.fpn import (
     pad_images,
     pyramid_config,
 )
-from bboxcore.models.retinanet import _nms, _predict_each, prior_bias
+from bboxcore.models.retinanet import _nms, prior_bias
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d
@@ -221,11 +221,7 @@ class FCOS(Detector):
     @classmethod
     def config_from_dict(cls, data: dict) -> FcosConfig:
         """Inverse of :func:`~bboxcore.models.config.config_to_dict` for an FcosConfig."""
-        names = {f.name for f in dataclasses.fields(FcosConfig)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown FcosConfig field(s) {unknown}; known: {sorted(names)}")
-        return FcosConfig(**data)
+        return _from_dict(FcosConfig, data)
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> FcosConfig:

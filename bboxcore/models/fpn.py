@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bboxcore.models.backbone import Backbone
-from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD
+from bboxcore.models.base import _normalized
 from bboxcore.models.config import BackboneConfig
 from bboxcore.nn import init
 from bboxcore.nn.modules import BatchNorm2d, Conv2d, GroupNorm, MaxPool2d, Module, ReLU, Sequential
@@ -286,16 +286,11 @@ def pad_images(images, multiple: int) -> tuple[Tensor, tuple[int, int]]:
     >>> x.shape, size, x.data.dtype, x.data[:, :, 30:, :].any()
     ((2, 3, 32, 64), (30, 45), dtype('float32'), np.False_)
     """
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4 or x.shape[3] != 3:
-        raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
-    mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
-    n, h, w, _ = x.shape
+    x = _normalized(images)  # (N, 3, H, W)
+    n, _, h, w = x.shape
     hp, wp = -(-h // multiple) * multiple, -(-w // multiple) * multiple
     out = np.zeros((n, 3, hp, wp), np.float32)  # 0 = the mean colour after normalising
-    out[:, :, :h, :w] = ((x - mean) / std).transpose(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
+    out[:, :, :h, :w] = x
     return Tensor(out), (h, w)
 
 

@@ -36,7 +36,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,7 +44,8 @@ import numpy as np
 
 from bboxcore.boxes import clip_boxes
 from bboxcore.encoding import loc2bbox
-from bboxcore.models.base import Detector, Prediction, as_targets
+from bboxcore.models.base import Detector, Prediction, _predict_each, as_targets
+from bboxcore.models.config import _from_dict
 from bboxcore.models.fpn import (
     FPN,
     PyramidBackbone,
@@ -59,7 +59,7 @@ from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d
 from bboxcore.nn.ops import concatenate
-from bboxcore.nn.tensor import Tensor, no_grad
+from bboxcore.nn.tensor import Tensor
 from bboxcore.targets.retinanet import (
     RETINANET_RATIOS,
     RETINANET_SCALES,
@@ -241,11 +241,7 @@ class RetinaNet(Detector):
     @classmethod
     def config_from_dict(cls, data: dict) -> RetinaNetConfig:
         """Inverse of :func:`~bboxcore.models.config.config_to_dict` for a RetinaNetConfig."""
-        names = {f.name for f in dataclasses.fields(RetinaNetConfig)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown RetinaNetConfig field(s) {unknown}; known: {sorted(names)}")
-        return RetinaNetConfig(**data)
+        return _from_dict(RetinaNetConfig, data)
 
     @classmethod
     def default_config(cls, dataset: str, class_names: Sequence[str]) -> RetinaNetConfig:
@@ -385,23 +381,6 @@ def _nms(bbox, score, label, nms_thresh: float, max_detections: int) -> Predicti
     return Prediction(
         bbox[keep].astype(np.float32), label[keep].astype(np.int64), score[keep].astype(np.float32)
     )
-
-
-def _predict_each(model, images) -> list[Prediction]:
-    """Run ``model._predict_batch`` in evaluation mode without gradient, one size per batch."""
-    if isinstance(images, np.ndarray) and images.ndim == 3:
-        images = images[None]
-    batches = [images] if isinstance(images, np.ndarray) else [[im] for im in images]
-    was_training = model.training
-    model.eval()
-    try:
-        out: list[Prediction] = []
-        with no_grad():
-            for batch in batches:
-                out += model._predict_batch(np.asarray(batch, np.float32))
-        return out
-    finally:
-        model.train(was_training)
 
 
 # --------------------------------------------------------------------------- presets

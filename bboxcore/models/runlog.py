@@ -19,6 +19,7 @@ a run killed at any moment leaves each file either as it was or complete.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -110,11 +111,24 @@ def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
     >>> json.loads(p.read_text())
     {'ap50': 0.5}
     """
-    path = Path(path)
+    with _replacing(Path(path), "w") as f:
+        json.dump(data, f, indent=2)
+
+
+@contextlib.contextmanager
+def _replacing(path: Path, mode: str, **open_kw):
+    """A new file opened beside ``path`` that replaces it atomically once written.
+
+    The file is written through a temporary file in the same folder, given
+    :data:`JSON_MODE` and renamed over ``path`` (:func:`os.replace`): a reader,
+    or a run killed at any moment, sees the old file or the new one, never
+    half of one. On any error (even KeyboardInterrupt) the temporary file is
+    removed and ``path`` is left as it was.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
+        with os.fdopen(fd, mode, **open_kw) as f:
+            yield f
         os.chmod(tmp, JSON_MODE)  # mkstemp makes it owner-only
         os.replace(tmp, path)
     except BaseException:
@@ -299,18 +313,10 @@ def _read_history(path: Path) -> dict:
 
 def _write_csv_atomic(path: Path, columns, rows) -> None:
     """Write a header and ``rows`` to ``path`` through a temporary file and an atomic rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.DictWriter(f, columns, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.chmod(tmp, JSON_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with _replacing(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _fmt(value) -> str:
@@ -375,16 +381,9 @@ def plot_loss_curves(csv_path: str | Path, png_path: str | Path, smooth: int = 2
         ax.set_xlabel("iteration")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    png_path = Path(png_path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{png_path.name}.", suffix=".tmp", dir=png_path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        # a killed run leaves the previous picture, never half of one
+        with _replacing(Path(png_path), "wb") as f:
             fig.savefig(f, dpi=100, format="png")
-        os.chmod(tmp, JSON_MODE)
-        os.replace(tmp, png_path)  # a killed run leaves the previous picture, never half of one
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     finally:
         plt.close(fig)

@@ -1004,6 +1004,25 @@ def train_one_epoch(trainer: Trainer) -> bool:
     ------
     TrainingDiverged
         If a loss or the gradient norm is NaN or infinite.
+
+    Examples
+    --------
+    One epoch of three 32-px images, two per batch, of a tiny YOLOv1:
+
+    >>> import tempfile
+    >>> from bboxcore.data import Sample
+    >>> from bboxcore.models.yolo import Yolov1Config
+    >>> cfg = Yolov1Config(n_class=2, img_size=(32, 32), channels=(4, 8, 8), fc_channels=16)
+    >>> data = [Sample(np.zeros((32, 32, 3), np.float32), [[4, 4, 20, 24]], [1])] * 3
+    >>> run = tempfile.TemporaryDirectory()
+    >>> trainer = Trainer(cfg, TrainConfig(model="yolov1", out=run.name, batch_size=2,
+    ...                                    progress=False), train_set=data)
+    >>> trainer.log = RunLog(run.name, loss_names=trainer.model.loss_names)  # as fit() does
+    >>> train_one_epoch(trainer), trainer.step_in_epoch, trainer.iteration
+    (True, 2, 2)
+    >>> [row["iteration"] for row in trainer.log.rows()]  # one row of log.csv a step
+    ['1', '2']
+    >>> run.cleanup()
     """
     from tqdm.auto import tqdm
 

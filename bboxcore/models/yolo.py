@@ -56,7 +56,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,12 +69,13 @@ from bboxcore.losses.yolo import (
     yolov3_loss,
     yolov3_loss_backward,
 )
-from bboxcore.models.base import PIXEL_MEAN, PIXEL_STD, Detector, Prediction, as_targets
+from bboxcore.models.base import Detector, Prediction, _normalized, _predict_each, as_targets
+from bboxcore.models.config import _from_dict
 from bboxcore.nms import batched_nms
 from bboxcore.nn.modules import BatchNorm2d, Conv2d, LeakyReLU, Linear, MaxPool2d, Sequential
 from bboxcore.nn.ops import concatenate
 from bboxcore.nn.resample import upsample_nearest
-from bboxcore.nn.tensor import Tensor, no_grad
+from bboxcore.nn.tensor import Tensor
 from bboxcore.targets.yolo import (
     yolo_decode,
     yolo_grid,
@@ -132,13 +132,7 @@ def conv_bn_leaky(c_in: int, c_out: int, k: int, stride: int, rng) -> Sequential
 
 def _preprocess(images) -> Tensor:
     """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> normalised (N, 3, H, W) float32 Tensor."""
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4 or x.shape[3] != 3:
-        raise ValueError(f"images must have shape (N, H, W, 3) or (H, W, 3); got {x.shape}")
-    mean, std = np.asarray(PIXEL_MEAN, np.float32), np.asarray(PIXEL_STD, np.float32)
-    return Tensor(((x - mean) / std).transpose(0, 3, 1, 2))  # (N, H, W, 3) -> (N, 3, H, W)
+    return Tensor(_normalized(images))
 
 
 def _loss_nodes(pred: Tensor, forward, backward, args: tuple, kwargs: dict) -> dict[str, Tensor]:
@@ -154,23 +148,6 @@ def _loss_nodes(pred: Tensor, forward, backward, args: tuple, kwargs: dict) -> d
     return {term: node(term) for term in YOLO_TERMS}
 
 
-def _predict(model, images) -> list[Prediction]:
-    """Run ``model._predict_batch`` in eval mode without gradient, image by image for lists."""
-    if isinstance(images, np.ndarray) and images.ndim == 3:
-        images = images[None]
-    batches = [images] if isinstance(images, np.ndarray) else [[im] for im in images]
-    was_training = model.training
-    model.eval()
-    try:
-        out = []
-        with no_grad():
-            for batch in batches:
-                out += model._predict_batch(np.asarray(batch, np.float32))
-        return out
-    finally:
-        model.train(was_training)
-
-
 def _nms(bbox, score, img_size, cfg) -> Prediction:
     """Threshold the (D, K) class scores, clip, per-class NMS, top-k: one image's detections."""
     box_i, label = np.nonzero(score > cfg.score_thresh)  # (box, class) pairs
@@ -179,14 +156,6 @@ def _nms(bbox, score, img_size, cfg) -> Prediction:
     keep = batched_nms(b, s, label, cfg.nms_thresh)[: cfg.max_detections]
     return Prediction(b[keep].astype(np.float32), label[keep].astype(np.int64),
                       s[keep].astype(np.float32))  # fmt: skip
-
-
-def _from_dict(cls, data: dict):
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(names)}")
-    return cls(**data)
 
 
 def _check_config(cfg) -> None:
@@ -417,7 +386,7 @@ class YOLOv1(Detector):
         -------
         list of Prediction
         """
-        return _predict(self, images)
+        return _predict_each(self, images)
 
     def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
         pred = self(_preprocess(images)).data  # (N, S, S, 5B + C)
@@ -639,7 +608,7 @@ class YOLOv3(Detector):
         -------
         list of Prediction
         """
-        return _predict(self, images)
+        return _predict_each(self, images)
 
     def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
         x = _preprocess(images)

@@ -306,7 +306,7 @@ def centernet_targets(
         ) from None
     boxes = as_boxes(bbox, "bbox", dtype=np.float64)
     lab = np.asarray(label)
-    if lab.shape == (0,) and boxes.shape[0] == 0:
+    if lab.shape == (0,):  # an empty list (float64 in NumPy) holds no non-integer label
         lab = lab.astype(np.int64)
     if lab.dtype.kind not in "iu":
         raise TypeError(f"label must be an integer array; got dtype {lab.dtype}")
@@ -379,8 +379,8 @@ def centernet_decode(
     Returns
     -------
     bbox : ndarray, shape (K, 4)
-        ``(x_min, y_min, x_max, y_max)`` in image pixels, floating dtype of
-        ``heatmap`` and ``size``.
+        ``(x_min, y_min, x_max, y_max)`` in image pixels; float32 when
+        ``heatmap``, ``size`` and ``offset`` are all float32, else float64.
     label : ndarray, shape (K,), int64
         Class of each peak.
     score : ndarray, shape (K,)

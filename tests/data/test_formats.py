@@ -393,3 +393,22 @@ def test_cli_eval_on_voc_and_coco(tmp_path, capsys):
     (tmp_path / "res.json").write_text("[{")
     assert main(["eval", "--gt", str(tmp_path), "--pred", str(tmp_path / "res.json")]) == 2
     assert "res.json: not valid JSON" in capsys.readouterr().err
+
+
+def test_results_category_name_decides_the_class_for_voc_yolo_ground_truth(tmp_path):
+    """With VOC/YOLO ground truth a result's ``category_name`` (as ``bboxcore detect`` writes
+    beside COCO's 1-based ``category_id``) gives its class; an unknown name is an error. COCO
+    ground truth ignores it: ids must match, as in pycocotools."""
+    ann = Annotation([[0, 0, 4, 4]], [0], image_id="a", filename="a.jpg")
+    voc_like = AnnotationSet([ann], NAMES, [None])
+    row = {"image_id": "a.jpg", "category_id": 1, "bbox": [0, 0, 4, 4], "score": 0.5}
+    (tmp_path / "r.json").write_text(json.dumps([{**row, "category_name": "cat"}]))
+    assert read_coco_results(tmp_path / "r.json", voc_like)[0].label.tolist() == [0]
+    (tmp_path / "r.json").write_text(json.dumps([row]))  # no name: category_id 1 is label 1
+    assert read_coco_results(tmp_path / "r.json", voc_like)[0].label.tolist() == [1]
+    (tmp_path / "r.json").write_text(json.dumps([{**row, "category_name": "cow"}]))
+    with pytest.raises(FormatError, match="unknown category_name 'cow'; known: .'cat'"):
+        read_coco_results(tmp_path / "r.json", voc_like)
+    coco = AnnotationSet([Annotation([[0, 0, 4, 4]], [0], image_id=7)], NAMES, None, (1, 2, 3))
+    (tmp_path / "r.json").write_text(json.dumps([{**row, "image_id": 7, "category_name": "x"}]))
+    assert read_coco_results(tmp_path / "r.json", coco)[0].label.tolist() == [0]

@@ -160,3 +160,83 @@ def test_loss_rejects_bad_weights():
         centernet_loss_backward(np.ones(2), z, y, s, st_, o, ot, mask)
     with pytest.raises(ValueError, match="heatmap must have the shape of logits"):
         centernet_loss(z, y[:1], s, st_, o, ot, mask)
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_l1_loss_target_is_read_at_the_precision_of_pred():
+    # float32 pred: the target is rounded to float32 first, so a float64 target that rounds to
+    # the prediction costs nothing and has no gradient (float32 in, float32 out)
+    pred = np.float32([[0.1, 2.0]])
+    target = np.array([[0.1, 2.0]])  # 0.1 != float32(0.1) in float64
+    mask = np.array([True])
+    loss = centernet_l1_loss(pred, target, mask)
+    assert loss == 0 and loss.dtype == np.float32
+    grad = centernet_l1_loss_backward(1.0, pred, target, mask)
+    np.testing.assert_array_equal(grad, [[0.0, 0.0]])
+    assert grad.dtype == np.float32
+
+
+def test_l1_loss_backward_uses_n_object_and_n_object_1_is_valid():
+    # N = n_object when given (a batch count), in the loss and in its gradient; N = 1 is valid
+    pred, target, mask = [[1.0, 2.0]], [[0.0, 3.0]], np.array([True])
+    grad = centernet_l1_loss_backward(1.0, pred, target, mask, n_object=4)
+    np.testing.assert_array_equal(grad, [[0.25, -0.25]])
+    assert centernet_l1_loss(pred, target, mask, n_object=1) == 2.0
+    np.testing.assert_array_equal(
+        centernet_l1_loss_backward(1.0, pred, target, mask, n_object=1), [[1.0, -1.0]]
+    )
+
+
+def test_loss_with_one_object_and_with_none_divides_by_one():
+    # Eq. 1-3: N is the number of objects, at least 1; one object: the sums themselves
+    z, y, s, st_, o, ot, mask = _problem(0, n_img=1)
+    one = np.zeros_like(mask)
+    one[0] = True
+    terms = centernet_loss(z, y, s, st_, o, ot, one)
+    assert terms["heatmap"] == pytest.approx(centernet_focal_loss(z, y, reduction="sum"))
+    assert terms["size"] == pytest.approx(0.1 * np.abs(s[0] - st_[0]).sum())
+    assert terms["offset"] == pytest.approx(np.abs(o[0] - ot[0]).sum())
+    none = centernet_loss(z, y, s, st_, o, ot, np.zeros_like(mask))
+    assert none["heatmap"] == pytest.approx(centernet_focal_loss(z, y, reduction="sum"))
+    assert none["size"] == none["offset"] == 0
+    dz, ds, do = centernet_loss_backward(1.0, z, y, s, st_, o, ot, one)
+    np.testing.assert_allclose(ds[0], 0.1 * np.sign(s[0] - st_[0]), rtol=1e-15)
+    np.testing.assert_allclose(do[0], np.sign(o[0] - ot[0]), rtol=1e-15)
+    assert not ds[1:].any() and not do[1:].any()
+
+    def total(zz):
+        return sum(centernet_loss(zz, y, s, st_, o, ot, one).values())
+
+    assert_grad_close(total, z, dz)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"lambda_size": 0.3, "lambda_offset": 0.5, "alpha": 1.5, "beta": 2.0}],
+    ids=["defaults", "other-weights"],
+)
+def test_loss_grad_with_its_defaults_and_other_weights(kw):
+    # the backward has the loss's defaults (0.1, 1, 2, 4) and passes every weight through
+    z, y, s, st_, o, ot, mask = _problem(5, n_img=1, grid=(4, 5))
+    dz, ds, do = centernet_loss_backward(1.0, z, y, s, st_, o, ot, mask, **kw)
+
+    def total(zz=z, ss=s, oo=o):
+        return sum(centernet_loss(zz, y, ss, st_, oo, ot, mask, **kw).values())
+
+    assert_grad_close(lambda a: total(zz=a), z, dz)
+    assert_grad_close(lambda a: total(ss=a), s, ds)
+    assert_grad_close(lambda a: total(oo=a), o, do)
+    alpha, beta = kw.get("alpha", 2.0), kw.get("beta", 4.0)
+    focal = centernet_focal_loss(z, y, alpha, beta, reduction="sum")
+    assert centernet_loss(z, y, s, st_, o, ot, mask, **kw)["heatmap"] == pytest.approx(
+        focal / mask.sum()
+    )
+
+
+def test_loss_errors_name_a_non_boolean_mask():
+    z, y, s, st_, o, ot, mask = _problem(0)
+    bad = np.array(["yes"] * len(mask))
+    with pytest.raises(TypeError, match="mask must be a boolean array"):
+        centernet_loss(z, y, s, st_, o, ot, bad)
+    with pytest.raises(TypeError, match="mask must be a boolean array"):
+        centernet_loss_backward(1.0, z, y, s, st_, o, ot, bad)

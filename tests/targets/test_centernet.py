@@ -322,3 +322,127 @@ def test_decode_rejects_bad_input(kwargs, error, match):
     args |= {"offset": np.zeros((2, 4, 4))} | kwargs
     with pytest.raises(error, match=match):
         centernet_decode(**args)
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+def test_decode_keeps_100_peaks_by_default():
+    # Objects as Points Sec. 4: "the top 100 peaks"; a map of 150 isolated peaks gives 100
+    heat = np.zeros((1, 30, 20))
+    heat[0, ::2, ::2] = np.linspace(0.2, 0.9, 150).reshape(15, 10)  # 150 peaks, none adjacent
+    size, offset = np.ones((2, 30, 20)), np.zeros((2, 30, 20))
+    bbox, label, score = centernet_decode(heat, size, offset)
+    assert len(bbox) == len(label) == len(score) == 100
+    np.testing.assert_array_equal(score, np.sort(heat[0, ::2, ::2].ravel())[::-1][:100])
+
+
+def test_decode_drops_a_peak_exactly_at_score_thresh():
+    # "drop peaks whose score is not above it": a peak equal to the threshold is dropped
+    heat = np.zeros((1, 5, 5))
+    heat[0, 1, 1], heat[0, 3, 3] = 0.5, 0.75
+    size, offset = np.ones((2, 5, 5)), np.zeros((2, 5, 5))
+    _, _, score = centernet_decode(heat, size, offset, score_thresh=0.5)
+    np.testing.assert_array_equal(score, [0.75])
+    _, _, score = centernet_decode(heat, size, offset, score_thresh=np.nextafter(0.5, 0))
+    np.testing.assert_array_equal(score, [0.75, 0.5])
+
+
+@pytest.mark.parametrize("wide", ["heatmap", "size", "offset"])
+def test_decode_boxes_are_float32_only_when_all_three_maps_are(wide):
+    # the dtype policy: float32 stays float32, one float64 input makes the boxes float64
+    rng = np.random.default_rng(0)
+    maps = {
+        "heatmap": rng.random((2, 6, 7)).astype(np.float32),
+        "size": rng.random((2, 6, 7)).astype(np.float32),
+        "offset": rng.random((2, 6, 7)).astype(np.float32),
+    }
+    assert centernet_decode(**maps, k=5)[0].dtype == np.float32
+    maps[wide] = maps[wide].astype(np.float64)
+    assert centernet_decode(**maps, k=5)[0].dtype == np.float64
+
+
+@pytest.mark.parametrize("name", ["size", "offset"])
+def test_decode_errors_name_a_non_numeric_map(name):
+    args = {"heatmap": np.zeros((1, 4, 4)), "size": np.zeros((2, 4, 4))}
+    args |= {"offset": np.zeros((2, 4, 4))} | {name: np.full((2, 4, 4), "a")}
+    with pytest.raises(TypeError, match=f"{name} must be a real numeric array"):
+        centernet_decode(**args)
+
+
+def _gaussian_map(grid, cx, cy, r):
+    """Sec. 3's bump of sigma (2r + 1) / 6 at cell (cx, cy), cut at |dx|, |dy| <= r."""
+    sigma = (2 * r + 1) / 6
+    yy, xx = np.mgrid[: grid[0], : grid[1]]
+    out = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2))
+    out[(np.abs(xx - cx) > r) | (np.abs(yy - cy) > r)] = 0
+    return out
+
+
+@pytest.mark.parametrize("min_radius", [1, 3])
+def test_targets_bumps_at_the_grid_corners_are_cut_by_the_grid(min_radius):
+    # a bump on a border cell keeps its values inside the grid (H_o != W_o: rows and columns
+    # are not interchangeable); small boxes get r = min_radius
+    grid = (5, 7)
+    bbox = [[0.0, 0.0, 4.0, 4.0], [24.0, 16.0, 28.0, 20.0]]  # centre cells (0, 0), (6, 4)
+    t = centernet_targets(bbox, [0, 1], 2, grid, 4, min_radius=min_radius, dtype=np.float64)
+    np.testing.assert_array_equal(t.index, [0, 4 * 7 + 6])
+    np.testing.assert_allclose(t.heatmap[0], _gaussian_map(grid, 0, 0, min_radius), rtol=1e-12)
+    np.testing.assert_allclose(t.heatmap[1], _gaussian_map(grid, 6, 4, min_radius), rtol=1e-12)
+
+
+def test_targets_centres_off_the_grid_go_to_the_nearest_border_cell():
+    # Notes: a centre outside the grid is clipped to the border cell, x to [0, W_o - 1] and
+    # y to [0, H_o - 1]; the offset p / R - p~ then leaves [0, 1)
+    grid = (6, 8)  # H_o = 6, W_o = 8
+    bbox = [[-20.0, -12.0, 4.0, 4.0], [100.0, 70.0, 140.0, 90.0], [-8.0, 60.0, 0.0, 80.0]]
+    t = centernet_targets(bbox, [0, 0, 0], 1, grid, 4, dtype=np.float64)
+    # centres in cells (-2, -1), (30, 20), (-1, 17.5) -> cells (0, 0), (7, 5), (0, 5)
+    np.testing.assert_array_equal(t.index, [0, 5 * 8 + 7, 5 * 8 + 0])
+    np.testing.assert_array_equal(t.offset, [[-2.0, -1.0], [23.0, 15.0], [-1.0, 12.5]])
+    np.testing.assert_array_equal(t.size, [[6.0, 4.0], [10.0, 5.0], [2.0, 5.0]])
+    assert t.heatmap[0, 0, 0] == t.heatmap[0, 5, 7] == t.heatmap[0, 5, 0] == 1.0
+
+
+def test_targets_of_an_empty_box_are_zero_and_labels_may_be_an_empty_list():
+    # Returns: a box of zero width or height gets mask False, zero size AND zero offset
+    t = centernet_targets([[50.0, 10.0, 50.0, 30.0], [9.0, 9.0, 21.0, 9.0]], [0, 0], 1, (8, 16))
+    np.testing.assert_array_equal(t.mask, [False, False])
+    np.testing.assert_array_equal(t.size, np.zeros((2, 2)))
+    np.testing.assert_array_equal(t.offset, np.zeros((2, 2)))
+    assert not t.heatmap.any()
+    # M = 0 from plain lists: the empty label list is read as integers
+    t = centernet_targets([], [], 2, (3, 4))
+    assert t.heatmap.shape == (2, 3, 4) and not t.heatmap.any()
+    assert t.size.shape == t.offset.shape == (0, 2) and t.index.dtype == np.int64
+    # ...and an empty label list for boxes is a shape error, not a dtype error
+    with pytest.raises(ValueError, match=r"label must have shape \(M,\) = \(1,\); got \(0,\)"):
+        centernet_targets([[0.0, 0.0, 8.0, 8.0]], [], 1, (3, 4))
+
+
+def test_targets_size_and_offset_have_the_requested_dtype():
+    # dtype (default float32) is the dtype of heatmap, size and offset alike
+    bbox, label = [[4.0, 8.0, 37.0, 41.0]], [0]
+    t = centernet_targets(bbox, label, 1, (16, 16))
+    assert t.heatmap.dtype == t.size.dtype == t.offset.dtype == np.float32
+    np.testing.assert_array_equal(t.size, np.float32([[8.25, 8.25]]))
+    t = centernet_targets(bbox, label, 1, (16, 16), dtype=np.float64)
+    assert t.heatmap.dtype == t.size.dtype == t.offset.dtype == np.float64
+
+
+def test_targets_do_not_depend_on_the_precision_of_the_boxes():
+    # the targets are computed in float64 from the boxes' values: float32 boxes give the
+    # targets of the same values in float64 (p / R and (w, h) / R are not rounded to float32)
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 100, (6, 2))
+    bbox32 = np.concatenate([xy, xy + rng.uniform(1, 30, (6, 2))], axis=1).astype(np.float32)
+    label = rng.integers(0, 2, 6)
+    t32 = centernet_targets(bbox32, label, 2, GRID, 3, dtype=np.float64)
+    t64 = centernet_targets(bbox32.astype(np.float64), label, 2, GRID, 3, dtype=np.float64)
+    for a, b in zip(t32, t64):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_targets_on_a_one_cell_grid():
+    # output_size (1, 1) is valid: every centre is clipped to the one cell
+    t = centernet_targets([[0.0, 0.0, 8.0, 8.0], [8.0, 0.0, 12.0, 4.0]], [0, 0], 1, (1, 1))
+    np.testing.assert_array_equal(t.index, [0, 0])
+    assert t.heatmap.shape == (1, 1, 1) and t.heatmap[0, 0, 0] == 1.0

@@ -314,12 +314,6 @@ class AnchorLabelsAssignment(ArrayAssignment):
         "anywhere, up to 4000 px and below 1 px",
     }
 
-    def checks(self) -> list[Check]:
-        checks = super().checks()
-        for c in checks:
-            c.description = self.DESCRIPTIONS.get(c.name, c.description)
-        return checks
-
     def edge_checks(self) -> list[Check]:
         def worked(rng):
             anchor = [[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]]

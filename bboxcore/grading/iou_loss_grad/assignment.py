@@ -212,12 +212,6 @@ class IouLossGradAssignment(ArrayAssignment):
         "on a 1/4 grid, anywhere, up to 2000 px (FCOS's top level) and below 1 px",
     }
 
-    def checks(self) -> list[Check]:
-        checks = super().checks()
-        for c in checks:
-            c.description = self.DESCRIPTIONS.get(c.name, c.description)
-        return checks
-
     def edge_checks(self) -> list[Check]:
         return [
             Check("worked_values", "the slide's numbers (U = 8, I = 4) and one more", _worked),

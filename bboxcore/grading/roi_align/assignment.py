@@ -171,12 +171,6 @@ class RoiAlignAssignment(ArrayAssignment):
         "outputs 1 x 1 to 7 x 7, sampling_ratio 1 to 3",
     }
 
-    def checks(self) -> list[Check]:
-        checks = super().checks()
-        for c in checks:
-            c.description = self.DESCRIPTIONS.get(c.name, c.description)
-        return checks
-
     def edge_checks(self) -> list[Check]:
         def worked(rng):
             f = _ramp(4, 4)  # 4y + x at cell (y, x)

@@ -137,12 +137,6 @@ class SmoothL1Assignment(ArrayAssignment):
         "on a 1/4 grid, normal, up to about 4000 and below 0.01, sigma 0.5 to 3",
     }
 
-    def checks(self) -> list[Check]:
-        checks = super().checks()
-        for c in checks:
-            c.description = self.DESCRIPTIONS.get(c.name, c.description)
-        return checks
-
     def edge_checks(self) -> list[Check]:
         return [
             Check(
