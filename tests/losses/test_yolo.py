@@ -22,7 +22,7 @@ from bboxcore.losses.yolo import (
     yolov3_loss,
     yolov3_loss_backward,
 )
-from bboxcore.targets.yolo import yolov1_targets
+from bboxcore.targets.yolo import yolov1_targets, yolov3_targets
 from tests.finite_diff import numerical_grad
 
 
@@ -267,3 +267,176 @@ def test_yolov3_loss_rejects_bad_input(index, value, match):
         args[1] = np.ones((2, 12), np.int8)
     with pytest.raises(ValueError, match=match):
         yolov3_loss(*args)
+
+
+# --------------------------------------------------------------------------- edges (mutation)
+ANCHORS9 = np.array([[s, s * r] for s in (8.0, 20.0, 48.0) for r in (0.5, 1.0, 2.0)])
+ANCHORS9 = ANCHORS9[np.argsort(ANCHORS9.prod(1), kind="stable")]
+
+
+def test_yolov3_loss_takes_the_targets_of_yolov3_targets():
+    # the targets of bboxcore.targets.yolov3_targets are valid inputs as they are: obj int8,
+    # centre fractions 0 and 1 (a centre on a cell border: (12, 12, 20, 20) has x_c / 8 = 2,
+    # (60, 24, 68, 32) has x_c / 8 = 8 on the last cell), box_weight 0 off the positives,
+    # one class (C = 1, a last axis of 6)
+    ts = [
+        yolov3_targets(b, [0] * len(b), (64, 64), ANCHORS9, (8, 16, 32), 1)
+        for b in ([[12.0, 12, 20, 20]], [[60.0, 24, 68, 32], [20.0, 20, 40, 40]])
+    ]
+    obj, loc, weight, cls = (np.stack([getattr(t, f) for t in ts]) for f in ts[0]._fields)
+    assert obj.dtype == np.int8 and {0.0, 1.0} <= set(loc[obj == 1][:, :2].ravel().tolist())
+    assert (weight[obj != 1] == 0).all()
+    pred = np.random.default_rng(0).normal(0, 1, (*obj.shape, 6))
+    terms = yolov3_loss(pred, obj, loc, weight, cls)
+    assert all(np.isfinite(v) for v in terms.values())
+    assert np.isfinite(yolov3_loss_backward(1.0, pred, obj, loc, weight, cls)).all()
+
+
+def test_yolov3_loss_checks_every_shape_and_obj_dtype():
+    pred, obj, loc, weight, cls = _v3_case(0)
+    loc[..., :2] = 0.5
+    bad = [
+        (1, obj.astype(float), "obj must be integers"),
+        (1, obj[:, :6], "obj must be integers"),
+        (2, np.zeros((2, 12, 5)), "loc must have shape"),
+        (3, np.ones((2, 1)), "box_weight must have shape"),
+        (4, np.zeros((2, 12, 2)), "cls must have shape"),
+    ]
+    for index, value, match in bad:
+        args = [pred, obj, loc, weight, cls]
+        args[index] = value
+        with pytest.raises(ValueError, match=match):
+            yolov3_loss(*args)
+        with pytest.raises(ValueError, match=match):
+            yolov3_loss_backward(1.0, *args)
+
+
+def test_yolov3_loss_float32_reads_targets_at_float32():
+    # float32 outputs: float32 terms and gradient, the targets (float64 here, most not
+    # representable in float32) rounded to float32 first, all arithmetic in float32
+    pred, obj, loc, weight, cls = _v3_case(3)
+    cls = np.random.default_rng(3).uniform(0, 1, cls.shape)
+    p32 = pred.astype(np.float32)
+    t32 = [a.astype(np.float32) for a in (loc, weight, cls)]
+    terms = yolov3_loss(p32, obj, loc, weight, cls)
+    terms32 = yolov3_loss(p32, obj, *t32)
+    for k in YOLO_TERMS:
+        assert terms[k].dtype == np.float32
+        assert terms[k] == terms32[k]
+    d = yolov3_loss_backward(1.0, p32, obj, loc, weight, cls)
+    assert d.dtype == np.float32
+    np.testing.assert_array_equal(d, yolov3_loss_backward(1.0, p32, obj, *t32))
+
+
+def test_yolov1_confidence_target_iou_mixes_cell_and_image_units():
+    # Eq. 3 / Sec. 2: (x, y) are offsets in the cell, (w, h) fractions of the image, so on an
+    # S x S grid a shift of x by 1/4 moves the box by 1/(4S) of the image. S = 2, object in
+    # cell (1, 1): prediction (0.5, 0.5, 0.5, 0.5), truth (0.25, 0.5, 0.5, 0.5): image x
+    # spans [0.5, 1] and [0.375, 0.875], y both [0.5, 1]: IoU = 0.1875 / 0.3125 = 0.6
+    # (and the same with x and y exchanged)
+    for truth in ([0.25, 0.5, 0.5, 0.5], [0.5, 0.25, 0.5, 0.5]):
+        pred = np.zeros((1, 2, 2, 6))
+        pred[0, 1, 1] = [0.5, 0.5, 0.5, 0.5, 0.0, 1.0]
+        box = np.zeros((1, 2, 2, 4))
+        box[0, 1, 1] = truth
+        mask = np.zeros((1, 2, 2), bool)
+        mask[0, 1, 1] = True
+        cls = np.zeros((1, 2, 2, 1))
+        cls[0, 1, 1] = 1
+        terms = yolov1_loss(pred, mask, box, cls, n_box=1)
+        assert float(terms["obj"]) == pytest.approx((0 - 0.6) ** 2)
+        # the same offsets in cell (0, 1) or (1, 0): the IoU does not depend on the cell
+        for r, c in ((0, 1), (1, 0)):
+            p2, b2, m2, c2 = (
+                np.roll(a, (r - 1, c - 1), axis=(1, 2)) for a in (pred, box, mask, cls)
+            )
+            assert float(yolov1_loss(p2, m2, b2, c2, n_box=1)["obj"]) == pytest.approx(0.36)
+
+
+def test_yolov1_responsible_predictor_per_cell_iou_first_then_closest():
+    # Sec. 2.2: the predictor with the highest current IoU; when none overlaps the truth
+    # (IoU 0, early training), the closest in (x, y, √w, √h) — darknet's detection_layer.c.
+    # S = 2, B = 2, truth (0.5, 0.5, 0.04, 0.04) in cells (0, 0) and (1, 1).
+    # Cell (0, 0): no overlap; predictor 0 at y = 0.1 (distance² 0.16), predictor 1 at
+    # y = 0.8 (0.09): predictor 1, though a signed or cubed distance would pick predictor 0.
+    # Cell (1, 1): predictor 0 of side 0.64 on the truth's centre (IoU 0.0039 > 0, far in √w)
+    # and predictor 1 at y = 0.6 (IoU 0, distance² 0.01): the overlapping predictor 0.
+    pred = np.zeros((1, 2, 2, 11))
+    pred[0, 0, 0, :10] = [0.5, 0.1, 0.04, 0.04, 0.0, 0.5, 0.8, 0.04, 0.04, 0.0]
+    pred[0, 1, 1, :10] = [0.5, 0.5, 0.64, 0.64, 0.0, 0.5, 0.6, 0.04, 0.04, 0.0]
+    box = np.zeros((1, 2, 2, 4))
+    box[0, 0, 0] = box[0, 1, 1] = [0.5, 0.5, 0.04, 0.04]
+    mask = np.zeros((1, 2, 2), bool)
+    mask[0, 0, 0] = mask[0, 1, 1] = True
+    cls = np.zeros((1, 2, 2, 1))
+    _, resp, iou = _yolov1_parts(pred, mask, box, 2)
+    assert resp[0, 0, 0].tolist() == [False, True] and resp[0, 1, 1].tolist() == [True, False]
+    assert iou[0, 0, 0].tolist() == [0, 0] and iou[0, 1, 1, 0] > 0 == iou[0, 1, 1, 1]
+    terms = yolov1_loss(pred, mask, box, cls)
+    assert float(terms["xy"]) == pytest.approx(5 * 0.3**2)  # cell (0, 0)'s predictor 1 only
+    assert float(terms["wh"]) == pytest.approx(5 * 2 * (0.8 - 0.2) ** 2)  # cell (1, 1)'s 0
+
+
+def test_yolov1_loss_checks_pred_square_box_shape_and_each_size():
+    pred, mask, box, cls = _v1_case(0)  # N = 2, S = 3, B = 2, C = 3
+    bad = [
+        ({"pred": pred[0]}, "pred must have shape"),  # (S, S, 5B + C): no N axis
+        ({"pred": pred[:, :, :2]}, "pred must have shape"),  # S x S' with S' != S
+        ({"box_target": np.zeros((2, 3, 3, 5))}, "box_target must have shape"),
+    ]
+    w_neg = box.copy()
+    w_neg[0, 0, 0, 2] = -0.1  # only ŵ negative
+    h_neg = box.copy()
+    h_neg[0, 0, 0, 3] = -0.1
+    bad += [({"box_target": w_neg}, "sizes"), ({"box_target": h_neg}, "sizes")]
+    for change, match in bad:
+        args = {"pred": pred, "obj_mask": mask, "box_target": box, "cls_target": cls, **change}
+        with pytest.raises(ValueError, match=match):
+            yolov1_loss(**args)
+
+
+def test_yolov1_loss_float32_reads_targets_at_float32():
+    # float32 outputs: the targets (float64, most not representable in float32) are rounded to
+    # float32 first: the same terms and gradient as with float32 targets
+    pred, mask, box, cls = _v1_case(5)
+    rng = np.random.default_rng(5)
+    box = np.where(mask[..., None], box + rng.uniform(0, 1e-3, box.shape), 0)
+    cls = np.where(mask[..., None], rng.uniform(0, 1, cls.shape), 0)
+    p32 = pred.astype(np.float32)
+    b32, c32 = box.astype(np.float32), cls.astype(np.float32)
+    terms, terms32 = yolov1_loss(p32, mask, box, cls), yolov1_loss(p32, mask, b32, c32)
+    for k in YOLO_TERMS:
+        assert terms[k].dtype == np.float32 and terms[k] == terms32[k]
+    np.testing.assert_array_equal(
+        yolov1_loss_backward(1.0, p32, mask, box, cls),
+        yolov1_loss_backward(1.0, p32, mask, b32, c32),
+    )
+
+
+def test_backward_upstream_may_be_a_tensor_and_must_be_finite():
+    # the models pass the upstream gradient of a loss node as an autograd Tensor (its .data
+    # is read); a NaN or inf upstream is refused, per term too
+    from bboxcore.nn.tensor import Tensor
+
+    pred, mask, box, cls = _v1_case(0)
+    want = yolov1_loss_backward({"xy": 2.0}, pred, mask, box, cls)
+    got = yolov1_loss_backward({"xy": Tensor(np.array(2.0))}, pred, mask, box, cls)
+    np.testing.assert_array_equal(got, want)
+    p3, obj, loc, weight, c3 = _v3_case(0)
+    np.testing.assert_array_equal(
+        yolov3_loss_backward(Tensor(np.array(0.5)), p3, obj, loc, weight, c3),
+        yolov3_loss_backward(0.5, p3, obj, loc, weight, c3),
+    )
+    for bad in (np.nan, np.inf, {"obj": np.nan}):
+        with pytest.raises(ValueError, match="finite scalar"):
+            yolov1_loss_backward(bad, pred, mask, box, cls)
+
+
+def test_yolo_losses_name_the_bad_target():
+    pred, mask, box, cls = _v1_case(0)
+    with pytest.raises(TypeError, match="box_target"):
+        yolov1_loss(pred, mask, box.astype(str), cls)
+    nan_box = box.copy()
+    nan_box[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="box_target must be finite"):
+        yolov1_loss(pred, mask, nan_box, cls)
