@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -85,17 +84,13 @@ def _run_train(args: argparse.Namespace) -> int:
     from bboxcore.models.train_cli import RunFolderError, TrainingDiverged, main
 
     try:
-        code = main(args)
+        return main(args)
     except TrainingDiverged as err:
         print(f"bboxcore train: {err}", file=sys.stderr)
         return 1
     except RunFolderError as err:
         print(f"bboxcore train: error: {err}", file=sys.stderr)
         return 1
-    if code > 128:  # stopped by a signal, checkpoint reported: the process only has to exit
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
-    return code
 
 
 # --------------------------------------------------------------------------- detect

@@ -70,7 +70,7 @@ def test_worker_never_imports_the_submission_here():
 def test_worker_captures_and_truncates_output():
     with Worker(str(SUBMISSIONS / "noisy_correct.py"), "nms") as w:
         assert w.call(BOXES, SCORES, 0.5).ok
-        out = w.output
+    out = w.output  # after close, which waits for the thread that drains the output
     assert out.startswith("loading my NMS")
     assert "more bytes not shown" in out and len(out) < OUTPUT_LIMIT + 100
 

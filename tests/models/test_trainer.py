@@ -110,10 +110,11 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues_identically(tmp_path):
     _train(tmp_path / "full")
     # item 3 is the second image of step 2 (batches of 2): Ctrl-C arrives during step 2
     trainer = Trainer(tiny_config(), _config(tmp_path / "part"), _InterruptAt(3), None)
-    sigterm = signal.getsignal(signal.SIGTERM)
+    # the handlers before: Python's defaults, or SIG_IGN for SIGINT in a job started with `&`
+    sigint, sigterm = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt, match="checkpoint written at step 2"):
         trainer.fit()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert signal.getsignal(signal.SIGINT) is sigint  # handlers restored
     assert signal.getsignal(signal.SIGTERM) is sigterm
     state = serialization.load(tmp_path / "part" / CHECKPOINT)
     assert int(state["position"]["iteration"]) == 2  # the step in progress finished, then saved
