@@ -1,0 +1,76 @@
+"""Underfit or overfit? AP50 of ``bboxcore compare`` checkpoints on their training and test splits.
+
+For each detector's run folder of ``bboxcore compare`` (``runs/compare/<data set>/<model>/<run>``)
+this loads the checkpoint and evaluates it, with the comparison's evaluator (VOC AP50
+all-point, COCO AP), on the training split it was trained on and on its test split, and
+writes the numbers with the commit and the load to a JSON file (``--out``). A detector whose
+training AP is far above its test AP overfits the 66 NEON tiles; one whose training AP is
+low underfits.
+
+Usage::
+
+    python scripts/fit_gap.py --dataset neon-trees --runs 1 2 \\
+        --out docs/results/trials/fit_gap_neon_folds12.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bboxcore.models.datasets import build_dataset
+from bboxcore.models.predict import evaluate, load_detector
+from bboxcore.models.registry import MODELS
+from bboxcore.tools.compare import run_name
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", default="neon-trees", choices=["neon-trees", "mnist-det"])
+    p.add_argument("--runs", type=int, nargs="+", default=[0], help="run indices (NEON folds)")
+    p.add_argument("--runs-dir", default="runs/compare", help="default: %(default)s")
+    p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    p.add_argument("--out", required=True, help="JSON file to write")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    if out.exists():
+        p.error(f"--out {out} exists; not overwriting it")
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    records = []
+    for k in args.runs:
+        name, folder, _ = run_name(args.dataset, k)
+        splits = {s: build_dataset(name, s) for s in ("train", "test")}
+        for model in args.models:
+            run = Path(args.runs_dir) / args.dataset / model / folder
+            if not (run / "checkpoint.npz").exists():
+                print(f"{run}: no checkpoint, skipped", file=sys.stderr)
+                continue
+            detector = load_detector(run)
+            rec = {"model": model, "dataset_name": name, "run": k, "run_dir": str(run)}
+            for split, ds in splits.items():
+                m = evaluate(detector, ds, progress=False)
+                rec[split] = {"ap50": m["ap50"], "coco_ap": m["coco_ap"], "n_images": len(ds)}
+            print(f"{model:12s} {name}: AP50 train {rec['train']['ap50']:.3f} "
+                  f"test {rec['test']['ap50']:.3f}")  # fmt: skip
+            records.append(rec)
+    result = {
+        "command": "python scripts/fit_gap.py " + " ".join(argv or sys.argv[1:]),
+        "evaluated_at_commit": commit,
+        "load": os.getloadavg(),
+        "runs": records,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    tmp.replace(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
