@@ -422,6 +422,25 @@ def test_batched_nms_keeps_copies_of_a_box_under_other_labels(n_label, monkeypat
         np.testing.assert_array_equal(batched_nms(b, s, labels, t), expected)
 
 
+def test_batched_nms_windows_of_a_label_do_not_run_into_the_next_label():
+    # The spatial index sorts the boxes by (label, band, row, x); the candidates of a kept box
+    # are runs of that order. 128 kept label-0 boxes and one later label-0 box at the very
+    # start of the order, then 200 label-1 copies of one kept box: each run must end where
+    # its cell ends, not reach into the copies of the other label (IoU 1, never suppressed).
+    grid = [
+        [20.0 * i, 20.0 * j, 20.0 * i + 10, 20.0 * j + 10]
+        for j in range(1, 9)
+        for i in range(1, 17)
+    ]
+    b = np.array(grid + [[0.0, 0.0, 10.0, 10.0]] + [grid[60]] * 200)
+    labels = np.r_[np.zeros(129, np.int64), np.ones(200, np.int64)]
+    s = np.linspace(1.0, 0.1, len(b))
+    assert len(b) > nms_fast.NMS_BLOCK  # a second block: the spatial index is used
+    expected = per_class_loop(b, s, labels, 0.5)
+    assert len(expected) == 130  # the 129 label-0 boxes and one copy of label 1
+    np.testing.assert_array_equal(batched_nms(b, s, labels, 0.5), expected)
+
+
 @given(nms_problems())
 def test_batched_nms_with_one_label_is_nms(problem):
     b, s, t = problem
