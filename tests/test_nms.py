@@ -385,6 +385,23 @@ def test_nms_fast_path_equals_reference_on_degenerate_layouts():
                 assert np.array_equal(nms(bb, s, t), nms_reference(bb, s, t)), (name, dtype, t)
 
 
+def test_nms_fast_path_equals_reference_where_the_index_arithmetic_would_overflow():
+    # Beyond 1e150 the spatial index puts every box in one cell: its rows count y_min from the
+    # smallest y_min, and here that offset overflows float64 for the B boxes (about 2e308)
+    # though not for the A boxes. Pairs (A, B) of equal width, B shifted down by 3 % of the
+    # height (IoU about 0.94), widths 100x apart (one pair per area band), plus one box far up.
+    w = np.geomspace(1e-290, 1.0, 150)
+    a = np.stack([0 * w, 0 * w + 9.6e306, w, 0 * w + 1.96e307], 1)
+    b = np.concatenate([a, a + [0.0, 3e305, 0.0, 3e305], [[0.0, -1.7e308, 1.0, -1.6e308]]])
+    s = np.r_[np.linspace(1.0, 0.6, 150), np.linspace(0.5, 0.1, 150), 0.05]
+    with np.errstate(over="ignore"):
+        assert np.isinf(b[150, 1] - b[-1, 1]) and np.isfinite(b[0, 1] - b[-1, 1])
+    for t in (0.3, 0.5, 0.7):
+        expected = nms_reference(b, s, t)
+        np.testing.assert_array_equal(expected, np.r_[0:150, 300])  # every B suppressed
+        np.testing.assert_array_equal(nms(b, s, t), expected)
+
+
 # --------------------------------------------------------------------------- batched
 @given(nms_problems(), st.integers(1, 3), st.data())
 def test_batched_nms_equals_per_class_loop(problem, n_label, data):
