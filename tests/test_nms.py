@@ -458,6 +458,23 @@ def test_batched_nms_windows_of_a_label_do_not_run_into_the_next_label():
     np.testing.assert_array_equal(batched_nms(b, s, labels, 0.5), expected)
 
 
+def test_batched_nms_keeps_a_copy_under_another_label_far_from_the_origin():
+    # The spatial index numbers cells by (label, area band, row); each band cuts y into rows
+    # of its own height (here 0.5 and 50: a tall box in the top band), counted from the
+    # smallest y_min. A kept box A (label 0) and its copy (label 1, last), 150 label-0 boxes
+    # beside A, all at y = y0: for no y0 may A's cells meet a cell of label 1.
+    a = [0.0, 0.0, 2.9, 1.0]  # area 2.9: the middle band, between area 1 and area 6
+    others = [[10.0 * i, 0.0, 10.0 * i + 2.9, 1.0] for i in range(1, 150)]
+    others += [[-10.0, 0.0, -9.0, 1.0], [-20.0, 0.0, -19.94, 100.0]]  # areas 1 and 6
+    labels = np.r_[np.zeros(152, np.int64), 1]
+    s = np.linspace(1.0, 0.1, 153)
+    for y0 in np.arange(6200.0, 6240.0, 0.25):
+        b = np.array([a, *others, a]) + [0.0, y0, 0.0, y0]
+        expected = per_class_loop(b, s, labels, 0.5)
+        assert expected[-1] == 152  # the copy under label 1 is kept
+        np.testing.assert_array_equal(batched_nms(b, s, labels, 0.5), expected, err_msg=str(y0))
+
+
 @given(nms_problems())
 def test_batched_nms_with_one_label_is_nms(problem):
     b, s, t = problem
