@@ -385,6 +385,23 @@ def test_nms_fast_path_equals_reference_on_degenerate_layouts():
                 assert np.array_equal(nms(bb, s, t), nms_reference(bb, s, t)), (name, dtype, t)
 
 
+def test_nms_fast_path_equals_reference_where_the_index_arithmetic_would_overflow():
+    # Beyond 1e150 the spatial index puts every box in one cell: its rows count y_min from the
+    # smallest y_min, and here that offset overflows float64 for the B boxes (about 2e308)
+    # though not for the A boxes. Pairs (A, B) of equal width, B shifted down by 3 % of the
+    # height (IoU about 0.94), widths 100x apart (one pair per area band), plus one box far up.
+    w = np.geomspace(1e-290, 1.0, 150)
+    a = np.stack([0 * w, 0 * w + 9.6e306, w, 0 * w + 1.96e307], 1)
+    b = np.concatenate([a, a + [0.0, 3e305, 0.0, 3e305], [[0.0, -1.7e308, 1.0, -1.6e308]]])
+    s = np.r_[np.linspace(1.0, 0.6, 150), np.linspace(0.5, 0.1, 150), 0.05]
+    with np.errstate(over="ignore"):
+        assert np.isinf(b[150, 1] - b[-1, 1]) and np.isfinite(b[0, 1] - b[-1, 1])
+    for t in (0.3, 0.5, 0.7):
+        expected = nms_reference(b, s, t)
+        np.testing.assert_array_equal(expected, np.r_[0:150, 300])  # every B suppressed
+        np.testing.assert_array_equal(nms(b, s, t), expected)
+
+
 # --------------------------------------------------------------------------- batched
 @given(nms_problems(), st.integers(1, 3), st.data())
 def test_batched_nms_equals_per_class_loop(problem, n_label, data):
@@ -420,6 +437,42 @@ def test_batched_nms_keeps_copies_of_a_box_under_other_labels(n_label, monkeypat
     for t in (0.3, 0.6):
         expected = per_class_loop(b, s, labels, t)
         np.testing.assert_array_equal(batched_nms(b, s, labels, t), expected)
+
+
+def test_batched_nms_windows_of_a_label_do_not_run_into_the_next_label():
+    # The spatial index sorts the boxes by (label, band, row, x); the candidates of a kept box
+    # are runs of that order. 128 kept label-0 boxes and one later label-0 box at the very
+    # start of the order, then 200 label-1 copies of one kept box: each run must end where
+    # its cell ends, not reach into the copies of the other label (IoU 1, never suppressed).
+    grid = [
+        [20.0 * i, 20.0 * j, 20.0 * i + 10, 20.0 * j + 10]
+        for j in range(1, 9)
+        for i in range(1, 17)
+    ]
+    b = np.array(grid + [[0.0, 0.0, 10.0, 10.0]] + [grid[60]] * 200)
+    labels = np.r_[np.zeros(129, np.int64), np.ones(200, np.int64)]
+    s = np.linspace(1.0, 0.1, len(b))
+    assert len(b) > nms_fast.NMS_BLOCK  # a second block: the spatial index is used
+    expected = per_class_loop(b, s, labels, 0.5)
+    assert len(expected) == 130  # the 129 label-0 boxes and one copy of label 1
+    np.testing.assert_array_equal(batched_nms(b, s, labels, 0.5), expected)
+
+
+def test_batched_nms_keeps_a_copy_under_another_label_far_from_the_origin():
+    # The spatial index numbers cells by (label, area band, row); each band cuts y into rows
+    # of its own height (here 0.5 and 50: a tall box in the top band), counted from the
+    # smallest y_min. A kept box A (label 0) and its copy (label 1, last), 150 label-0 boxes
+    # beside A, all at y = y0: for no y0 may A's cells meet a cell of label 1.
+    a = [0.0, 0.0, 2.9, 1.0]  # area 2.9: the middle band, between area 1 and area 6
+    others = [[10.0 * i, 0.0, 10.0 * i + 2.9, 1.0] for i in range(1, 150)]
+    others += [[-10.0, 0.0, -9.0, 1.0], [-20.0, 0.0, -19.94, 100.0]]  # areas 1 and 6
+    labels = np.r_[np.zeros(152, np.int64), 1]
+    s = np.linspace(1.0, 0.1, 153)
+    for y0 in np.arange(6200.0, 6240.0, 0.25):
+        b = np.array([a, *others, a]) + [0.0, y0, 0.0, y0]
+        expected = per_class_loop(b, s, labels, 0.5)
+        assert expected[-1] == 152  # the copy under label 1 is kept
+        np.testing.assert_array_equal(batched_nms(b, s, labels, 0.5), expected, err_msg=str(y0))
 
 
 @given(nms_problems())
