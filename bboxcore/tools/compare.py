@@ -294,6 +294,32 @@ def evaluate_run(folder: str | Path, dataset_name: str, *, progress: bool = Fals
         ``n_test``, ``n_param``, ``shown`` (the first :data:`N_SHOWN` test
         images' ``image_id``, ``bbox``, ``label``, ``score`` above
         :data:`SHOWN_SCORE`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` holds no checkpoint.
+
+    Examples
+    --------
+    A run folder of ``bboxcore train`` (here 3 steps on 4 MNIST scenes, a few
+    seconds; its AP is near 0), evaluated on the 1000 test scenes::
+
+        >>> from bboxcore.cli import main
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> main(["train", "--n-train", "4", "--max-iters", "3", "--out", d,
+        ...       "--no-progress"])  # doctest: +SKIP
+        >>> r = evaluate_run(d, "mnist-det")  # doctest: +SKIP
+        >>> r["n_test"], sorted(r["coco"])[:3]  # doctest: +SKIP
+        (1000, ['AP', 'AP50', 'AP75'])
+
+    A folder without a checkpoint is refused before any work:
+
+    >>> evaluate_run(tempfile.mkdtemp(), "mnist-det")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    FileNotFoundError: checkpoint .../checkpoint.npz does not exist
     """
     from tqdm.auto import tqdm
 
@@ -554,7 +580,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the comparison the parsed options describe."""
+    """Run the comparison the parsed options describe (``bboxcore compare``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options of :func:`add_arguments`, parsed.
+
+    Returns
+    -------
+    int
+        The exit status: 0 when every run is done (or the table printed), 1
+        when ``--table`` finds no results, 2 for a bad option.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = argparse.ArgumentParser(); add_arguments(p)
+    >>> run(p.parse_args(["--table", "--results", tempfile.mkdtemp()]))
+    1
+    """
     from bboxcore.models.registry import MODELS
 
     results_dir = Path(args.results)

@@ -497,6 +497,21 @@ def plot_detections(
         ``score_thresh`` is not finite, or an image id is not in the test split.
     TypeError
         As :func:`results_runs`.
+
+    Examples
+    --------
+    >>> from bboxcore.data.sample import Annotation, AnnotationSet, Sample
+    >>> gt = AnnotationSet([Annotation([[4, 4, 20, 24]], [0], image_id="a")], ("tree",), [None])
+    >>> shown = [{"image_id": "a", "bbox": [[5, 4, 21, 23]], "label": [0], "score": [0.9]}]
+    >>> results = {"dataset": "neon-trees", "runs": [
+    ...     {"model": "fcos", "run": 0, "ap50": 0.5, "shown": shown}]}
+    >>> class Tiles:  # a test split: one 32-px image and its boxes
+    ...     def __len__(self): return 1
+    ...     def annotation(self, i): return gt[i]
+    ...     def __getitem__(self, i): return Sample(np.zeros((32, 32, 3)), gt[i].bbox, [0])
+    >>> fig = plot_detections(results, dataset=Tiles())
+    >>> len(fig.axes), fig.axes[0].get_title()
+    (1, 'fcos: 1 det. / 1 GT')
     """
     from matplotlib.figure import Figure
 
