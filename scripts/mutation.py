@@ -33,6 +33,7 @@ Usage::
     python scripts/mutation.py [MODULE ...]   # run the modules (default: all), then report
     python scripts/mutation.py --report [MODULE ...]   # only the report of the last run
     python scripts/mutation.py --survivors MODULE ...  # re-run the survivors (new tests)
+    # a run that was interrupted (Ctrl-C, a time limit) resumes with its unrun mutants
     python scripts/mutation.py --show NAME    # the diff of one mutant
 
 MODULE is a dotted name as in :data:`MODULES` (``encoding``, ``targets.faster_rcnn``, ...).
@@ -278,15 +279,31 @@ def run_one(module: str, survivors: bool = False, first_pass: bool = False) -> N
     saved = results([module]).get(module, {})
     names = [f"bboxcore.{module}.*"]
     if survivors:
-        names = sorted(n for n, c in saved.items() if c in SURVIVED | NO_TESTS)
+        # the survivors not yet judged: a listed mutant ran the whole selection when it
+        # was judged equivalent (the report still flags a listed one that a test kills)
+        equivalent = read_equivalent()
+        names = sorted(
+            n for n, c in saved.items() if c in SURVIVED | NO_TESTS and n not in equivalent
+        )
         if not names:
             return
-    mutmut("run", "--max-children", "1", *names)
+    elif any(c is None for c in saved.values()):
+        # an interrupted run resumes: only the mutants it has not run yet
+        names = sorted(n for n, c in saved.items() if c is None)
+    try:
+        mutmut("run", "--max-children", "1", *names)
+    finally:  # also when interrupted: what ran is kept, the rest stays unrun (None)
+        save_results(module, names, saved)
+
+
+def save_results(module: str, names: list[str], saved: dict[str, int | None]) -> None:
+    """Write ``mutants/results/MODULE.json`` (atomically) from mutmut's record of the run;
+    a run of named mutants (survivors, a resumed run) is merged into the saved results."""
     path = next(p for p in only_mutate() if module_of(p) == module)
     meta = json.loads((ROOT / "mutants" / (path + ".meta")).read_text(encoding="utf-8"))
     prefix = f"bboxcore.{module}."
     codes = {k: v for k, v in meta["exit_code_by_key"].items() if k.startswith(prefix)}
-    if survivors:
+    if saved and names != [f"bboxcore.{module}.*"]:
         codes = {**saved, **{n: codes[n] for n in names if codes.get(n) is not None}}
     out = ROOT / "mutants" / "results" / f"{module}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
