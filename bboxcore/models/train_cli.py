@@ -204,7 +204,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SIDE",
         help="multi-scale training (YOLOv2): resize each batch to a side drawn from these "
-        "multiples of 32 every --multiscale-every steps (default: off)",
+        "multiples of 32 every --multiscale-every steps (default: the detector's recipe; "
+        "off for most)",
+    )
+    p.add_argument(
+        "--no-multiscale",
+        dest="multiscale",
+        action="store_const",
+        const=(),
+        help="train at the data set's size even where the recipe uses multi-scale training",
     )
     p.add_argument(
         "--multiscale-every",
@@ -368,7 +376,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         n_val=args.n_val,
         max_iters=args.max_iters,
         eval_every=pick(args.eval_every, 5 if neon else 1),
-        multiscale=tuple(args.multiscale or ()),
+        multiscale=tuple(pick(args.multiscale, (), "multiscale")),
         multiscale_every=pick(args.multiscale_every, d.multiscale_every),
         progress=not args.no_progress,
     )

@@ -523,9 +523,17 @@ class YOLOv3(Detector):
 
     @classmethod
     def train_defaults(cls, dataset: str) -> dict:
-        """MNIST scenes: SGD 0.01, weight decay 5e-4 (the darknet cfg's), 5 epochs (AP50 0.960)."""
+        """MNIST scenes: SGD 0.01, weight decay 5e-4 (the darknet cfg's), 5 epochs (AP50 0.960).
+
+        NEON tiles: YOLOv2's multi-scale training (Redmon & Farhadi, arXiv:1612.08242,
+        Sec. "Multi-Scale Training"; *Detection – 3 stages* §II F1), sides 256, 320 and
+        384 px drawn every 10 steps: on fold 0 AP50 0.309 against 0.239 without (the
+        66 training tiles are learnt by heart otherwise: training AP50 0.81, test 0.39).
+        """
         if dataset == "mnist-det":
             return {"optimizer": "sgd", "lr": 0.01, "weight_decay": 5e-4, "epochs": 5}
+        if dataset == "neon-trees":
+            return {"multiscale": (256, 320, 384)}
         return {}
 
     def summary(self) -> dict:

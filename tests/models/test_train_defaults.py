@@ -41,3 +41,11 @@ def test_a_detector_without_a_recipe_keeps_the_data_sets_defaults():
     assert MODELS["faster_rcnn"].train_defaults("mnist-det") == {}
     cfg = _config("--dataset", "neon-trees")
     assert (cfg.optimizer, cfg.lr, cfg.epochs, cfg.vflip) == ("adam", 1e-3, 60, True)
+
+
+def test_a_recipes_multiscale_sides_are_overridden_or_turned_off_by_the_command_line():
+    neon = ("--model", "yolov3", "--dataset", "neon-trees")
+    assert _config(*neon).multiscale == (256, 320, 384)  # YOLOv3's NEON recipe
+    assert _config(*neon, "--multiscale", "288").multiscale == (288,)
+    assert _config(*neon, "--no-multiscale").multiscale == ()
+    assert _config("--model", "yolov3", "--dataset", "mnist-det").multiscale == ()
