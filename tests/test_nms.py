@@ -65,6 +65,20 @@ def test_nms_empty_input_gives_empty_int64():
     assert batched_nms(np.zeros((0, 4)), [], np.zeros(0, int), 0.5).shape == (0,)
 
 
+def test_nms_with_max_output_of_no_box_gives_empty_int64():
+    # max_output only caps the kept boxes: with none to keep (no box, or none above
+    # score_thresh) the result is still empty
+    b, s = np.array([[0.0, 0, 4, 4], [1, 0, 5, 4]]), [0.3, 0.2]
+    for boxes, scores, kw in (
+        (np.zeros((0, 4)), np.zeros(0), {}),
+        (b, s, {"score_thresh": 0.5}),
+    ):
+        keep = nms(boxes, scores, 0.5, max_output=3, **kw)
+        assert keep.shape == (0,) and keep.dtype == np.int64
+        labels = np.zeros(len(scores), int)
+        assert batched_nms(boxes, scores, labels, 0.5, max_output=3, **kw).shape == (0,)
+
+
 def test_nms_zero_area_boxes_never_suppress_nor_are_suppressed():
     b = np.array([[5, 5, 5, 9], [5, 5, 5, 9], [0, 0, 10, 10], [2, 2, 2, 2]], np.float32)
     np.testing.assert_array_equal(nms(b, [4, 3, 2, 1], 0.0), [0, 1, 2, 3])
@@ -338,6 +352,18 @@ def test_nms_fast_path_equals_reference_on_boxes_at_negative_coordinates(monkeyp
             s = rng.random(len(b))
             for t in (0.3, 0.5, 0.7):
                 np.testing.assert_array_equal(nms(b, s, t), nms_reference(b, s, t))
+
+
+def test_nms_a_box_centred_on_the_origin_suppresses_and_is_suppressed_across_blocks(monkeypatch):
+    # x_min = -x_max: a box whose x_min + x_max is 0 has an area like any other. With one
+    # box per block, every suppression below goes from one block to a later one.
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 1)
+    centred, near = [-5.0, 0, 5, 10], [-5.0, 0, 5, 9]  # IoU 0.9
+    for dtype in (np.float32, np.float64):
+        for first, second in ((centred, near), (near, centred), (centred, centred)):
+            b = np.array([first, second, [20, 20, 30, 30]], dtype)
+            np.testing.assert_array_equal(nms(b, [3, 2, 1], 0.5), [0, 2])
+            np.testing.assert_array_equal(nms_reference(b, [3, 2, 1], 0.5), [0, 2])
 
 
 def test_nms_fast_path_equals_reference_when_a_tight_pair_straddles_a_cell_edge(monkeypatch):
