@@ -69,14 +69,14 @@ def test_nms_with_max_output_of_no_box_gives_empty_int64():
     # max_output only caps the kept boxes: with none to keep (no box, or none above
     # score_thresh) the result is still empty
     b, s = np.array([[0.0, 0, 4, 4], [1, 0, 5, 4]]), [0.3, 0.2]
-    for boxes, scores, kw in (
+    for bb, scores, kw in (
         (np.zeros((0, 4)), np.zeros(0), {}),
         (b, s, {"score_thresh": 0.5}),
     ):
-        keep = nms(boxes, scores, 0.5, max_output=3, **kw)
+        keep = nms(bb, scores, 0.5, max_output=3, **kw)
         assert keep.shape == (0,) and keep.dtype == np.int64
         labels = np.zeros(len(scores), int)
-        assert batched_nms(boxes, scores, labels, 0.5, max_output=3, **kw).shape == (0,)
+        assert batched_nms(bb, scores, labels, 0.5, max_output=3, **kw).shape == (0,)
 
 
 def test_nms_zero_area_boxes_never_suppress_nor_are_suppressed():
@@ -364,6 +364,29 @@ def test_nms_a_box_centred_on_the_origin_suppresses_and_is_suppressed_across_blo
             b = np.array([first, second, [20, 20, 30, 30]], dtype)
             np.testing.assert_array_equal(nms(b, [3, 2, 1], 0.5), [0, 2])
             np.testing.assert_array_equal(nms_reference(b, [3, 2, 1], 0.5), [0, 2])
+
+
+def test_nms_at_threshold_zero_an_overlap_of_one_float_step_suppresses_across_blocks(monkeypatch):
+    # At t = 0 any positive overlap suppresses (IoU > 0). The index reaches that far and a
+    # little further (a pad of 1e-12 of the largest coordinate absorbs its own rounding): a
+    # box overlapping by one float64 step, left or right of the kept box, is suppressed.
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 1)
+    left, right = [0.0, 0, np.nextafter(1.0, 2.0), 1], [1.0, 0, 2, 1]  # overlap 2^-52 wide
+    for kept, later in ((right, left), (left, right)):
+        b = np.array([kept, later, [5.0, 5, 6, 6]])
+        np.testing.assert_array_equal(nms_reference(b, [3, 2, 1], 0.0), [0, 2])
+        np.testing.assert_array_equal(nms(b, [3, 2, 1], 0.0), [0, 2])
+
+
+def test_nms_boxes_far_smaller_than_their_coordinates_suppress_across_blocks(monkeypatch):
+    # Heights of 1e-10 at y = 1000: below the index's pad (1e-12 of the largest coordinate,
+    # 1e-9 here), which must then keep the two boxes in neighbouring rows. IoU = 1/3.
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 1)
+    b = np.array([[0.0, 1000, 1, 1000 + 1e-10], [0.0, 1000 + 5e-11, 1, 1000 + 1.5e-10]])
+    assert 0.33 < box_iou(b[:1], b[1:])[0, 0] < 0.34
+    for t in (0.0, 0.3):
+        np.testing.assert_array_equal(nms_reference(b, [2, 1], t), [0])
+        np.testing.assert_array_equal(nms(b, [2, 1], t), [0])
 
 
 def test_nms_fast_path_equals_reference_when_a_tight_pair_straddles_a_cell_edge(monkeypatch):
