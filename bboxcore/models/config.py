@@ -345,6 +345,13 @@ class TrainConfig:
         batches); empty: off. Only for fully convolutional detectors.
     multiscale_every : int
         Steps between two draws of the side.
+    mosaic : float in [0, 1]
+        Probability that a training image is replaced by a mosaic of itself and
+        three other training images, on a canvas of its size (Bochkovskiy, Wang,
+        Liao, "YOLOv4: Optimal Speed and Accuracy of Object Detection",
+        arXiv:2004.10934, Sec. 3.3; *Detection – 3 stages*, §H;
+        :func:`bboxcore.models.datasets.load_batch`); 0: off, and nothing more
+        is drawn from the run's generator.
     progress : bool
         Show the tqdm progress bar.
     """
@@ -375,6 +382,7 @@ class TrainConfig:
     eval_every: int = 1
     multiscale: tuple[int, ...] = ()
     multiscale_every: int = 10
+    mosaic: float = 0.0
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -394,6 +402,7 @@ class TrainConfig:
             )
         if int(self.multiscale_every) < 1:
             raise ValueError(f"multiscale_every must be >= 1; got {self.multiscale_every}")
+        self.mosaic = _unit(self.mosaic, "mosaic")
 
 
 def config_to_dict(config: Any) -> dict:

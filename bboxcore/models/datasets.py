@@ -14,8 +14,9 @@ r"""The data sets the trainer knows, as ``--dataset`` names them, and batching.
   square, split 80/20 with a fixed seed.
 
 A batch is N images of the same size stacked into (N, H, W, 3), their boxes
-and labels; :func:`load_batch` flips each with probability 1/2 (drawn from
-the run's generator), :func:`epoch_order` shuffles the images of an epoch as
+and labels; :func:`load_batch` flips each with probability 1/2 and, when
+asked, replaces it by a YOLOv4 mosaic of four images (drawn from the run's
+generator), :func:`epoch_order` shuffles the images of an epoch as
 a function of (seed, stage, epoch) only, so a resumed run sees the same order.
 """
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bboxcore._checks import unit_interval
 from bboxcore.data import transforms
 from bboxcore.data.sample import Annotation, AnnotationSet, Sample
 
@@ -32,6 +34,7 @@ __all__ = [
     "DATASETS",
     "FLIP_PROB",
     "FOLDER_IMAGE_SIZE",
+    "MOSAIC_MIN_VISIBLE",
     "NEON_TILE",
     "FolderDetection",
     "NEON_FOLDS",
@@ -58,6 +61,9 @@ NEON_FOLDS = 4
 NEON_TILE = 320
 #: Probability of a horizontal flip of a training image.
 FLIP_PROB = 0.5
+#: Mosaic: a box is kept when at least this share of its area stays visible
+#: (its kept part then has IoU >= 0.5 with it, the match of AP50).
+MOSAIC_MIN_VISIBLE = 0.5
 #: VOC/COCO folders: images are resized and padded to this square side.
 FOLDER_IMAGE_SIZE = 512
 
@@ -191,8 +197,25 @@ def load_batch(
     flip: bool,
     vflip: bool = False,
     transpose: bool = False,
+    mosaic: float = 0.0,
 ):
-    """The images, boxes and labels of ``dataset[i]`` for ``i`` in ``index``.
+    r"""The images, boxes and labels of ``dataset[i]`` for ``i`` in ``index``.
+
+    With ``mosaic`` > 0, each image is, with probability ``mosaic``, replaced
+    by YOLOv4's mosaic [1]_ (Sec. 3.3, Fig. 3; *Detection – 3 stages*, §H) of
+    itself and three images drawn uniformly (with replacement, itself
+    included, as in Ultralytics' YOLOv5) from ``dataset``, on a canvas of its
+    own (H, W) (:func:`bboxcore.data.transforms.mosaic`): the four, each
+    flipped and transposed as the options say, go to the four quadrants, the
+    image itself to a quadrant drawn uniformly (an image of another size is
+    placed the same way; pixels it leaves uncovered are 0). A box is kept when at least
+    :data:`MOSAIC_MIN_VISIBLE` of its area stays visible: the kept part
+    :math:`b'` of a box :math:`b` lies inside it, so
+    :math:`\mathrm{IoU}(b', b) = \mathrm{area}(b') / \mathrm{area}(b)`,
+    and the threshold 0.5 keeps exactly the parts that would still match the
+    whole object at the IoU 0.5 of AP50; a crown cut to a sliver is not made
+    a target (its visible pixels are then unlabelled, the cost of that
+    choice). A mosaic may keep no box at all (an image without objects).
 
     Parameters
     ----------
@@ -200,7 +223,9 @@ def load_batch(
         Items with ``image`` (H, W, 3), ``bbox`` (R, 4), ``label`` (R,); same H, W.
     index : sequence of int
     rng : numpy.random.Generator
-        Draws one flip decision per image (only when ``flip``).
+        Draws one flip decision per image and option (only when the option is
+        on) and, when ``mosaic`` > 0, the mosaic decision, the three other
+        images, the quadrant and the centre; nothing when every option is off.
     flip : bool
         Mirror each image left-right with probability :data:`FLIP_PROB`.
     vflip : bool
@@ -209,12 +234,26 @@ def load_batch(
         Also swap its x and y axes with probability :data:`FLIP_PROB`
         (:func:`bboxcore.data.transforms.transpose`; square images only, so that
         a batch keeps one size).
+    mosaic : float in [0, 1]
+        Probability that an image is replaced by a mosaic; 0 (the default)
+        draws nothing more from ``rng``, so the batches are those without
+        the option.
 
     Returns
     -------
     images : ndarray, shape (N, H, W, 3), float32
     bboxes : list of ndarray, shape (R_i, 4), float32
     labels : list of ndarray, shape (R_i,), int64
+
+    Raises
+    ------
+    ValueError
+        If ``mosaic`` is not in [0, 1].
+
+    References
+    ----------
+    .. [1] A. Bochkovskiy, C.-Y. Wang, H.-Y. M. Liao. "YOLOv4: Optimal Speed and
+       Accuracy of Object Detection." arXiv:2004.10934, 2020.
 
     Examples
     --------
@@ -224,21 +263,50 @@ def load_batch(
     ((2, 4, 10, 3), array([1]))
     >>> [b.tolist() for b in bboxes]  # draws 0.64, 0.27: the second image is mirrored, x -> 10 - x
     [[[1.0, 0.0, 3.0, 2.0]], [[7.0, 0.0, 9.0, 2.0]]]
+
+    A mosaic of four copies of one 8 x 8 image whose box covers it: each
+    quadrant shows a part of a copy, whose box is kept when that part is at
+    least half of the whole. Here the centre is (6, 2): only the lower-left
+    quadrant, 6 x 6 of 8 x 8 pixels, keeps its box.
+
+    >>> data = [Sample(np.ones((8, 8, 3), np.float32), [[0, 0, 8, 8]], [2])]
+    >>> images, bboxes, labels = load_batch(data, [0], np.random.default_rng(1), False, mosaic=1.0)
+    >>> images.shape, bboxes[0].tolist(), labels[0].tolist()
+    ((1, 8, 8, 3), [[0.0, 2.0, 6.0, 8.0]], [2])
     """
+    mosaic = unit_interval(mosaic, "mosaic")
     images, bboxes, labels = [], [], []
     for i in index:
-        s = dataset[int(i)]
-        image, bbox = s.image, s.bbox
-        if flip and rng.random() < FLIP_PROB:
-            image, bbox = transforms.hflip(image, bbox)
-        if vflip and rng.random() < FLIP_PROB:
-            image, bbox = transforms.vflip(image, bbox)
-        if transpose and rng.random() < FLIP_PROB and image.shape[0] == image.shape[1]:
-            image, bbox = transforms.transpose(image, bbox)
+        image, bbox, label = _flipped(dataset[int(i)], rng, flip, vflip, transpose)
+        if mosaic > 0 and rng.random() < mosaic:
+            others = rng.integers(len(dataset), size=3)
+            parts = [_flipped(dataset[int(j)], rng, flip, vflip, transpose) for j in others]
+            parts.insert(int(rng.integers(4)), (image, bbox, label))
+            image, bbox, label = transforms.mosaic(
+                [p[0] for p in parts],
+                [p[1] for p in parts],
+                [p[2] for p in parts],
+                image.shape[:2],
+                rng,
+                min_visible=MOSAIC_MIN_VISIBLE,
+            )[:3]
+            label = label.astype(np.int64, copy=False)
         images.append(image)
         bboxes.append(np.asarray(bbox, np.float32))
-        labels.append(s.label)
+        labels.append(label)
     return np.stack(images), bboxes, labels
+
+
+def _flipped(sample, rng: np.random.Generator, flip: bool, vflip: bool, transpose: bool):
+    """``(image, bbox, label)`` of a sample, flipped and transposed as drawn from ``rng``."""
+    image, bbox = sample.image, sample.bbox
+    if flip and rng.random() < FLIP_PROB:
+        image, bbox = transforms.hflip(image, bbox)
+    if vflip and rng.random() < FLIP_PROB:
+        image, bbox = transforms.vflip(image, bbox)
+    if transpose and rng.random() < FLIP_PROB and image.shape[0] == image.shape[1]:
+        image, bbox = transforms.transpose(image, bbox)
+    return image, bbox, sample.label
 
 
 def epoch_order(n: int, seed: int, stage: int, epoch: int) -> np.ndarray:

@@ -220,6 +220,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"steps between two draws of the side (default: {d.multiscale_every})",
     )
+    p.add_argument(
+        "--mosaic",
+        type=float,
+        default=None,
+        metavar="P",
+        help="YOLOv4's mosaic: replace each training image, with probability P, by a mosaic "
+        "of it and three other training images (default: the detector's recipe; "
+        f"{d.mosaic}, off, for most)",
+    )
     p.add_argument("--seed", type=int, default=None, help=f"seed of everything (default: {d.seed})")
     p.add_argument(
         "--n-train", type=int, default=None, help="use only N training images (default: all)"
@@ -311,7 +320,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     Raises
     ------
     ValueError
-        For an unknown ``--dataset`` or a count or rate below its minimum.
+        For an unknown ``--dataset``, a count or rate below its minimum, or a
+        ``--mosaic`` probability outside [0, 1].
 
     Examples
     --------
@@ -340,6 +350,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         )
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be > 0; got {args.lr}")
+    if args.mosaic is not None and not 0 <= args.mosaic <= 1:
+        raise ValueError(f"--mosaic must be a probability in [0, 1]; got {args.mosaic}")
     if args.eval_every is not None and args.eval_every < 0:
         raise ValueError(f"--eval-every must be >= 0; got {args.eval_every}")
     neon = kind == "neon-trees"
@@ -378,6 +390,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         eval_every=pick(args.eval_every, 5 if neon else 1),
         multiscale=tuple(pick(args.multiscale, (), "multiscale")),
         multiscale_every=pick(args.multiscale_every, d.multiscale_every),
+        mosaic=pick(args.mosaic, d.mosaic, "mosaic"),
         progress=not args.no_progress,
     )
 
@@ -429,7 +442,8 @@ def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
             part, field = MODEL_OPTIONS[dest]
             have = saved_model.get(part, {}).get(field)
         else:
-            have, value = saved.get(dest), wanted[dest]
+            # A field newer than the run was not in its config: the run had its default.
+            have, value = saved.get(dest, getattr(TrainConfig, dest, None)), wanted[dest]
         if value != have:
             conflicts.append(f"{_option(dest)} {value} (the run has {have})")
     if conflicts:

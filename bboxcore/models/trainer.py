@@ -12,9 +12,9 @@ after each epoch (atomically, :func:`bboxcore.nn.serialization.save`).
 What makes a resumed run identical to an uninterrupted one: the checkpoint
 holds the detector's name, config and weights, the optimiser's momentum, the
 schedule's step, the position (stage, epoch, step within the epoch) and the
-state of the one generator that draws the flips and the target sampling
-(``rng.bit_generator.state``); the order of the images of an epoch depends
-only on (seed, stage, epoch) (:func:`~bboxcore.models.datasets.epoch_order`).
+state of the one generator that draws the flips, the mosaics and the target
+sampling (``rng.bit_generator.state``); the order of the images of an epoch
+depends only on (seed, stage, epoch) (:func:`~bboxcore.models.datasets.epoch_order`).
 
 Safety, so that no signal loses work:
 
@@ -296,7 +296,7 @@ class Trainer:
         self.train_set, self.val_set = train_set, val_set
         self.out = Path(train_config.out)
         self.overwrite = overwrite
-        self.rng = np.random.default_rng([train_config.seed, 2])  # flips and target sampling
+        self.rng = np.random.default_rng([train_config.seed, 2])  # flips, mosaics, targets
         self.model = build_model(train_config.model, model_config, train_config.seed)
         self.scheme = SCHEMES[train_config.scheme]
         _check_scheme(train_config.scheme, self.model)
@@ -983,11 +983,11 @@ class _StopOnSignals:
 def train_one_epoch(trainer: Trainer) -> bool:
     """Run the remaining batches of the current epoch; True when the epoch is complete.
 
-    Each step: load a batch (flips drawn from the trainer's generator), compute
-    the stage's named losses (:meth:`Trainer.losses`), check they are finite,
-    sum them, backward, clip the gradient norm, optimiser step, schedule step,
-    one row of ``log.csv``. Returns False early when a stop signal arrived or
-    ``max_iters`` was reached.
+    Each step: load a batch (flips and mosaics drawn from the trainer's
+    generator), compute the stage's named losses (:meth:`Trainer.losses`),
+    check they are finite, sum them, backward, clip the gradient norm,
+    optimiser step, schedule step, one row of ``log.csv``. Returns False
+    early when a stop signal arrived or ``max_iters`` was reached.
 
     Parameters
     ----------
@@ -1047,7 +1047,13 @@ def train_one_epoch(trainer: Trainer) -> bool:
                 return False
             t0 = time.perf_counter()
             images, bboxes, labels = load_batch(
-                trainer.train_set, batches[k], trainer.rng, cfg.flip, cfg.vflip, cfg.transpose
+                trainer.train_set,
+                batches[k],
+                trainer.rng,
+                cfg.flip,
+                cfg.vflip,
+                cfg.transpose,
+                mosaic=cfg.mosaic,
             )
             if cfg.multiscale:
                 side = multiscale_side(

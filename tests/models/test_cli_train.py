@@ -71,6 +71,7 @@ def test_detect_writes_a_png_and_a_coco_style_json(run_dir, tmp_path, capsys):
         (["train", "--epochs", "0"], "--epochs must be >= 1; got 0"),
         (["train", "--batch-size", "-1"], "--batch-size must be >= 1; got -1"),
         (["train", "--lr", "0"], "--lr must be > 0; got 0.0"),
+        (["train", "--mosaic", "1.5"], "--mosaic must be a probability in [0, 1]; got 1.5"),
         (["train", "--dataset", "imagenet"], "--dataset must be one of mnist-det, neon-trees"),
         (["train", "--dataset", "voc:/no/such/folder"], "/no/such/folder does not exist"),
         (["train", "--resume", "--out", "/no/such/run"], "no checkpoint to resume at /no/such/run"),
