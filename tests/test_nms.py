@@ -389,6 +389,30 @@ def test_nms_boxes_far_smaller_than_their_coordinates_suppress_across_blocks(mon
         np.testing.assert_array_equal(nms(b, [2, 1], t), [0])
 
 
+@pytest.mark.parametrize("spread", [True, False])
+def test_batched_nms_never_lets_a_label_reach_another_far_from_where_rows_start(
+    monkeypatch, spread
+):
+    # The index numbers its cells (label, area band, row) consecutively. A (label 0) and B
+    # (label 1) overlap (IoU 0.94) in an area band whose rows are 4x taller than those of
+    # the band above it (a tall box C below sets them). Far from the first row, the row
+    # numbers of the two bands drift apart by about 16 000 at y = 109 400: as many cells as a
+    # label's, so only rows kept inside their band (capped, counted from the smallest y_min)
+    # keep A's windows in its own label. Spread: C and the fillers at y = 0 (rows capped at
+    # 4096); not spread: every box near y, far from y = 0.
+    monkeypatch.setattr(nms_fast, "NMS_BLOCK", 1)
+    for y in np.arange(109380.0, 109460.0):
+        low = 0.0 if spread else y
+        a, b = [0.0, y, 10, y + 10], [0.3, y, 10.3, y + 10]
+        c = [1000.0, low - 30, 1001.225, low + 10]  # area 49, 40 tall: the band below
+        fillers = [[2000.0 + 30 * i, low, 2021.0 + 30 * i, low + 10] for i in range(40)]
+        boxes_ = np.array([a, b, c, *fillers])  # fillers: area 210, the band above
+        labels = np.r_[0, 1, np.zeros(41, int)]
+        scores = np.linspace(1.0, 0.5, len(boxes_))
+        keep = batched_nms(boxes_, scores, labels, 0.5)
+        np.testing.assert_array_equal(keep, np.arange(len(boxes_)), err_msg=f"y = {y}")
+
+
 def test_nms_fast_path_equals_reference_when_a_tight_pair_straddles_a_cell_edge(monkeypatch):
     # The index cuts y_min into rows and log-area into bands, starting at the smallest value
     # of the input; a small third "ruler" box, overlapping neither, moves that start, so that
