@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import signal
 import sys
 import time
@@ -212,7 +213,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         dest="multiscale",
         action="store_const",
         const=(),
-        help="train at the data set's size even where the recipe uses multi-scale training",
+        help="train at the data set's size even where the recipe uses multi-scale training "
+        "(default: the recipe's choice)",
     )
     p.add_argument(
         "--multiscale-every",
@@ -444,7 +446,7 @@ def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
         else:
             # A field newer than the run was not in its config: the run had its default.
             have, value = saved.get(dest, getattr(TrainConfig, dest, None)), wanted[dest]
-        if value != have:
+        if json.loads(json.dumps(value)) != have:  # as the run's JSON config has it: lists
             conflicts.append(f"{_option(dest)} {value} (the run has {have})")
     if conflicts:
         raise ValueError(

@@ -103,3 +103,24 @@ def test_multiscale_is_refused_for_a_detector_with_a_fixed_input_side(tmp_path):
 def test_sides_must_be_multiples_of_32(sides):
     with pytest.raises(ValueError, match="multiples of 32"):
         TrainConfig(multiscale=sides)
+
+
+def test_resume_on_the_command_line_accepts_the_runs_own_multiscale_sides(tmp_path, monkeypatch):
+    # the run's config comes back from JSON with a list of sides; the command line gives a
+    # tuple: the same sides are no change, other sides are refused
+    from bboxcore.models import train_cli
+
+    class Reached(Exception):
+        """The options agreed with the run: Trainer.resume was called."""
+
+    def reached(cls, *args, **kwargs):
+        raise Reached
+
+    Trainer(tiny_config(), _config(tmp_path / "run", max_iters=1, multiscale=(32, 64)),
+            ToyScenes(4)).fit()  # fmt: skip
+    monkeypatch.setattr(train_cli.Trainer, "resume", classmethod(reached))
+    argv = ["--out", str(tmp_path / "run"), "--resume", "--no-progress", "--multiscale"]
+    with pytest.raises(Reached):
+        train_cli.main([*argv, "32", "64"])
+    with pytest.raises(ValueError, match=r"cannot change --multiscale \(32, 96\)"):
+        train_cli.main([*argv, "32", "96"])
