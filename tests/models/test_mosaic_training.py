@@ -249,7 +249,9 @@ def _cli(*argv) -> TrainConfig:
 
 def test_the_command_line_sets_the_probability_and_defaults_to_off():
     assert _cli("--mosaic", "0.5").mosaic == 0.5
-    assert _cli("--model", "yolov3", "--dataset", "neon-trees").mosaic == 0.0
+    assert _cli("--model", "faster_rcnn", "--dataset", "neon-trees").mosaic == 0.0
+    assert _cli("--model", "yolov3", "--dataset", "mnist-det").mosaic == 0.0  # no recipe has it
+    assert _cli("--model", "yolov3", "--dataset", "neon-trees").mosaic == 0.5  # its NEON recipe
 
 
 @pytest.mark.parametrize("bad", ["-0.5", "2"])
