@@ -277,7 +277,7 @@ def run_one(module: str, survivors: bool = False, first_pass: bool = False) -> N
         selection = [*selection, *deselect(*SLOW_TESTS.get(module, []))]
     config().pytest_add_cli_args_test_selection = selection
     saved = results([module]).get(module, {})
-    names = [f"bboxcore.{module}.*"]
+    names = None  # every mutant of the module
     if survivors:
         # the survivors not yet judged: a listed mutant ran the whole selection when it
         # was judged equivalent (the report still flags a listed one that a test kills)
@@ -291,19 +291,20 @@ def run_one(module: str, survivors: bool = False, first_pass: bool = False) -> N
         # an interrupted run resumes: only the mutants it has not run yet
         names = sorted(n for n, c in saved.items() if c is None)
     try:
-        mutmut("run", "--max-children", "1", *names)
+        mutmut("run", "--max-children", "1", *(names or [f"bboxcore.{module}.*"]))
     finally:  # also when interrupted: what ran is kept, the rest stays unrun (None)
         save_results(module, names, saved)
 
 
-def save_results(module: str, names: list[str], saved: dict[str, int | None]) -> None:
+def save_results(module: str, names: list[str] | None, saved: dict[str, int | None]) -> None:
     """Write ``mutants/results/MODULE.json`` (atomically) from mutmut's record of the run;
-    a run of named mutants (survivors, a resumed run) is merged into the saved results."""
+    a run of named mutants (``names``: survivors, a resumed run) is merged into the saved
+    results, a run of the whole module (``names`` None) replaces them."""
     path = next(p for p in only_mutate() if module_of(p) == module)
     meta = json.loads((ROOT / "mutants" / (path + ".meta")).read_text(encoding="utf-8"))
     prefix = f"bboxcore.{module}."
     codes = {k: v for k, v in meta["exit_code_by_key"].items() if k.startswith(prefix)}
-    if saved and names != [f"bboxcore.{module}.*"]:
+    if names is not None:
         codes = {**saved, **{n: codes[n] for n in names if codes.get(n) is not None}}
     out = ROOT / "mutants" / "results" / f"{module}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
