@@ -299,15 +299,22 @@ def test_nms_fast_path_equals_reference_when_rounding_lifts_the_iou_above_thresh
         w, h = rng.uniform(1, 1000), rng.uniform(0.5, 3)
         x, y = rng.uniform(0, w / 2), rng.uniform(0, 1000)
         b = np.array([[0, y, w, y + h], [x, y, w, y + h]], np.float32)  # flush right, same rows
-        v = box_iou(b[:1], b[1:])[0, 0]
         c = b.astype(np.float64)  # the exact IoU: w - x and h are exact in float64
         exact = (c[0, 2] - c[1, 0]) / (c[0, 2] - c[0, 0])
-        t = float(np.nextafter(v, np.float32(0)))
-        if t >= exact:
-            n_lifted += 1
-            np.testing.assert_array_equal(nms(b, [1, 0], t), [0])
-            np.testing.assert_array_equal(nms_reference(b, [1, 0], t), [0])
+        n_lifted += _suppressed_when_lifted(b, exact)
     assert n_lifted > 10
+
+
+def _suppressed_when_lifted(b: np.ndarray, bound: float) -> bool:
+    """With t one float32 step below the computed IoU of the pair ``b``, when t >= ``bound``
+    (a bound on the exact IoU, so rounding lifted the computed one): both NMS suppress the
+    second box. Returns whether the pair was lifted."""
+    t = float(np.nextafter(box_iou(b[:1], b[1:])[0, 0], np.float32(0)))
+    if t < bound:
+        return False
+    np.testing.assert_array_equal(nms(b, [1, 0], t), [0])
+    np.testing.assert_array_equal(nms_reference(b, [1, 0], t), [0])
+    return True
 
 
 def test_nms_fast_path_equals_reference_when_a_subnormal_intersection_lifts_the_iou(monkeypatch):
@@ -324,14 +331,10 @@ def test_nms_fast_path_equals_reference_when_a_subnormal_intersection_lifts_the_
         w_a = np.float32(rng.uniform(1, 4) * 2.0**-60)
         w_b = np.float32(w_a * rng.uniform(2e-6, 2e-5))
         b = np.array([[0, 0, w_a, h], [w_a - w_b, 0, w_a, h]], np.float32)  # flush right
-        v = box_iou(b[:1], b[1:])[0, 0]
         c = b.astype(np.float64)
         exact = (c[1, 2] - c[1, 0]) / (c[0, 2] - c[0, 0])  # IoU <= iw / w_A, the x window
-        t = float(np.nextafter(v, np.float32(0)))
-        if t >= exact * (1 + 1e-3) and t >= 1e-6:  # beyond any relative slack of the index
-            n_lifted += 1
-            np.testing.assert_array_equal(nms_reference(b, [1, 0], t), [0])
-            np.testing.assert_array_equal(nms(b, [1, 0], t), [0])
+        # beyond any relative slack of the index
+        n_lifted += _suppressed_when_lifted(b, max(exact * (1 + 1e-3), 1e-6))
     assert n_lifted > 10
 
 
