@@ -74,7 +74,7 @@ from bboxcore.models.retinanet import _nms, prior_bias
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d
-from bboxcore.nn.ops import concatenate
+from bboxcore.nn.ops import clipped_exp, concatenate
 from bboxcore.nn.tensor import Tensor
 from bboxcore.targets.fcos import fcos_decode, fcos_locations, fcos_targets
 
@@ -262,7 +262,7 @@ class FCOS(Detector):
         cls_all = concatenate(cls, axis=1)  # (N, P, K)
         if not np.isfinite(cls_all.data).all():
             raise FloatingPointError("class logits hold NaN or inf: the weights have diverged")
-        ltrb = _clipped_exp(concatenate(reg, axis=1))  # (N, P, 4) > 0, in strides
+        ltrb = clipped_exp(concatenate(reg, axis=1), EXP_CLIP)  # (N, P, 4) > 0, in strides
         return cls_all, ltrb, concatenate(ctr, axis=1).reshape(n, -1), sizes
 
     # ------------------------------------------------------------------ training
@@ -362,14 +362,6 @@ def _last_conv(c_in: int, c_out: int, bias: float, rng) -> Conv2d:
 def _flat(t: Tensor, n: int, c: int) -> Tensor:
     """(N, C, h, w) -> (N, h w, C): the row order of :func:`bboxcore.targets.fcos_locations`."""
     return t.transpose(0, 2, 3, 1).reshape(n, -1, c)
-
-
-def _clipped_exp(x: Tensor) -> Tensor:
-    """exp(min(x, EXP_CLIP)): positive distances that an untrained head cannot overflow."""
-    clipped = np.minimum(x.data, EXP_CLIP)
-    out = np.exp(clipped)
-    # d exp(x) / dx = exp(x) below the clip; NOTE: 0 above it (the min's flat side)
-    return Tensor.from_op(out, (x,), lambda d: (d * out * (x.data < EXP_CLIP),), "clipped_exp")
 
 
 # --------------------------------------------------------------------------- presets

@@ -72,11 +72,13 @@ from bboxcore.losses.yolo import (
 from bboxcore.models.base import Detector, Prediction, _normalized, _predict_each, as_targets
 from bboxcore.models.config import _from_dict
 from bboxcore.nms import batched_nms
+from bboxcore.nn import functional as F
 from bboxcore.nn.modules import BatchNorm2d, Conv2d, LeakyReLU, Linear, MaxPool2d, Sequential
-from bboxcore.nn.ops import concatenate
+from bboxcore.nn.ops import clipped_exp, concatenate
 from bboxcore.nn.resample import upsample_nearest
 from bboxcore.nn.tensor import Tensor
 from bboxcore.targets.yolo import (
+    YOLO_T_CLIP,
     yolo_decode,
     yolo_grid,
     yolov1_decode,
@@ -92,6 +94,8 @@ LEAKY_SLOPE = 0.1
 YOLOV1_HEADS = ("fc", "conv")
 #: YOLOv1's output activations: the paper's linear layer, or a sigmoid on every output.
 YOLOV1_ACTIVATIONS = ("linear", "sigmoid")
+#: YOLOv3's box losses: the paper's on t, or GIoU on the decoded boxes.
+YOLOV3_BOX_LOSSES = ("mse", "giou")
 
 
 # --------------------------------------------------------------------------- shared pieces
@@ -421,6 +425,12 @@ class Yolov3Config:
     anchor_iou_thresh : float or None
         None: one anchor per object (the paper). A number: also the anchors whose
         shape IoU with the object exceeds it (:func:`bboxcore.targets.yolov3_targets`).
+    box_loss : {'mse', 'giou'}
+        The paper's loss on ``t`` (terms ``xy`` and ``wh``), or the GIoU loss of
+        the decoded boxes (term ``giou``; Rezatofighi et al., arXiv:1902.09630,
+        who trained YOLOv3 with it, Sec. 5.1).
+    lambda_giou : float
+        Weight of the ``giou`` term.
     score_thresh, nms_thresh : float
     max_detections : int
     """
@@ -432,12 +442,18 @@ class Yolov3Config:
     neck_channels: int = 64
     ignore_thresh: float = 0.5
     anchor_iou_thresh: float | None = None
+    box_loss: str = "mse"
+    lambda_giou: float = 1.0
     score_thresh: float = 0.02
     nms_thresh: float = 0.45
     max_detections: int = 100
 
     def __post_init__(self) -> None:
         _check_config(self)
+        if self.box_loss not in YOLOV3_BOX_LOSSES:
+            raise ValueError(f"box_loss must be one of {YOLOV3_BOX_LOSSES}; got {self.box_loss!r}")
+        if not (np.isfinite(self.lambda_giou) and self.lambda_giou > 0):
+            raise ValueError(f"lambda_giou must be a positive number; got {self.lambda_giou}")
         self.anchors = tuple((float(w), float(h)) for w, h in self.anchors)
         self.channels = tuple(int(c) for c in self.channels)
         if len(self.anchors) != 9 or any(w <= 0 or h <= 0 for w, h in self.anchors):
@@ -478,6 +494,8 @@ class YOLOv3(Detector):
     def __init__(self, config: Yolov3Config, rng: np.random.Generator) -> None:
         super().__init__()
         self.config = config
+        if config.box_loss == "giou":  # this model's terms: 'giou' replaces 'xy' and 'wh'
+            self.loss_names = ("giou", *YOLO_TERMS[2:])
         c1, c2, c3, c4, c5 = config.channels
         a, out = 3, 5 + config.n_class  # anchors per scale, outputs per anchor
         nc = config.neck_channels
@@ -590,13 +608,14 @@ class YOLOv3(Detector):
         Returns
         -------
         dict of str to Tensor
-            ``xy``, ``wh``, ``obj``, ``noobj``, ``cls``.
+            ``xy``, ``wh``, ``obj``, ``noobj``, ``cls``; with ``box_loss='giou'``
+            ``giou`` (:meth:`_giou_term`) instead of ``xy`` and ``wh``.
         """
         x = _preprocess(images)
         targets = as_targets(targets, x.shape[0])
         img_size = tuple(x.shape[2:])
         pred = self._flat(self(x))  # (N, M, 5 + C)
-        boxes, _ = self._decode(pred.data, img_size)  # for the ignore rule only
+        boxes, grid = self._decode(pred.data, img_size)  # for the ignore rule only
         cfg = self.config
         per_image = [
             yolov3_targets(t.bbox, t.label, img_size, np.asarray(cfg.anchors), cfg.strides,
@@ -605,7 +624,49 @@ class YOLOv3(Detector):
             for t, b in zip(targets, boxes)
         ]  # fmt: skip
         args = tuple(np.stack([getattr(t, f) for t in per_image]) for f in per_image[0]._fields)
-        return _loss_nodes(pred, yolov3_loss, yolov3_loss_backward, args, {})
+        terms = _loss_nodes(pred, yolov3_loss, yolov3_loss_backward, args, {})
+        if cfg.box_loss == "giou":
+            obj, loc = args[0], args[1]
+            del terms["xy"], terms["wh"]
+            terms = {"giou": self._giou_term(pred, obj, loc, grid) * cfg.lambda_giou, **terms}
+        return terms
+
+    @staticmethod
+    def _giou_term(pred: Tensor, obj: np.ndarray, loc: np.ndarray, grid) -> Tensor:
+        r"""GIoU loss of the responsible predictions' decoded boxes, summed, divided by N.
+
+        .. math::
+            \mathcal L_{giou} = \frac1N \sum_P \bigl(1 - \mathrm{GIoU}(b, \hat b)\bigr),
+            \quad b = \bigl((\sigma(t_x) + c_x)s,\ (\sigma(t_y) + c_y)s,\
+            p_w e^{t_w},\ p_h e^{t_h}\bigr)
+
+        (Rezatofighi et al., "Generalized Intersection over Union", CVPR 2019,
+        arXiv:1902.09630, Eq. 1 and Sec. 5.1, where it replaces YOLOv3's box
+        loss), with :math:`\hat b` the target box decoded from the same cell
+        and anchor, :math:`((\hat x + c_x)s, (\hat y + c_y)s, p_w e^{\hat t_w}, p_h e^{\hat t_h})`
+        (:func:`bboxcore.targets.yolov3_targets`' ``loc``). The
+        gradient reaches ``t`` through σ and exp by the autograd graph, from
+        :func:`bboxcore.nn.functional.giou_loss`'s analytic one.
+        """
+        n = obj.shape[0]
+        image, m = np.nonzero(obj == 1)  # the P responsible predictions
+        if len(m) == 0:
+            return Tensor(np.zeros((), pred.data.dtype))  # no object, no box loss
+        t = pred[image, m]  # (P, 5 + C)
+        dtype = pred.data.dtype  # float64 grids would promote the graph
+        cells, anchors, stride = (
+            a[m].astype(dtype) for a in (grid.cells, grid.anchors, grid.stride)
+        )
+        centre = (t[:, 0:2].sigmoid() + cells) * stride  # (σ(t) + c) s, pixels
+        size = clipped_exp(t[:, 2:4], YOLO_T_CLIP) * anchors  # p e^t, pixels
+        half = size * 0.5
+        bbox = concatenate([centre - half, centre + half], axis=1)  # (P, 4)
+        goal = loc[image, m]  # (x̂, ŷ, t̂_w, t̂_h)
+        goal_centre = (goal[:, 0:2] + cells) * stride
+        goal_half = np.exp(goal[:, 2:4]) * anchors / 2
+        target = np.concatenate([goal_centre - goal_half, goal_centre + goal_half], axis=1)
+        target = target.astype(dtype)
+        return F.giou_loss(bbox, target, reduction="sum") * (1.0 / n)
 
     def predict(self, images) -> list[Prediction]:
         """Detections of each image: score σ(t_o) σ(t_c), per-class NMS, top-k.

@@ -1,5 +1,5 @@
 """Operations that take several tensors or an index: concatenate, stack, element-wise maximum,
-take_along_axis (gather).
+take_along_axis (gather); and the clipped exponential of box decoders.
 
 Each forward sits beside its backward, as in :mod:`bboxcore.nn.tensor`.
 """
@@ -12,7 +12,7 @@ import numpy as np
 
 from bboxcore.nn.tensor import Tensor
 
-__all__ = ["concatenate", "gather", "maximum", "stack", "take_along_axis"]
+__all__ = ["clipped_exp", "concatenate", "gather", "maximum", "stack", "take_along_axis"]
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
@@ -112,6 +112,49 @@ def maximum(a, b) -> Tensor:
         return d * wins_a, d * (1 - wins_a)
 
     return Tensor.from_op(np.maximum(x, y), (a, b), backward, "maximum")
+
+
+def clipped_exp(x, max_value: float) -> Tensor:
+    r"""exp(min(x, max_value)): the positive sizes of a box decoder, safe from overflow.
+
+    .. math::
+        y = e^{\min(x, m)},\qquad
+        \frac{\partial y}{\partial x} = e^{x}\,[x < m]
+
+    FCOS's distances :math:`s\,e^{x}` and YOLOv2/v3's :math:`p_w e^{t_w}`
+    (Redmon & Farhadi, arXiv:1612.08242, Sec. "Direct location prediction")
+    use it: an untrained head's outputs cannot overflow float32.
+
+    Parameters
+    ----------
+    x : Tensor or array_like
+    max_value : float
+        m; above it the output is :math:`e^m` and the gradient 0 (the min's flat side).
+
+    Returns
+    -------
+    Tensor
+        Same shape as ``x``.
+
+    Raises
+    ------
+    ValueError
+        If ``max_value`` is not a finite number.
+
+    Examples
+    --------
+    >>> x = Tensor([0.0, 1.0, 20.0], requires_grad=True)
+    >>> y = clipped_exp(x, 10.0)
+    >>> y.sum().backward()
+    >>> bool(np.isclose(y.data[2], np.exp(10.0))), x.grad.tolist()[::2]  # flat above 10
+    (True, [1.0, 0.0])
+    """
+    if not np.isfinite(max_value):
+        raise ValueError(f"max_value must be a finite number; got {max_value}")
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    out = np.exp(np.minimum(x.data, max_value))
+    # d exp(x) / dx = exp(x) below the clip; NOTE: 0 above it (the min's flat side)
+    return Tensor.from_op(out, (x,), lambda d: (d * out * (x.data < max_value),), "clipped_exp")
 
 
 def take_along_axis(x, indices, axis: int) -> Tensor:

@@ -22,6 +22,7 @@ from bboxcore.models.yolo import (
 )
 from bboxcore.nn import Adam, Tensor
 from bboxcore.targets.yolo import yolo_decode, yolo_grid, yolov3_targets
+from tests.finite_diff import numerical_grad
 
 ANCHORS = tuple((s, s) for s in (4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0, 24.0))
 
@@ -136,3 +137,109 @@ def test_presets_grid_and_kmeans_anchors():
     assert area == sorted(area) and area[0] < 100 < 2500 < area[-1]
     g = yolo_grid((128, 128), np.asarray(v3.anchors), (8, 16, 32))
     assert g.stride[0, 0] == 8 and tuple(g.anchors[0]) == v3.anchors[0]
+
+
+# --------------------------------------------------------------- YOLOv3 with the GIoU box loss
+def _giou_setup(seed=0):
+    """Raw outputs (1, M, 7) float64, YOLOv3's targets of a two-object scene, the grid."""
+    grid = yolo_grid((64, 64), np.asarray(ANCHORS), (8, 16, 32))
+    rng = np.random.default_rng(seed)
+    pred = rng.normal(0, 1, (1, len(grid.cells), 7))
+    gt = np.array([[4.0, 6.0, 21.0, 27.0], [30.0, 28.0, 58.0, 50.0]])  # no centre on a cell edge
+    boxes = yolo_decode(pred[0, :, :4], grid.cells, grid.anchors, grid.stride)
+    t = yolov3_targets(gt, np.array([0, 1]), (64, 64), np.asarray(ANCHORS), (8, 16, 32), 2,
+                       pred_bbox=boxes, anchor_iou_thresh=0.5)  # fmt: skip
+    return pred, t, grid, gt
+
+
+def _giou_reference(pred, obj, grid, gt_of):
+    """Σ over responsible predictions of 1 - GIoU, from the decoded box and its object's box."""
+    total = 0.0
+    for m in np.nonzero(obj[0] == 1)[0]:
+        b = yolo_decode(pred[0, m, :4], grid.cells[m], grid.anchors[m], grid.stride[m])
+        g = gt_of[m]
+        inter = np.prod(np.clip(np.minimum(b[2:], g[2:]) - np.maximum(b[:2], g[:2]), 0, None))
+        union = np.prod(b[2:] - b[:2]) + np.prod(g[2:] - g[:2]) - inter
+        hull = np.prod(np.maximum(b[2:], g[2:]) - np.minimum(b[:2], g[:2]))
+        total += 1 - (inter / union - (hull - union) / hull)  # GIoU, Rezatofighi et al. Eq. 1
+    return total
+
+
+def test_the_giou_term_is_one_minus_giou_of_decoded_and_object_boxes_over_the_positives():
+    # Rezatofighi et al., arXiv:1902.09630, Alg. 1 / Sec. 5.1: L = Σ_P (1 - GIoU(b, b̂)) / N,
+    # b decoded as YOLOv2's Sec. "Direct location prediction"; b̂ the object's own box.
+    pred, t, grid, gt = _giou_setup()
+    obj = t.obj[None]
+    # each responsible prediction's object: the one whose centre is in its cell, by encoding
+    gt_of = {}
+    for m in np.nonzero(obj[0] == 1)[0]:
+        x, y, tw, th = t.loc[m]
+        c, s, a = grid.cells[m], grid.stride[m, 0], grid.anchors[m]
+        centre, size = (np.array([x, y]) + c) * s, a * np.exp([tw, th])
+        box = np.concatenate([centre - size / 2, centre + size / 2])
+        k = np.argmin(np.abs(gt - box).sum(1))
+        np.testing.assert_allclose(box, gt[k], atol=1e-6)  # the target is the object's box
+        gt_of[m] = gt[k]
+    value = YOLOv3._giou_term(Tensor(pred), obj, t.loc[None], grid)
+    assert obj.sum() >= 2
+    assert float(value.item()) == pytest.approx(_giou_reference(pred, obj, grid, gt_of), rel=1e-9)
+
+
+def test_the_giou_term_is_zero_when_every_positive_predicts_its_box():
+    pred, t, grid, _ = _giou_setup()
+    pos = t.obj == 1
+    exact = pred.copy()
+    exact[0, pos, 0:2] = np.log(t.loc[pos, 0:2]) - np.log1p(-t.loc[pos, 0:2])  # σ^-1(x̂)
+    exact[0, pos, 2:4] = t.loc[pos, 2:4]
+    value = YOLOv3._giou_term(Tensor(exact), t.obj[None], t.loc[None], grid)
+    assert float(value.item()) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_giou_terms_gradient_matches_finite_differences():
+    pred, t, grid, _ = _giou_setup(seed=3)
+    leaf = Tensor(pred, requires_grad=True)
+    YOLOv3._giou_term(leaf, t.obj[None], t.loc[None], grid).backward()
+
+    def f(p):
+        return float(YOLOv3._giou_term(Tensor(p), t.obj[None], t.loc[None], grid).item())
+
+    rows = np.nonzero(t.obj == 1)[0]
+    num = numerical_grad(lambda sub: f(_with_rows(pred, rows, sub)), pred[0, rows])
+    np.testing.assert_allclose(leaf.grad[0, rows], num, rtol=1e-5, atol=1e-8)
+    others = np.setdiff1d(np.arange(pred.shape[1]), rows)
+    assert not leaf.grad[0, others].any()  # only the responsible predictions
+    assert not leaf.grad[0, :, 4:].any()  # and only their box outputs
+
+
+def _with_rows(pred, rows, sub):
+    out = pred.copy()
+    out[0, rows] = sub
+    return out
+
+
+def test_the_giou_model_logs_giou_instead_of_xy_and_wh_and_trains_every_parameter():
+    cfg = Yolov3Config(n_class=2, anchors=ANCHORS, channels=(4, 4, 8, 8, 8), neck_channels=8,
+                       box_loss="giou", lambda_giou=2.0)  # fmt: skip
+    model = YOLOv3(cfg, np.random.default_rng(0))
+    assert model.loss_names == ("giou", "obj", "noobj", "cls")
+    assert tiny_v3().loss_names == ("xy", "wh", "obj", "noobj", "cls")  # the paper's, unchanged
+    image, targets = scene()
+    empty = Target(np.zeros((0, 4)), np.zeros(0, np.int64))
+    losses = model.loss(np.concatenate([image, image]), [targets[0], empty])
+    assert set(losses) == set(model.loss_names)
+    assert losses["giou"].data.dtype == np.float32
+    sum(losses.values()).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and np.isfinite(p.grad).all(), name
+    none = model.loss(image, [empty])
+    assert float(none["giou"].item()) == 0.0  # no object, no box loss
+
+
+@pytest.mark.parametrize(("field", "value", "match"), [
+    ("box_loss", "ciou", "box_loss must be one of"),
+    ("lambda_giou", 0.0, "lambda_giou must be a positive"),
+    ("lambda_giou", float("nan"), "lambda_giou must be a positive"),
+])  # fmt: skip
+def test_the_box_loss_options_are_checked(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        Yolov3Config(n_class=1, **{field: value})

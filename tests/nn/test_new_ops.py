@@ -335,3 +335,28 @@ def test_new_modules_shapes_and_parameters():
     assert nn.LeakyReLU(0.1)(x).shape == x.shape and nn.Sigmoid()(x).data.max() <= 1
     with pytest.raises(ValueError, match="mode must be one of"):
         nn.Upsample(2, mode="cubic")
+
+
+# --------------------------------------------------------------- clipped_exp
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-20, 30, allow_nan=False), min_size=1, max_size=8), st.floats(-5, 15))
+def test_clipped_exp_is_exp_below_the_clip_and_flat_above(values, m):
+    # y = e^{min(x, m)}; dy/dx = e^x below m, 0 above (FCOS's distances, YOLOv2's p e^t)
+    x = Tensor(np.array(values), requires_grad=True)
+    y = nn.ops.clipped_exp(x, m)
+    y.sum().backward()
+    v = np.array(values)
+    np.testing.assert_allclose(y.data, np.exp(np.minimum(v, m)), rtol=1e-12)
+    np.testing.assert_allclose(x.grad, np.where(v < m, np.exp(v), 0.0), rtol=1e-12)
+    assert np.array_equal(x.data, v)  # the input is not changed
+
+
+def test_clipped_exp_gradcheck_away_from_the_clip():
+    x = np.array([[-2.0, 0.3], [1.5, 9.0]])
+    assert gradcheck(lambda t: nn.ops.clipped_exp(t, 5.0), [x])
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")])
+def test_clipped_exp_refuses_a_non_finite_clip(bad):
+    with pytest.raises(ValueError, match="max_value must be a finite number"):
+        nn.ops.clipped_exp(Tensor([1.0]), bad)
