@@ -3,9 +3,11 @@ r"""CenterNet ("Objects as Points"), top to bottom like the paper's figure.
 ::
 
     image (N, H, W, 3) in [0, 1]
-      │ normalise, (N, 3, H, W)
+      │ normalise, (N, 3, H, W)  (pyramid: zero-padded to a multiple of the top stride, 32)
       ▼
     Backbone: 3x3 conv + ReLU blocks, 2x2 max-pools ──► (N, C, H/s, W/s)
+      │   or, with ``pyramid`` set: PyramidBackbone ─► C3, C4, C5 ─► FPN top-down
+      │   pathway with lateral 1x1 ─► P3 only (N, C, H/8, W/8), s = 8
       ▼
     up-sampling (optional): n_up x [x2 up-sample, 3x3 conv, ReLU] ──► (N, C', H/R, W/R)
       │                                                    R = s / 2^n_up, the output stride
@@ -28,10 +30,26 @@ convolutions) reach R = 4 at 512 px; here the backbone is the small VGG-like
 stack of :mod:`bboxcore.models.backbone`, trained from scratch, and R is the
 preset's choice (4 for the 128-px MNIST scenes, :mod:`bboxcore.models.presets`).
 
+The optional pyramid neck (``CenterNetConfig.pyramid``): the paper's best
+backbone, DLA-34 [2]_, up-samples back to stride 4 with skip connections
+from the bottom-up layers (iterative deep aggregation, [1]_ Sec. 4
+"Implementation details"), so that the fine output map also holds the
+context of the coarse layers. The plain stack above has no skip and one
+up-sampling (a 70-px receptive field on the NEON preset). With ``pyramid``
+set, the network is the backbone and FPN of RetinaNet and FCOS
+(:mod:`bboxcore.models.fpn`, Lin et al., arXiv:1612.03144, Sec. 3): the
+top-down pathway with lateral connections is that kind of aggregation; its
+finest map P3 (stride 8) sees what C5 sees, and the up-sampling stages take
+it to R = 4. Images are then zero-padded at the bottom and right to a
+multiple of the top stride (:func:`~bboxcore.models.fpn.pad_images`), so
+boxes stay in the original pixels.
+
 References
 ----------
 .. [1] X. Zhou, D. Wang, P. Krähenbühl. "Objects as Points."
    arXiv:1904.07850, 2019.
+.. [2] F. Yu, D. Wang, E. Shelhamer, T. Darrell. "Deep Layer Aggregation."
+   CVPR 2018, arXiv:1707.06484.
 """
 
 from __future__ import annotations
@@ -41,6 +59,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bboxcore.anchors import receptive_field
 from bboxcore.boxes import clip_boxes
 from bboxcore.losses.centernet import (
     CENTERNET_LOSS_NAMES,
@@ -50,6 +69,7 @@ from bboxcore.losses.centernet import (
 from bboxcore.models.backbone import Backbone
 from bboxcore.models.base import Detector, Prediction, _normalized, _predict_each, as_targets
 from bboxcore.models.config import BackboneConfig, _from_dict
+from bboxcore.models.fpn import FPN, PyramidBackbone, PyramidConfig, pad_images, pyramid_config
 from bboxcore.models.retinanet import prior_bias
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
@@ -111,8 +131,17 @@ class CenterNetConfig:
         Names of the labels 0 .. K-1 (may be empty).
     backbone : BackboneConfig
         The conv stack; its stride ``2 ** n_pool`` divided by ``2 ** n_upsample`` is R.
+        Not used when ``pyramid`` is set.
+    pyramid : PyramidConfig or None
+        None (default): the network is ``backbone``, as before this field existed
+        (configs saved without it load as such). Set: it replaces ``backbone``;
+        the network is :class:`~bboxcore.models.fpn.PyramidBackbone` and
+        :class:`~bboxcore.models.fpn.FPN`, and the up-sampling stages start from
+        P3, the finest level (stride ``pyramid.strides[0]``), so
+        R = ``pyramid.strides[0] // 2 ** n_upsample``.
     n_upsample : int
-        x2 up-sampling stages after the backbone (0: the backbone ends at stride R).
+        x2 up-sampling stages after the backbone or P3 (0: they end at stride R);
+        at most ``backbone.n_pool``, or ``pyramid.stem_pool`` with a pyramid.
     upsample_channels : int
         Channels of the up-sampling stages' convolutions.
     upsample_mode : {'nearest', 'bilinear'}
@@ -142,6 +171,7 @@ class CenterNetConfig:
     backbone: BackboneConfig = field(
         default_factory=lambda: BackboneConfig((16, 32, 64, 64, 64), n_pool=2)
     )
+    pyramid: PyramidConfig | None = None
     n_upsample: int = 0
     upsample_channels: int = 64
     upsample_mode: str = "nearest"
@@ -159,6 +189,8 @@ class CenterNetConfig:
     def __post_init__(self) -> None:
         if isinstance(self.backbone, dict):
             self.backbone = BackboneConfig(**self.backbone)
+        if isinstance(self.pyramid, dict):
+            self.pyramid = PyramidConfig(**self.pyramid)
         self.class_names = tuple(self.class_names)
         if self.n_class < 1:
             raise ValueError(f"n_class must be >= 1; got {self.n_class}")
@@ -170,10 +202,14 @@ class CenterNetConfig:
             raise ValueError(
                 f"upsample_mode must be one of {Upsample.MODES}; got {self.upsample_mode!r}"
             )
-        if not 0 <= self.n_upsample <= self.backbone.n_pool:
+        n_pool, pools = (
+            (self.backbone.n_pool, "backbone.n_pool")
+            if self.pyramid is None
+            else (self.pyramid.stem_pool, "pyramid.stem_pool")
+        )
+        if not 0 <= self.n_upsample <= n_pool:
             raise ValueError(
-                f"n_upsample must be in [0, backbone.n_pool = {self.backbone.n_pool}]; "
-                f"got {self.n_upsample}"
+                f"n_upsample must be in [0, {pools} = {n_pool}]; got {self.n_upsample}"
             )
         for name in ("upsample_channels", "head_channels", "max_detections"):
             if getattr(self, name) < 1:
@@ -187,6 +223,8 @@ class CenterNetConfig:
     @property
     def stride(self) -> int:
         """R, image pixels per output cell."""
+        if self.pyramid is not None:
+            return self.pyramid.strides[0] // 2**self.n_upsample
         return 2 ** (self.backbone.n_pool - self.n_upsample)
 
 
@@ -218,7 +256,10 @@ class CenterNet(Detector):
 
     Attributes
     ----------
-    backbone : Backbone
+    backbone : Backbone or PyramidBackbone
+        The latter when ``config.pyramid`` is set.
+    fpn : FPN or None
+        The top-down pathway that yields P3 (``config.pyramid`` set), else None.
     neck : Sequential or None
         The up-sampling stages (``config.n_upsample`` of them).
     heatmap_head, size_head, offset_head : Sequential
@@ -246,8 +287,14 @@ class CenterNet(Detector):
     def __init__(self, config: CenterNetConfig, rng: np.random.Generator) -> None:
         super().__init__()
         self.config = config
-        self.backbone = Backbone(config.backbone, rng)
-        channels = self.backbone.out_channels
+        if config.pyramid is None:
+            self.backbone = Backbone(config.backbone, rng)
+            self.fpn = None
+            channels = self.backbone.out_channels
+        else:  # C3..C5 -> P3 only: the coarser levels reach it through the top-down pathway
+            self.backbone = PyramidBackbone(config.pyramid, rng)
+            channels = config.pyramid.fpn_channels
+            self.fpn = FPN(self.backbone.out_channels, channels, rng, n_output=1)
         self.neck = None
         if config.n_upsample:
             self.neck = self._upsampling(channels, config, rng)
@@ -308,9 +355,21 @@ class CenterNet(Detector):
         window at stride s), plus :math:`(3 - 1) \cdot s'` for every 3x3 conv at
         stride s' after it: one per up-sampling stage (nearest up-sampling copies a
         cell and widens nothing) and the heads' 3x3 at stride R.
+
+        With a pyramid, the field of the top level C5
+        (:meth:`~bboxcore.models.fpn.PyramidBackbone.layers`) takes the backbone's
+        place: P3 = conv3x3(L3(C3) + up2(L4(C4) + up2(L5(C5)))) sees C5's field
+        through the top-down pathway, which is wider than those of C3 and C4,
+        plus its 3x3 output conv at stride s = 8. The count is exact (an
+        interior cell; nearest up-sampling of an odd window of cells): the
+        tests measure it by perturbing single pixels.
         """
-        s = self.backbone.feat_stride
-        field = self.backbone.receptive_field() - 2 * s  # the backbone alone
+        if self.fpn is not None:
+            s = self.backbone.strides[0]
+            field = receptive_field(self.backbone.layers()) + 2 * s  # C5, then P3's 3x3 conv
+        else:
+            s = self.backbone.feat_stride
+            field = self.backbone.receptive_field() - 2 * s  # the backbone alone
         for _ in range(self.config.n_upsample):
             s //= 2
             field += 2 * s  # the stage's 3x3 conv at the finer stride
@@ -318,12 +377,24 @@ class CenterNet(Detector):
 
     # ------------------------------------------------------------------ the figure
     def preprocess(self, images) -> Tensor:
-        """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> normalised (N, 3, H, W) float32 Tensor."""
+        """(N, H, W, 3) or (H, W, 3) images in [0, 1] -> normalised (N, 3, H, W) float32 Tensor.
+
+        With a pyramid, H and W are zero-padded at the bottom and right to the
+        next multiples of the top stride (:func:`~bboxcore.models.fpn.pad_images`).
+        """
+        if self.fpn is not None:
+            return pad_images(images, self.backbone.strides[-1])[0]
         return Tensor(_normalized(images))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(N, 3, H, W) -> heatmap logits (N, K, h, w), size (N, 2, h, w), offset (N, 2, h, w)."""
-        features = self.backbone(x)  # (N, C, H/s, W/s)
+        """(N, 3, H, W) -> heatmap logits (N, K, h, w), size (N, 2, h, w), offset (N, 2, h, w).
+
+        With a pyramid, H and W must be multiples of its top stride (32).
+        """
+        if self.fpn is None:
+            features = self.backbone(x)  # (N, C, H/s, W/s)
+        else:
+            features = self.fpn(self.backbone(x))[0]  # P3, (N, C, H/8, W/8)
         if self.neck is not None:
             features = self.neck(features)  # (N, C', H/R, W/R)
         heat = self.heatmap_head(features)
@@ -399,8 +470,8 @@ class CenterNet(Detector):
         return _predict_each(self, images)
 
     def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
+        img_size = images.shape[1:3]  # the padded bottom and right of a pyramid's input are cut
         x = self.preprocess(images)
-        img_size = x.shape[2:]
         heat, size, offset = self(x)
         prob = heat.sigmoid().data  # Ŷ = σ(z), (N, K, h, w)
         out = []
@@ -426,7 +497,7 @@ def _l1(pred: Tensor, target: np.ndarray, mask: np.ndarray, n_object: int) -> Te
 
 
 # --------------------------------------------------------------------------- presets
-def centernet_config(dataset: str, class_names):
+def centernet_config(dataset: str, class_names, neck: str = "upsample"):
     """CenterNet for a data set: output stride R = 4, a stride-8 backbone and one x2 up-sampling.
 
     MNIST scenes (128 px, digits 12-40 px): the Faster R-CNN backbone (16-32-64-64
@@ -443,25 +514,47 @@ def centernet_config(dataset: str, class_names):
     --dataset mnist-det --optimizer adam --lr 4e-3 --batch-size 8 --epochs 4
     --warmup-iters 200``.
 
+    ``neck="fpn"`` gives the pyramid variant (not yet trained; the default
+    stays the plain stack): the same config with ``pyramid`` set to
+    :func:`~bboxcore.models.fpn.pyramid_config` of the data set, the P3..P5
+    pyramid of RetinaNet and FCOS, and one x2 up-sampling from P3 (stride 8)
+    to R = 4. Its ``backbone`` field is kept but unused. On NEON tiles the
+    receptive field grows from 70 px to 190 px, with the top-down pathway's
+    skip connections from every level (DLA-34's aggregation, "Objects as
+    Points" Sec. 4, arXiv:1904.07850).
+
     Parameters
     ----------
     dataset : str
         ``'mnist-det'``, ``'neon-trees'``, ``'voc:PATH'`` or ``'coco:PATH'``.
     class_names : sequence of str
+    neck : {'upsample', 'fpn'}
+        ``'upsample'``: the plain backbone and its up-sampling stages;
+        ``'fpn'``: the feature pyramid, then one up-sampling stage.
 
     Returns
     -------
     bboxcore.models.centernet.CenterNetConfig
 
+    Raises
+    ------
+    ValueError
+        If ``neck`` is neither ``'upsample'`` nor ``'fpn'``.
+
     Examples
     --------
     >>> cfg = centernet_config("mnist-det", [str(k) for k in range(10)])
-    >>> cfg.stride, cfg.min_radius, cfg.n_class
-    (4, 1, 10)
+    >>> cfg.stride, cfg.min_radius, cfg.n_class, cfg.pyramid
+    (4, 1, 10, None)
+    >>> fpn = centernet_config("neon-trees", ["Tree"], neck="fpn")
+    >>> fpn.stride, fpn.pyramid.strides, fpn.n_upsample
+    (4, (8, 16, 32), 1)
     """
 
     from bboxcore.models.datasets import dataset_kind
 
+    if neck not in ("upsample", "fpn"):
+        raise ValueError(f"neck must be 'upsample' or 'fpn'; got {neck!r}")
     kind = dataset_kind(dataset)
     if kind == "mnist-det":
         backbone, n_up = BackboneConfig(channels=(16, 32, 64, 64), n_pool=3), 1
@@ -470,10 +563,14 @@ def centernet_config(dataset: str, class_names):
         n_up = 1
     else:
         backbone, n_up = BackboneConfig(channels=(16, 32, 64, 128, 128), n_pool=4), 2
+    pyramid = None
+    if neck == "fpn":  # P3 at stride 8, one x2 up-sampling: R = 4
+        pyramid, n_up = pyramid_config(dataset), 1
     return CenterNetConfig(
         n_class=len(class_names),
         class_names=tuple(class_names),
         backbone=backbone,
+        pyramid=pyramid,
         n_upsample=n_up,
         upsample_channels=32,
         head_channels=32,

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bboxcore.models.backbone import Backbone
+from bboxcore.models.backbone import CONV_KSIZE, Backbone
 from bboxcore.models.base import _normalized
 from bboxcore.models.config import BackboneConfig
 from bboxcore.nn import init
@@ -143,6 +143,26 @@ class PyramidBackbone(Module):
         self.strides = config.strides
         self.out_channels = (config.stem[-1], *config.stages)
 
+    def layers(self) -> list[tuple[int, int]]:
+        """``(ksize, stride)`` of every conv and pool from the image to the top level (C5).
+
+        The input of :func:`bboxcore.anchors.receptive_field`: the stem's
+        layers (:meth:`Backbone.layers` without the RPN window), then a 2x2/2
+        max-pool and a 3x3 conv per stage.
+
+        Examples
+        --------
+        >>> from bboxcore.anchors import receptive_field
+        >>> cfg = PyramidConfig(stem=(4, 8), stem_pool=1, stages=(8,))
+        >>> net = PyramidBackbone(cfg, np.random.default_rng(0))
+        >>> net.layers()
+        [(3, 1), (2, 2), (3, 1), (2, 2), (3, 1)]
+        >>> receptive_field(net.layers())  # C5 = C2 here: 3x3, pool, 3x3, pool, 3x3
+        18
+        """
+        stem = self.stem.layers()[:-1]  # the last entry is the RPN's window
+        return stem + [(LEVEL_FACTOR, LEVEL_FACTOR), (CONV_KSIZE, 1)] * len(self.stages)
+
     def forward(self, x: Tensor) -> list[Tensor]:
         """(N, 3, H, W) -> [(N, c_l, H / s_l, W / s_l) for each level], finest first."""
         feats = [self.stem(x)]
@@ -169,6 +189,16 @@ class FPN(Module):
     out_channels : int
         C of every P level.
     rng : numpy.random.Generator
+    n_output : int, optional
+        How many levels, finest first, get their 3x3 output convolution and are
+        returned (default: all). CenterNet reads only P3 (``n_output=1``): the
+        coarser levels still feed it through the top-down pathway, but their
+        output convolutions would be weights without a gradient.
+
+    Raises
+    ------
+    ValueError
+        If ``n_output`` is not in [1, number of levels].
 
     Examples
     --------
@@ -176,13 +206,20 @@ class FPN(Module):
     >>> c3, c4 = Tensor(np.ones((1, 4, 4, 4))), Tensor(np.ones((1, 6, 2, 2)))
     >>> [p.shape for p in fpn([c3, c4])]
     [(1, 5, 4, 4), (1, 5, 2, 2)]
+    >>> [p.shape for p in FPN((4, 6), 5, np.random.default_rng(0), n_output=1)([c3, c4])]
+    [(1, 5, 4, 4)]
     """
 
-    def __init__(self, in_channels: Sequence[int], out_channels: int, rng) -> None:
+    def __init__(
+        self, in_channels: Sequence[int], out_channels: int, rng, n_output: int | None = None
+    ) -> None:
         super().__init__()
+        n_output = len(in_channels) if n_output is None else n_output
+        if not 1 <= n_output <= len(in_channels):
+            raise ValueError(f"n_output must be in [1, {len(in_channels)}]; got {n_output}")
         self.lateral = [Conv2d(c, out_channels, 1, rng=rng) for c in in_channels]
         self.output = [
-            Conv2d(out_channels, out_channels, 3, padding=1, rng=rng) for _ in in_channels
+            Conv2d(out_channels, out_channels, 3, padding=1, rng=rng) for _ in range(n_output)
         ]
         for conv in (*self.lateral, *self.output):
             # no ReLU follows these convolutions: gain 1, not He's sqrt(2) (as detectron2's
@@ -191,12 +228,16 @@ class FPN(Module):
         self.out_channels = out_channels
 
     def forward(self, feats: Sequence[Tensor]) -> list[Tensor]:
-        """[C_l (N, c_l, h_l, w_l)] -> [P_l (N, C, h_l, w_l)], each h_l = 2 h_{l+1}."""
+        """[C_l (N, c_l, h_l, w_l)] -> [P_l (N, C, h_l, w_l)], each h_l = 2 h_{l+1}.
+
+        Only the ``n_output`` finest P_l are computed and returned.
+        """
         if len(feats) != len(self.lateral):
             raise ValueError(f"FPN expects {len(self.lateral)} levels; got {len(feats)}")
-        merged = self.lateral[-1](feats[-1])  # M5 = L5(C5)
-        outs = [self.output[-1](merged)]
-        for level in range(len(feats) - 2, -1, -1):
+        top = len(feats) - 1
+        merged = self.lateral[top](feats[top])  # M5 = L5(C5)
+        outs = [self.output[top](merged)] if top < len(self.output) else []
+        for level in range(top - 1, -1, -1):
             lateral = self.lateral[level](feats[level])  # (N, C, h, w)
             top_down = upsample_nearest(merged, LEVEL_FACTOR)  # (N, C, h/2, w/2) -> (N, C, h, w)
             if top_down.shape != lateral.shape:
@@ -205,7 +246,8 @@ class FPN(Module):
                     f"one {lateral.shape[2:]}; image sides must be multiples of the top stride"
                 )
             merged = lateral + top_down  # M_l = L_l(C_l) + up2(M_{l+1})
-            outs.insert(0, self.output[level](merged))  # P_l = conv3x3(M_l)
+            if level < len(self.output):
+                outs.insert(0, self.output[level](merged))  # P_l = conv3x3(M_l)
         return outs
 
 

@@ -78,3 +78,30 @@ def test_pad_images_keeps_pixels_in_place():
     np.testing.assert_allclose(x.data[1, :, 5, 7], (img[1, 5, 7] - mean) / std, rtol=1e-5)
     with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
         pad_images(np.zeros((4, 4)), 8)
+
+
+def test_fpn_with_one_output_is_the_full_fpns_p3():
+    # n_output=1 (CenterNet): the top-down pathway still merges C5 and C4 into M3, but only
+    # P3 = conv3x3(M3) is computed; given the same weights, it is the full FPN's P3
+    rng = np.random.default_rng(2)
+    c = [Tensor(rng.normal(size=(1, ch, s, s))) for ch, s in ((3, 8), (4, 4), (5, 2))]
+    full = FPN((3, 4, 5), 6, np.random.default_rng(0))
+    p3_only = FPN((3, 4, 5), 6, np.random.default_rng(1), n_output=1)
+    assert len(p3_only.output) == 1 and len(p3_only.parameters()) == 2 * 3 + 2
+    for conv, same in zip((*p3_only.lateral, *p3_only.output), (*full.lateral, full.output[0])):
+        conv.weight.data, conv.bias.data = same.weight.data.copy(), same.bias.data.copy()
+    (p3,) = p3_only(c)
+    np.testing.assert_array_equal(p3.data, full(c)[0].data)
+    with pytest.raises(ValueError, match=r"n_output must be in \[1, 3\]"):
+        FPN((3, 4, 5), 6, np.random.default_rng(0), n_output=0)
+
+
+def test_pyramid_backbone_layers_give_c5s_receptive_field():
+    # stem c p c p c p c, then p c per stage; F(i) = (F(i+1) - 1) stride_i + ksize_i:
+    # 1 -> 3 -> 6 -> 8 -> 16 -> 18 -> 36 -> 38 -> 76 -> 78 -> 156 -> 158 px
+    from bboxcore.anchors import receptive_field
+
+    cfg = PyramidConfig(stem=(2, 2, 2, 2), stem_pool=3, stages=(2, 2))
+    net = PyramidBackbone(cfg, np.random.default_rng(0))
+    assert net.layers() == [(3, 1), (2, 2)] * 3 + [(3, 1)] + [(2, 2), (3, 1)] * 2
+    assert receptive_field(net.layers()) == 158
