@@ -425,6 +425,13 @@ class Yolov3Config:
     anchor_iou_thresh : float or None
         None: one anchor per object (the paper). A number: also the anchors whose
         shape IoU with the object exceeds it (:func:`bboxcore.targets.yolov3_targets`).
+    scale_xy : float >= 1
+        α of YOLOv4's grid-sensitive decoding (:func:`bboxcore.targets.yolo_decode`;
+        1: YOLOv3's).
+    neighbour_cells : bool
+        Also the two neighbouring cells nearest to an object's centre are
+        responsible for it (:func:`bboxcore.targets.yolov3_targets`; needs
+        ``scale_xy >= 2``).
     box_loss : {'mse', 'giou'}
         The paper's loss on ``t`` (terms ``xy`` and ``wh``), or the GIoU loss of
         the decoded boxes (term ``giou``; Rezatofighi et al., arXiv:1902.09630,
@@ -442,6 +449,8 @@ class Yolov3Config:
     neck_channels: int = 64
     ignore_thresh: float = 0.5
     anchor_iou_thresh: float | None = None
+    scale_xy: float = 1.0
+    neighbour_cells: bool = False
     box_loss: str = "mse"
     lambda_giou: float = 1.0
     score_thresh: float = 0.02
@@ -452,6 +461,10 @@ class Yolov3Config:
         _check_config(self)
         if self.box_loss not in YOLOV3_BOX_LOSSES:
             raise ValueError(f"box_loss must be one of {YOLOV3_BOX_LOSSES}; got {self.box_loss!r}")
+        if not (np.isfinite(self.scale_xy) and self.scale_xy >= 1):
+            raise ValueError(f"scale_xy must be a finite number >= 1; got {self.scale_xy}")
+        if self.neighbour_cells and self.scale_xy < 2:
+            raise ValueError(f"neighbour_cells needs scale_xy >= 2; got {self.scale_xy}")
         if not (np.isfinite(self.lambda_giou) and self.lambda_giou > 0):
             raise ValueError(f"lambda_giou must be a positive number; got {self.lambda_giou}")
         self.anchors = tuple((float(w), float(h)) for w, h in self.anchors)
@@ -593,7 +606,9 @@ class YOLOv3(Detector):
     def _decode(self, pred: np.ndarray, img_size) -> tuple[np.ndarray, object]:
         """(N, M, 5 + C) raw outputs -> decoded boxes (N, M, 4) in pixels, and the grid."""
         grid = yolo_grid(img_size, np.asarray(self.config.anchors), self.config.strides)
-        return yolo_decode(pred[..., :4], grid.cells, grid.anchors, grid.stride), grid
+        boxes = yolo_decode(pred[..., :4], grid.cells, grid.anchors, grid.stride,
+                            scale_xy=self.config.scale_xy)  # fmt: skip
+        return boxes, grid
 
     def loss(self, images, targets: Sequence, rng: np.random.Generator | None = None):
         """YOLOv3's loss terms for one batch (:func:`bboxcore.losses.yolov3_loss`).
@@ -620,7 +635,8 @@ class YOLOv3(Detector):
         per_image = [
             yolov3_targets(t.bbox, t.label, img_size, np.asarray(cfg.anchors), cfg.strides,
                            cfg.n_class, pred_bbox=b, ignore_thresh=cfg.ignore_thresh,
-                           anchor_iou_thresh=cfg.anchor_iou_thresh)
+                           anchor_iou_thresh=cfg.anchor_iou_thresh, scale_xy=cfg.scale_xy,
+                           neighbour_cells=cfg.neighbour_cells)
             for t, b in zip(targets, boxes)
         ]  # fmt: skip
         args = tuple(np.stack([getattr(t, f) for t in per_image]) for f in per_image[0]._fields)
@@ -628,23 +644,25 @@ class YOLOv3(Detector):
         if cfg.box_loss == "giou":
             obj, loc = args[0], args[1]
             del terms["xy"], terms["wh"]
-            terms = {"giou": self._giou_term(pred, obj, loc, grid) * cfg.lambda_giou, **terms}
+            giou = self._giou_term(pred, obj, loc, grid, cfg.scale_xy)
+            terms = {"giou": giou * cfg.lambda_giou, **terms}
         return terms
 
     @staticmethod
-    def _giou_term(pred: Tensor, obj: np.ndarray, loc: np.ndarray, grid) -> Tensor:
+    def _giou_term(pred: Tensor, obj: np.ndarray, loc: np.ndarray, grid, scale_xy=1.0) -> Tensor:
         r"""GIoU loss of the responsible predictions' decoded boxes, summed, divided by N.
 
         .. math::
             \mathcal L_{giou} = \frac1N \sum_P \bigl(1 - \mathrm{GIoU}(b, \hat b)\bigr),
-            \quad b = \bigl((\sigma(t_x) + c_x)s,\ (\sigma(t_y) + c_y)s,\
+            \quad b = \bigl((\alpha\sigma(t_x) - \tfrac{\alpha - 1}2 + c_x)s,\ \ldots,\
             p_w e^{t_w},\ p_h e^{t_h}\bigr)
 
         (Rezatofighi et al., "Generalized Intersection over Union", CVPR 2019,
         arXiv:1902.09630, Eq. 1 and Sec. 5.1, where it replaces YOLOv3's box
         loss), with :math:`\hat b` the target box decoded from the same cell
-        and anchor, :math:`((\hat x + c_x)s, (\hat y + c_y)s, p_w e^{\hat t_w}, p_h e^{\hat t_h})`
-        (:func:`bboxcore.targets.yolov3_targets`' ``loc``). The
+        and anchor, :math:`((\alpha\hat u - \tfrac{\alpha - 1}2 + c_x)s, \ldots,
+        p_w e^{\hat t_w}, p_h e^{\hat t_h})` with :math:`\hat u` the target of σ(t_x)
+        (:func:`bboxcore.targets.yolov3_targets`' ``loc``; α = ``scale_xy``). The
         gradient reaches ``t`` through σ and exp by the autograd graph, from
         :func:`bboxcore.nn.functional.giou_loss`'s analytic one.
         """
@@ -657,12 +675,13 @@ class YOLOv3(Detector):
         cells, anchors, stride = (
             a[m].astype(dtype) for a in (grid.cells, grid.anchors, grid.stride)
         )
-        centre = (t[:, 0:2].sigmoid() + cells) * stride  # (σ(t) + c) s, pixels
+        shift = (scale_xy - 1) / 2
+        centre = (t[:, 0:2].sigmoid() * scale_xy + (cells - shift)) * stride  # pixels
         size = clipped_exp(t[:, 2:4], YOLO_T_CLIP) * anchors  # p e^t, pixels
         half = size * 0.5
         bbox = concatenate([centre - half, centre + half], axis=1)  # (P, 4)
         goal = loc[image, m]  # (x̂, ŷ, t̂_w, t̂_h)
-        goal_centre = (goal[:, 0:2] + cells) * stride
+        goal_centre = (goal[:, 0:2] * scale_xy - shift + cells) * stride
         goal_half = np.exp(goal[:, 2:4]) * anchors / 2
         target = np.concatenate([goal_centre - goal_half, goal_centre + goal_half], axis=1)
         target = target.astype(dtype)

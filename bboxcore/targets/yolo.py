@@ -96,6 +96,17 @@ def _as_stride(stride) -> np.ndarray:
     return s
 
 
+def _as_scale_xy(scale_xy) -> float:
+    """α >= 1 of YOLOv4's grid-sensitive decoding, as a float."""
+    if isinstance(scale_xy, bool) or not isinstance(
+        scale_xy, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"scale_xy must be a number >= 1; got {type(scale_xy).__name__}")
+    if not (np.isfinite(scale_xy) and scale_xy >= 1):
+        raise ValueError(f"scale_xy must be a finite number >= 1; got {scale_xy}")
+    return float(scale_xy)
+
+
 def _broadcast(*arrays_and_names):
     try:
         return np.broadcast_shapes(*(a.shape[:-1] for a, _ in arrays_and_names))
@@ -105,7 +116,7 @@ def _broadcast(*arrays_and_names):
 
 
 # --------------------------------------------------------------------------- v2/v3 coding
-def yolo_decode(loc, cells, anchors, stride=1.0) -> np.ndarray:
+def yolo_decode(loc, cells, anchors, stride=1.0, *, scale_xy=1.0) -> np.ndarray:
     r"""Decode YOLOv2/v3 offsets into boxes: σ keeps the centre in its cell, exp scales the anchor.
 
     A prediction ``(t_x, t_y, t_w, t_h)`` at cell ``(c_x, c_y)`` with anchor
@@ -120,6 +131,12 @@ def yolo_decode(loc, cells, anchors, stride=1.0) -> np.ndarray:
     ``stride`` is the feature map's stride s: :math:`(b_x s, b_y s)` with the
     anchors given in pixels. The objectness σ(t_o) is decoded by the caller.
 
+    YOLOv4's grid-sensitive form [4]_ (Sec. 3.4, "Eliminate grid sensitivity")
+    stretches σ by a factor α = ``scale_xy`` > 1 about the cell's middle,
+    :math:`b_x = \alpha\sigma(t_x) - \frac{\alpha - 1}2 + c_x`, so that a
+    centre on a cell border needs no infinite ``t_x``; α = 2 reaches half a
+    cell into each neighbour (:func:`yolov3_targets`' ``neighbour_cells``).
+
     Parameters
     ----------
     loc : array_like, shape (..., 4), float
@@ -130,6 +147,8 @@ def yolo_decode(loc, cells, anchors, stride=1.0) -> np.ndarray:
         Anchor sizes ``(p_w, p_h)`` > 0 (pixels, or cells with ``stride=1``).
     stride : float or array_like, shape (..., 1), default 1.0
         Pixels per cell, > 0.
+    scale_xy : float >= 1, default 1.0
+        α; 1 is YOLOv2/v3's decoding.
 
     Returns
     -------
@@ -153,6 +172,8 @@ def yolo_decode(loc, cells, anchors, stride=1.0) -> np.ndarray:
     ----------
     .. [2] J. Redmon, A. Farhadi. "YOLO9000: Better, Faster, Stronger." CVPR
        2017, arXiv:1612.08242.
+    .. [4] A. Bochkovskiy, C.-Y. Wang, H.-Y. M. Liao. "YOLOv4: Optimal Speed and
+       Accuracy of Object Detection." arXiv:2004.10934, 2020.
 
     Examples
     --------
@@ -160,16 +181,21 @@ def yolo_decode(loc, cells, anchors, stride=1.0) -> np.ndarray:
     array([2.5, 1. , 4.5, 2. ])
     >>> yolo_decode([0., 0., np.log(2), 0.], [3, 1], [16., 8.], stride=8.)  # pixels
     array([12.,  8., 44., 16.])
+    >>> yolo_decode([-50., 50., 0., 0.], [3, 1], [2., 1.], scale_xy=2.)  # x -> 3 - 0.5, y -> 2.5
+    array([1.5, 2. , 3.5, 3. ])
     """
     loc = _as_last(loc, "loc", 4)
     cells = _as_last(cells, "cells", 2)
     anchors = _as_anchors(anchors)
     stride = _as_stride(stride)
+    alpha = _as_scale_xy(scale_xy)
     _broadcast((loc, "loc"), (cells, "cells"), (anchors, "anchors"))
     dtype = loc.dtype
     s = stride if stride.ndim == 0 else stride[..., 0]
-    cx = (_sigmoid(loc[..., 0]) + cells[..., 0]) * s  # b_x = σ(t_x) + c_x, times the stride
-    cy = (_sigmoid(loc[..., 1]) + cells[..., 1]) * s
+    shift = (alpha - 1) / 2
+    # b_x = α σ(t_x) - (α - 1) / 2 + c_x (α = 1: σ(t_x) + c_x), times the stride
+    cx = (alpha * _sigmoid(loc[..., 0]) - shift + cells[..., 0]) * s
+    cy = (alpha * _sigmoid(loc[..., 1]) - shift + cells[..., 1]) * s
     tw = np.minimum(loc[..., 2], YOLO_T_CLIP)
     th = np.minimum(loc[..., 3], YOLO_T_CLIP)
     w = anchors[..., 0] * np.exp(tw)  # b_w = p_w e^{t_w}
@@ -178,7 +204,7 @@ def yolo_decode(loc, cells, anchors, stride=1.0) -> np.ndarray:
     return out.astype(dtype, copy=False)
 
 
-def yolo_encode(bbox, cells, anchors, stride=1.0) -> np.ndarray:
+def yolo_encode(bbox, cells, anchors, stride=1.0, *, scale_xy=1.0) -> np.ndarray:
     r"""The inverse of :func:`yolo_decode`: the offsets that turn an anchor at a cell into a box.
 
     .. math::
@@ -188,7 +214,9 @@ def yolo_encode(bbox, cells, anchors, stride=1.0) -> np.ndarray:
     with :math:`\sigma^{-1}(u) = \log\frac{u}{1-u}` [2]_ (Sec. 2; *Detection –
     3 stages*, §F2.2, "x_f = x - i, w_f = log(w / anchors[0])"). YOLOv3's loss
     uses the fraction :math:`b_x / s - c_x` itself as the target of
-    :math:`\sigma(t_x)` (:func:`yolov3_targets`).
+    :math:`\sigma(t_x)` (:func:`yolov3_targets`). With α = ``scale_xy``
+    (:func:`yolo_decode`) the fraction f becomes :math:`u = (f + \frac{\alpha -
+    1}2) / \alpha` before :math:`\sigma^{-1}`.
 
     Parameters
     ----------
@@ -197,11 +225,14 @@ def yolo_encode(bbox, cells, anchors, stride=1.0) -> np.ndarray:
     cells : array_like, shape (..., 2)
         ``(c_x, c_y)``; the box centre must lie in the cell, i.e.
         :math:`b_x / s - c_x \in [0, 1]` up to rounding (a tolerance of 1e-9, 1e-5
-        for float32 boxes, both ends included).
+        for float32 boxes, both ends included); with α, in
+        :math:`[-\frac{\alpha - 1}2, \frac{\alpha + 1}2]`.
     anchors : array_like, shape (..., 2)
         ``(p_w, p_h)`` > 0.
     stride : float or array_like, shape (..., 1), default 1.0
         As in :func:`yolo_decode`.
+    scale_xy : float >= 1, default 1.0
+        α of :func:`yolo_decode`.
 
     Returns
     -------
@@ -232,20 +263,24 @@ def yolo_encode(bbox, cells, anchors, stride=1.0) -> np.ndarray:
     cells = _as_last(cells, "cells", 2)
     anchors = _as_anchors(anchors)
     stride = _as_stride(stride)
+    alpha = _as_scale_xy(scale_xy)
     _broadcast((bbox, "bbox"), (cells, "cells"), (anchors, "anchors"))
     s = stride if stride.ndim == 0 else stride[..., 0]
     w = bbox[..., 2] - bbox[..., 0]
     h = bbox[..., 3] - bbox[..., 1]
     if (w <= 0).any() or (h <= 0).any():
         raise ValueError("bbox must have positive width and height to be encoded")
-    fx = (bbox[..., 0] + w / 2) / s - cells[..., 0]  # the centre's place in its cell, in [0, 1]
-    fy = (bbox[..., 1] + h / 2) / s - cells[..., 1]
+    shift = (alpha - 1) / 2
+    # the centre's place in its cell, in [0, 1]; u = (f + (α - 1) / 2) / α (α = 1: f itself)
+    fx = ((bbox[..., 0] + w / 2) / s - cells[..., 0] + shift) / alpha
+    fy = ((bbox[..., 1] + h / 2) / s - cells[..., 1] + shift) / alpha
     tol = 1e-5 if bbox.dtype == np.float32 else 1e-9
     outside = (fx < -tol) | (fx > 1 + tol) | (fy < -tol) | (fy > 1 + tol)
     if np.any(outside):
         raise ValueError(
-            "every bbox centre must lie in its cell (0 <= b_x / s - c_x <= 1, same for y); "
-            f"got fractions in x [{np.min(fx)}, {np.max(fx)}], y [{np.min(fy)}, {np.max(fy)}]"
+            f"every bbox centre must lie in its cell ({-shift:g} <= b_x / s - c_x <= "
+            f"{1 + shift:g}, same for y); got fractions (f + {shift:g}) / {alpha:g} in "
+            f"x [{np.min(fx)}, {np.max(fx)}], y [{np.min(fy)}, {np.max(fy)}]"
         )
     fx = np.clip(fx, LOGIT_CLIP, 1 - LOGIT_CLIP)
     fy = np.clip(fy, LOGIT_CLIP, 1 - LOGIT_CLIP)
@@ -555,8 +590,9 @@ class Yolov3Targets(NamedTuple):
     obj : ndarray, shape (M,), int8
         1 = responsible for a GT box, 0 = no object, -1 = ignored (no objectness loss).
     loc : ndarray, shape (M, 4)
-        ``(x̂, ŷ, t̂_w, t̂_h)`` for positives: the centre's fraction in its cell
-        (the target of σ(t_x), σ(t_y)) and the log size ratios; 0 elsewhere.
+        ``(x̂, ŷ, t̂_w, t̂_h)`` for positives: the targets of σ(t_x), σ(t_y) — the
+        centre's fraction in its cell, or :math:`(f + \frac{\alpha - 1}2) / \alpha`
+        with ``scale_xy`` α — and the log size ratios; 0 elsewhere.
     box_weight : ndarray, shape (M,)
         ``2 - ŵ ĥ`` (sizes relative to the image) for positives, 0 elsewhere.
     cls : ndarray, shape (M, C)
@@ -589,6 +625,8 @@ def yolov3_targets(
     pred_bbox=None,
     ignore_thresh: float = 0.5,
     anchor_iou_thresh: float | None = None,
+    scale_xy: float = 1.0,
+    neighbour_cells: bool = False,
 ) -> Yolov3Targets:
     r"""YOLOv3's targets: one anchor of nine per GT box, at its centre's cell on the anchor's scale.
 
@@ -633,6 +671,19 @@ def yolov3_targets(
         cell of the centre on its own scale — the ``iou_thresh`` of AlexeyAB's
         darknet (YOLOv4's configs use 0.213). More positives per object give
         the class scores more to learn from.
+    scale_xy : float >= 1, default 1.0
+        α of the grid-sensitive decoding (:func:`yolo_decode`): the target of
+        σ(t_x) is :math:`(\hat x + \frac{\alpha - 1}2) / \alpha`.
+    neighbour_cells : bool, default False
+        Also make responsible, with the same anchor, the two neighbouring cells
+        nearest to the centre: left or right (the side of the half of the cell
+        that holds it), above or below (needs ``scale_xy >= 2``, so that a cell
+        reaches half a cell into its neighbours). Three cells per object and
+        anchor, not one: the neighbours of the centre cell, which see the same
+        object, are no longer no-object examples. This is the assignment of the
+        YOLOv4 authors' Scaled-YOLOv4 (Wang, Bochkovskiy & Liao, CVPR 2021,
+        arXiv:2011.08036) code, taken from Ultralytics YOLOv5 (software, no
+        paper), with their α = 2. A centre cell's target wins over a neighbour's.
 
     Returns
     -------
@@ -642,8 +693,9 @@ def yolov3_targets(
     Raises
     ------
     ValueError
-        If an input is malformed, ``pred_bbox`` is not (M, 4) for this grid, or
-        ``ignore_thresh`` is outside [0, 1].
+        If an input is malformed, ``pred_bbox`` is not (M, 4) for this grid,
+        ``ignore_thresh`` is outside [0, 1], ``scale_xy`` < 1, or
+        ``neighbour_cells`` with ``scale_xy`` < 2.
 
     Notes
     -----
@@ -671,6 +723,16 @@ def yolov3_targets(
     True
     >>> t.loc[k].round(4).tolist(), round(float(t.box_weight[k]), 4)
     ([0.75, 0.75, -0.1823, -0.1823], 1.9023)
+
+    With the neighbours (α = 2): the centre cell's target is (0.75 + 0.5) / 2,
+    and cells (4, 3) and (3, 4) are responsible too, with fraction -0.25.
+
+    >>> t = yolov3_targets([[20., 20., 40., 40.]], [0], (64, 64), anchors, (8, 16, 32), 1,
+    ...                    scale_xy=2.0, neighbour_cells=True)
+    >>> [divmod(int(j) // 3, 8)[::-1] for j in np.flatnonzero(t.obj == 1)]  # (c_x, c_y)
+    [(3, 3), (4, 3), (3, 4)]
+    >>> t.loc[t.obj == 1, :2].tolist()
+    [[0.625, 0.625], [0.125, 0.625], [0.625, 0.125]]
     """
     b = as_boxes(bbox, "bbox")
     h, w = as_image_size(img_size)
@@ -679,6 +741,15 @@ def yolov3_targets(
     grid = yolo_grid((h, w), anchors, strides)
     a = _as_anchors(anchors).astype(np.float64)
     thresh = unit_interval(ignore_thresh, "ignore_thresh")
+    alpha = _as_scale_xy(scale_xy)
+    if not isinstance(neighbour_cells, (bool, np.bool_)):
+        raise TypeError(f"neighbour_cells must be a bool; got {type(neighbour_cells).__name__}")
+    if neighbour_cells and alpha < 2:
+        raise ValueError(
+            f"neighbour_cells needs scale_xy >= 2 (a cell must reach half a cell into its "
+            f"neighbours); got scale_xy = {alpha:g}"
+        )
+    shift = (alpha - 1) / 2
     m = len(grid.cells)
     n_anchor = len(a) // len(grid.feat_sizes)
     obj = np.full(m, NEGATIVE, np.int8)
@@ -704,18 +775,27 @@ def yolov3_targets(
     if anchor_iou_thresh is not None:
         responsible |= shape_iou > unit_interval(anchor_iou_thresh, "anchor_iou_thresh")
     offsets = np.cumsum([0] + [fh * fw * n_anchor for fh, fw in grid.feat_sizes])
-    for i in np.flatnonzero(valid):
-        for anchor in np.flatnonzero(responsible[i]):
-            level, k = divmod(int(anchor), n_anchor)
-            s = float(strides[level])
-            fh, fw = grid.feat_sizes[level]
-            xc, yc = (b[i, 0] + b[i, 2]) / 2 / s, (b[i, 1] + b[i, 3]) / 2 / s
-            cx, cy = min(int(np.floor(xc)), fw - 1), min(int(np.floor(yc)), fh - 1)
-            j = offsets[level] + (cy * fw + cx) * n_anchor + k
-            obj[j] = POSITIVE
-            loc[j] = (xc - cx, yc - cy, np.log(wh[i, 0] / a[anchor, 0]),
-                      np.log(wh[i, 1] / a[anchor, 1]))  # fmt: skip
-            weight[j] = 2.0 - (wh[i, 0] / w) * (wh[i, 1] / h)
-            cls[j] = 0
-            cls[j, lab[i]] = 1
+    # the neighbours first, so that a centre cell's target overwrites a neighbour's
+    for neighbours in (True, False) if neighbour_cells else (False,):
+        for i in np.flatnonzero(valid):
+            for anchor in np.flatnonzero(responsible[i]):
+                level, k = divmod(int(anchor), n_anchor)
+                s = float(strides[level])
+                fh, fw = grid.feat_sizes[level]
+                xc, yc = (b[i, 0] + b[i, 2]) / 2 / s, (b[i, 1] + b[i, 3]) / 2 / s
+                cx, cy = min(int(np.floor(xc)), fw - 1), min(int(np.floor(yc)), fh - 1)
+                cells = [(cx, cy)]
+                if neighbours:  # the nearer of left/right and of above/below, inside the map
+                    nx, ny = cx + (1 if xc - cx >= 0.5 else -1), cy + (1 if yc - cy >= 0.5 else -1)
+                    cells = [(x, y) for x, y in ((nx, cy), (cx, ny)) if 0 <= x < fw and 0 <= y < fh]
+                for x, y in cells:
+                    j = offsets[level] + (y * fw + x) * n_anchor + k
+                    obj[j] = POSITIVE
+                    # σ(t_x)'s target (x̂ + (α - 1) / 2) / α, x̂ = x_c / s - c_x; log(w / p_w)
+                    loc[j] = ((xc - x + shift) / alpha, (yc - y + shift) / alpha,
+                              np.log(wh[i, 0] / a[anchor, 0]),
+                              np.log(wh[i, 1] / a[anchor, 1]))  # fmt: skip
+                    weight[j] = 2.0 - (wh[i, 0] / w) * (wh[i, 1] / h)
+                    cls[j] = 0
+                    cls[j, lab[i]] = 1
     return Yolov3Targets(obj, loc, weight, cls)

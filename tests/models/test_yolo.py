@@ -140,23 +140,25 @@ def test_presets_grid_and_kmeans_anchors():
 
 
 # --------------------------------------------------------------- YOLOv3 with the GIoU box loss
-def _giou_setup(seed=0):
+def _giou_setup(seed=0, alpha=1.0):
     """Raw outputs (1, M, 7) float64, YOLOv3's targets of a two-object scene, the grid."""
     grid = yolo_grid((64, 64), np.asarray(ANCHORS), (8, 16, 32))
     rng = np.random.default_rng(seed)
     pred = rng.normal(0, 1, (1, len(grid.cells), 7))
     gt = np.array([[4.0, 6.0, 21.0, 27.0], [30.0, 28.0, 58.0, 50.0]])  # no centre on a cell edge
-    boxes = yolo_decode(pred[0, :, :4], grid.cells, grid.anchors, grid.stride)
+    boxes = yolo_decode(pred[0, :, :4], grid.cells, grid.anchors, grid.stride, scale_xy=alpha)
     t = yolov3_targets(gt, np.array([0, 1]), (64, 64), np.asarray(ANCHORS), (8, 16, 32), 2,
-                       pred_bbox=boxes, anchor_iou_thresh=0.5)  # fmt: skip
+                       pred_bbox=boxes, anchor_iou_thresh=0.5, scale_xy=alpha,
+                       neighbour_cells=alpha >= 2)  # fmt: skip
     return pred, t, grid, gt
 
 
-def _giou_reference(pred, obj, grid, gt_of):
+def _giou_reference(pred, obj, grid, gt_of, alpha=1.0):
     """Σ over responsible predictions of 1 - GIoU, from the decoded box and its object's box."""
     total = 0.0
     for m in np.nonzero(obj[0] == 1)[0]:
-        b = yolo_decode(pred[0, m, :4], grid.cells[m], grid.anchors[m], grid.stride[m])
+        b = yolo_decode(pred[0, m, :4], grid.cells[m], grid.anchors[m], grid.stride[m],
+                        scale_xy=alpha)  # fmt: skip
         g = gt_of[m]
         inter = np.prod(np.clip(np.minimum(b[2:], g[2:]) - np.maximum(b[:2], g[:2]), 0, None))
         union = np.prod(b[2:] - b[:2]) + np.prod(g[2:] - g[:2]) - inter
@@ -165,24 +167,28 @@ def _giou_reference(pred, obj, grid, gt_of):
     return total
 
 
-def test_the_giou_term_is_one_minus_giou_of_decoded_and_object_boxes_over_the_positives():
+@pytest.mark.parametrize("alpha", [1.0, 2.0])
+def test_the_giou_term_is_one_minus_giou_of_decoded_and_object_boxes_over_the_positives(alpha):
     # Rezatofighi et al., arXiv:1902.09630, Alg. 1 / Sec. 5.1: L = Σ_P (1 - GIoU(b, b̂)) / N,
-    # b decoded as YOLOv2's Sec. "Direct location prediction"; b̂ the object's own box.
-    pred, t, grid, gt = _giou_setup()
+    # b decoded as YOLOv2's Sec. "Direct location prediction" (YOLOv4's α σ - (α - 1)/2 at
+    # α = 2, with the neighbouring cells responsible too); b̂ the object's own box.
+    pred, t, grid, gt = _giou_setup(alpha=alpha)
     obj = t.obj[None]
     # each responsible prediction's object: the one whose centre is in its cell, by encoding
     gt_of = {}
     for m in np.nonzero(obj[0] == 1)[0]:
         x, y, tw, th = t.loc[m]
         c, s, a = grid.cells[m], grid.stride[m, 0], grid.anchors[m]
-        centre, size = (np.array([x, y]) + c) * s, a * np.exp([tw, th])
+        u = alpha * np.array([x, y]) - (alpha - 1) / 2
+        centre, size = (u + c) * s, a * np.exp([tw, th])
         box = np.concatenate([centre - size / 2, centre + size / 2])
         k = np.argmin(np.abs(gt - box).sum(1))
         np.testing.assert_allclose(box, gt[k], atol=1e-6)  # the target is the object's box
         gt_of[m] = gt[k]
-    value = YOLOv3._giou_term(Tensor(pred), obj, t.loc[None], grid)
-    assert obj.sum() >= 2
-    assert float(value.item()) == pytest.approx(_giou_reference(pred, obj, grid, gt_of), rel=1e-9)
+    value = YOLOv3._giou_term(Tensor(pred), obj, t.loc[None], grid, alpha)
+    assert obj.sum() >= (2 if alpha == 1 else 6)
+    expected = _giou_reference(pred, obj, grid, gt_of, alpha)
+    assert float(value.item()) == pytest.approx(expected, rel=1e-9)
 
 
 def test_the_giou_term_is_zero_when_every_positive_predicts_its_box():
@@ -195,13 +201,14 @@ def test_the_giou_term_is_zero_when_every_positive_predicts_its_box():
     assert float(value.item()) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_the_giou_terms_gradient_matches_finite_differences():
-    pred, t, grid, _ = _giou_setup(seed=3)
+@pytest.mark.parametrize("alpha", [1.0, 2.0])
+def test_the_giou_terms_gradient_matches_finite_differences(alpha):
+    pred, t, grid, _ = _giou_setup(seed=3, alpha=alpha)
     leaf = Tensor(pred, requires_grad=True)
-    YOLOv3._giou_term(leaf, t.obj[None], t.loc[None], grid).backward()
+    YOLOv3._giou_term(leaf, t.obj[None], t.loc[None], grid, alpha).backward()
 
     def f(p):
-        return float(YOLOv3._giou_term(Tensor(p), t.obj[None], t.loc[None], grid).item())
+        return float(YOLOv3._giou_term(Tensor(p), t.obj[None], t.loc[None], grid, alpha).item())
 
     rows = np.nonzero(t.obj == 1)[0]
     num = numerical_grad(lambda sub: f(_with_rows(pred, rows, sub)), pred[0, rows])
@@ -243,3 +250,27 @@ def test_the_giou_model_logs_giou_instead_of_xy_and_wh_and_trains_every_paramete
 def test_the_box_loss_options_are_checked(field, value, match):
     with pytest.raises(ValueError, match=match):
         Yolov3Config(n_class=1, **{field: value})
+
+
+def test_a_grid_sensitive_model_with_neighbour_cells_decodes_with_alpha_and_trains():
+    cfg = Yolov3Config(n_class=2, anchors=ANCHORS, channels=(4, 4, 8, 8, 8), neck_channels=8,
+                       scale_xy=2.0, neighbour_cells=True)  # fmt: skip
+    model = YOLOv3(cfg, np.random.default_rng(0))
+    image, targets = scene()
+    pred = model._flat(model(Tensor(image.transpose(0, 3, 1, 2) * 0))).data
+    boxes, grid = model._decode(pred, (64, 64))
+    expected = yolo_decode(pred[..., :4], grid.cells, grid.anchors, grid.stride, scale_xy=2.0)
+    np.testing.assert_array_equal(boxes, expected)
+    losses = model.loss(image, targets)
+    sum(losses.values()).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and np.isfinite(p.grad).all(), name
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"scale_xy": 0.9}, "scale_xy must be a finite number >= 1"),
+    ({"scale_xy": 1.5, "neighbour_cells": True}, "neighbour_cells needs scale_xy >= 2"),
+])  # fmt: skip
+def test_the_grid_options_are_checked(kw, match):
+    with pytest.raises(ValueError, match=match):
+        Yolov3Config(n_class=1, **kw)

@@ -593,3 +593,122 @@ def test_yolov3_same_anchor_and_cell_the_later_box_wins_with_its_class_only():
     (j,) = np.flatnonzero(t.obj == POSITIVE)
     assert t.cls[j].tolist() == [1.0, 0.0, 0.0]
     assert (t.cls[t.obj != POSITIVE] == 0).all()
+
+
+# ------------------------------------------- YOLOv4's grid sensitivity and neighbouring cells
+@settings(max_examples=60, deadline=None)
+@given(
+    loc=hnp.arrays(np.float64, (5, 4), elements=finite),
+    cells=hnp.arrays(np.int64, (5, 2), elements=st.integers(0, 20)),
+    anchors=hnp.arrays(np.float64, (5, 2), elements=st.floats(0.5, 100)),
+    stride=st.sampled_from([1.0, 8.0, 32.0]),
+    alpha=st.sampled_from([1.0, 1.05, 1.2, 2.0, 3.0]),
+)
+def test_grid_sensitive_decoding_is_the_equation_and_encode_inverts_it(
+    loc, cells, anchors, stride, alpha
+):
+    # YOLOv4 Sec. 3.4: b_x = α σ(t_x) - (α - 1) / 2 + c_x; b_w = p_w e^{t_w} unchanged.
+    box = yolo_decode(loc, cells, anchors, stride, scale_xy=alpha)
+    sig = 1 / (1 + np.exp(-loc[:, :2]))
+    centre = (box[:, :2] + box[:, 2:]) / 2 / stride
+    np.testing.assert_allclose(centre, alpha * sig - (alpha - 1) / 2 + cells, atol=1e-9)
+    np.testing.assert_allclose(box[:, 2:] - box[:, :2], anchors * np.exp(loc[:, 2:]), rtol=1e-9)
+    back = yolo_encode(box, cells, anchors, stride, scale_xy=alpha)
+    np.testing.assert_allclose(back, loc, atol=1e-6)
+
+
+def test_grid_sensitive_centre_reaches_the_cell_border_and_half_a_cell_beyond_at_two():
+    one = np.ones(2)
+    for alpha, low, high in ((1.0, 3.0, 4.0), (1.2, 2.9, 4.1), (2.0, 2.5, 4.5)):
+        far = yolo_decode([[-40.0, 0, 0, 0], [40.0, 0, 0, 0]], [3, 0], one, scale_xy=alpha)
+        np.testing.assert_allclose((far[:, 0] + far[:, 2]) / 2, [low, high], atol=1e-12)
+    # a centre on the border of cell 3 needs t_x = 0 of cell 3 at α = 2 (σ = 1/4 ... 3/4 inside)
+    box = [[2.0, 0.0, 4.0, 1.0]]  # centre x = 3.0
+    t = yolo_encode(box, [3, 0], [2.0, 1.0], scale_xy=2.0)
+    assert abs(t[0, 0] - np.log(0.25 / 0.75)) < 1e-12  # σ^{-1}((0 + 1/2) / 2), finite
+    with pytest.raises(ValueError, match=r"-0.5 <= b_x / s - c_x <= 1.5"):
+        yolo_encode(box, [5, 0], [2.0, 1.0], scale_xy=2.0)  # 2 cells away
+
+
+@pytest.mark.parametrize(("value", "error", "match"), [
+    (0.5, ValueError, "scale_xy must be a finite number >= 1"),
+    (float("nan"), ValueError, "scale_xy must be a finite number >= 1"),
+    ("2", TypeError, "scale_xy must be a number"),
+    (True, TypeError, "scale_xy must be a number"),
+])  # fmt: skip
+def test_scale_xy_is_checked_everywhere(value, error, match):
+    for call in (
+        lambda: yolo_decode([0.0, 0, 0, 0], [0, 0], [1.0, 1.0], scale_xy=value),
+        lambda: yolo_encode([0.0, 0, 1, 1], [0, 0], [1.0, 1.0], scale_xy=value),
+        lambda: yolov3_targets(
+            [[2.0, 2, 9, 9]], [0], (64, 64), ANCHORS9, (8, 16, 32), 1, scale_xy=value
+        ),  # fmt: skip
+    ):
+        with pytest.raises(error, match=match):
+            call()
+
+
+def test_neighbour_cells_need_alpha_two_and_a_bool():
+    args = ([[2.0, 2, 9, 9]], [0], (64, 64), ANCHORS9, (8, 16, 32), 1)
+    with pytest.raises(ValueError, match="neighbour_cells needs scale_xy >= 2"):
+        yolov3_targets(*args, scale_xy=1.5, neighbour_cells=True)
+    with pytest.raises(TypeError, match="neighbour_cells must be a bool"):
+        yolov3_targets(*args, scale_xy=2.0, neighbour_cells="yes")
+
+
+def _decoded_targets(t, g, alpha):
+    """Every positive's target box: (α u - (α - 1)/2 + c) s, p e^t̂ (YOLOv4 Sec. 3.4)."""
+    pos = np.flatnonzero(t.obj == POSITIVE)
+    u, tw = t.loc[pos, :2], t.loc[pos, 2:]
+    centre = (alpha * u - (alpha - 1) / 2 + g.cells[pos]) * g.stride[pos]
+    wh = g.anchors[pos] * np.exp(tw)
+    return pos, np.concatenate([centre - wh / 2, centre + wh / 2], 1)
+
+
+@settings(max_examples=50, deadline=None)
+@given(scene=scenes(img=64), thresh=st.sampled_from([None, 0.3]))
+def test_neighbour_cells_add_the_two_nearer_neighbours_of_each_centre_cell(scene, thresh):
+    # Each (object, responsible anchor) gets its centre cell and, inside the map, the
+    # neighbour on the side of the half of the cell holding the centre, in x and in y;
+    # every target decodes back to its object's box; the fractions stay in [0, 1].
+    bbox, label = scene
+    strides = (8, 16, 32)
+    g = yolo_grid((64, 64), ANCHORS9, strides)
+    plain = yolov3_targets(bbox, label, (64, 64), ANCHORS9, strides, 3,
+                           anchor_iou_thresh=thresh, scale_xy=2.0)  # fmt: skip
+    t = yolov3_targets(bbox, label, (64, 64), ANCHORS9, strides, 3,
+                       anchor_iou_thresh=thresh, scale_xy=2.0, neighbour_cells=True)  # fmt: skip
+    assert set(np.flatnonzero(plain.obj == POSITIVE)) <= set(np.flatnonzero(t.obj == POSITIVE))
+    pos, dec = _decoded_targets(t, g, 2.0)
+    assert ((t.loc[pos, :2] >= 0) & (t.loc[pos, :2] <= 1)).all()
+    for j, box in zip(pos, dec):
+        owners = np.flatnonzero(np.abs(bbox - box).max(1) < 1e-6)
+        assert len(owners), "a positive's target is not one of the objects"
+        i = owners[-1]
+        s = g.stride[j, 0]
+        centre = (bbox[i, :2] + bbox[i, 2:]) / 2 / s
+        home = np.minimum(np.floor(centre), np.array(g.feat_sizes[strides.index(s)])[::-1] - 1)
+        d = g.cells[j] - home
+        assert np.abs(d).sum() <= 1  # the centre cell or one step in x or y
+        if np.abs(d).sum() == 1:  # towards the centre's half of its cell
+            axis = int(np.flatnonzero(d)[0])
+            assert d[axis] == (1 if centre[axis] - home[axis] >= 0.5 else -1)
+        assert t.cls[j, label[i]] == 1
+    # the centre cells are exactly those of the plain assignment, with its targets
+    plain_pos = np.flatnonzero(plain.obj == POSITIVE)
+    np.testing.assert_array_equal(t.loc[plain_pos], plain.loc[plain_pos])
+
+
+def test_a_centre_cell_wins_over_another_objects_neighbour():
+    # Two same-size objects whose centres are in adjacent cells of stride 8: c's
+    # neighbour (3, 1) is b's centre cell, which keeps b although c comes later.
+    anchors = np.array([[s, s] for s in (8.0, 9, 10, 30, 31, 32, 60, 61, 62)])
+    b = [21.0, 4.0, 35.0, 18.0]  # centre (28, 11): cell (3, 1); fraction 0.5 -> right
+    c = [13.0, 4.0, 27.0, 18.0]  # centre (20, 11): cell (2, 1), fraction 0.5 -> right (3, 1)
+    t = yolov3_targets([b, c], [0, 1], (64, 64), anchors, (8, 16, 32), 2,
+                       scale_xy=2.0, neighbour_cells=True)  # fmt: skip
+    g = yolo_grid((64, 64), anchors, (8, 16, 32))
+    j = [k for k in np.flatnonzero(t.obj == POSITIVE) if tuple(g.cells[k]) == (3, 1)]
+    assert len(j) == 1 and t.cls[j[0]].tolist() == [1, 0]  # b's centre cell, b's class
+    _, dec = _decoded_targets(t, g, 2.0)
+    assert any(np.allclose(d, b) for d in dec) and any(np.allclose(d, c) for d in dec)
