@@ -700,13 +700,32 @@ class YOLOv3(Detector):
         """
         return _predict_each(self, images)
 
-    def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
+    def dense_predictions(self, images) -> tuple[np.ndarray, np.ndarray, object]:
+        """Every prediction of a batch before thresholds and NMS, decoded.
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, H, W, 3) or (H, W, 3)
+            Pixels in [0, 1]; H and W multiples of 32.
+
+        Returns
+        -------
+        bbox : ndarray, shape (N, M, 4)
+            Decoded boxes in pixels (:func:`bboxcore.targets.yolo_decode`), not clipped.
+        score : ndarray, shape (N, M, C)
+            σ(t_o) σ(t_c), the class-specific confidences.
+        grid : bboxcore.targets.YoloGrid
+            Cell, anchor and stride of each of the M predictions.
+        """
         x = _preprocess(images)
-        img_size = tuple(x.shape[2:])
         pred = self._flat(self(x)).data  # (N, M, 5 + C)
-        boxes, _ = self._decode(pred, img_size)
+        boxes, grid = self._decode(pred, tuple(x.shape[2:]))
         prob = 1 / (1 + np.exp(-np.clip(pred[..., 4:], -50, 50)))  # σ, (N, M, 1 + C)
-        score = prob[..., :1] * prob[..., 1:]  # Pr(obj) Pr(c | obj), (N, M, C)
+        return boxes, prob[..., :1] * prob[..., 1:], grid  # Pr(obj) Pr(c | obj), (N, M, C)
+
+    def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
+        img_size = images.shape[1:3]
+        boxes, score, _ = self.dense_predictions(images)
         return [_nms(b, s, img_size, self.config) for b, s in zip(boxes, score)]
 
 

@@ -274,3 +274,21 @@ def test_a_grid_sensitive_model_with_neighbour_cells_decodes_with_alpha_and_trai
 def test_the_grid_options_are_checked(kw, match):
     with pytest.raises(ValueError, match=match):
         Yolov3Config(n_class=1, **kw)
+
+
+def test_dense_predictions_are_what_predict_thresholds_and_suppresses():
+    model = tiny_v3().eval()
+    image, _ = scene()
+    boxes, score, grid = model.dense_predictions(image)
+    m = len(grid.cells)
+    assert boxes.shape == (1, m, 4) and score.shape == (1, m, 2)
+    assert ((score >= 0) & (score <= 1)).all()
+    model.config.score_thresh = 0.0  # untrained: every score is about σ(-4.6) / 2
+    bbox, label, conf = model.predict(image)[0]
+    assert len(bbox) == model.config.max_detections
+    clipped = np.clip(boxes[0], 0, 64)
+    for b, c, s in zip(bbox, label, conf):  # each detection is one dense prediction, clipped
+        match = np.flatnonzero(
+            (np.abs(clipped - b).max(1) < 1e-4) & (np.abs(score[0, :, c] - s) < 1e-6)
+        )
+        assert len(match) >= 1
