@@ -253,7 +253,8 @@ def test_the_command_line_sets_the_probability_and_defaults_to_off():
     assert _cli("--model", "yolov3", "--dataset", "mnist-det").mosaic == 0.0  # no recipe has it
     assert _cli("--model", "yolov3", "--dataset", "neon-trees").mosaic == 0.5  # its NEON recipe
     assert _cli("--model", "retinanet", "--dataset", "neon-trees").mosaic == 0.5
-    assert _cli("--model", "centernet", "--dataset", "neon-trees").mosaic == 0.0
+    assert _cli("--model", "centernet", "--dataset", "neon-trees").mosaic == 0.5
+    assert _cli("--model", "faster_rcnn", "--dataset", "mnist-det").mosaic == 0.0
 
 
 @pytest.mark.parametrize("bad", ["-0.5", "2"])
