@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from bboxcore.models.datasets import build_dataset
 from bboxcore.models.predict import evaluate, load_detector
 from bboxcore.models.registry import MODELS
+from bboxcore.models.runlog import write_json_atomic
 from bboxcore.tools.compare import run_name
 
 
@@ -66,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": records,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(out)
+    write_json_atomic(out, result)
     return 0
 
 

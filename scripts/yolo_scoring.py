@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import numpy as np
 from bboxcore.iou import box_iou
 from bboxcore.models.datasets import build_dataset
 from bboxcore.models.predict import load_detector
+from bboxcore.models.runlog import write_json_atomic
 from bboxcore.targets.yolo import yolov3_targets
 from bboxcore.tools.compare import run_name
 
@@ -126,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": records,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(out)
+    write_json_atomic(out, result)
     return 0
 
 
