@@ -583,7 +583,7 @@ def yolov1_decode(pred, img_size: Sequence[float], n_box: int = 2):
 
 # --------------------------------------------------------------------------- v3
 class Yolov3Targets(NamedTuple):
-    """Flat YOLOv3 targets of one image, in the order of :func:`yolo_grid`.
+    r"""Flat YOLOv3 targets of one image, in the order of :func:`yolo_grid`.
 
     Attributes
     ----------
