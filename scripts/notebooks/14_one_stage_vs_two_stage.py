@@ -572,7 +572,9 @@ else:
 # Networks*, arXiv:1701.04128). The pyramid detectors predict large crowns on coarser levels
 # with a larger field (Lin et al., *Feature Pyramid Networks for Object Detection*,
 # arXiv:1612.03144; §G3) — the fields below follow the bottom-up path to each level, a lower
-# bound: the top-down path adds the coarser levels' context to P3 and P4. The paper's YOLOv1
+# bound: the top-down path adds the coarser levels' context to P3 and P4. CenterNet's NEON
+# preset reads P3 of the same pyramid, and its field is counted through the top-down path,
+# from C5 (`CenterNet.receptive_field`): 190 px, against 70 px for its plain stack. The paper's YOLOv1
 # ends with fully connected layers that see the whole image; the preset replaces them by a
 # per-cell 3 × 3 + 1 × 1 convolutional head (a documented departure, *API → bboxcore.models*,
 # `yolov1_config`), whose field is that of its last conv block.
