@@ -632,7 +632,7 @@ class YOLOv3(Detector):
         targets = as_targets(targets, x.shape[0])
         img_size = tuple(x.shape[2:])
         pred = self._flat(self(x))  # (N, M, 5 + C)
-        boxes, grid = self._decode(pred.data, img_size)  # for the ignore rule only
+        boxes, grid = self._decode(pred.data, img_size)  # the ignore rule's boxes; GIoU's grid
         cfg = self.config
         per_image = [
             yolov3_targets(t.bbox, t.label, img_size, np.asarray(cfg.anchors), cfg.strides,
@@ -718,6 +718,16 @@ class YOLOv3(Detector):
             σ(t_o) σ(t_c), the class-specific confidences.
         grid : bboxcore.targets.YoloGrid
             Cell, anchor and stride of each of the M predictions.
+
+        Examples
+        --------
+        >>> anchors = [(s, s) for s in (4., 6., 8., 10., 12., 14., 16., 20., 24.)]
+        >>> cfg = Yolov3Config(n_class=2, anchors=anchors, channels=(4, 4, 8, 8, 8),
+        ...                    neck_channels=8)
+        >>> model = YOLOv3(cfg, np.random.default_rng(0)).eval()
+        >>> bbox, score, grid = model.dense_predictions(np.zeros((1, 64, 64, 3), np.float32))
+        >>> bbox.shape, score.shape  # (8² + 4² + 2²) cells x 3 anchors
+        ((1, 252, 4), (1, 252, 2))
         """
         x = _preprocess(images)
         pred = self._flat(self(x)).data  # (N, M, 5 + C)
