@@ -159,7 +159,9 @@ def yolo_decode(loc, cells, anchors, stride=1.0, *, scale_xy=1.0) -> np.ndarray:
     ------
     ValueError
         If a last dimension is wrong, the leading ones do not broadcast, values
-        are not finite, or anchors or stride are not positive.
+        are not finite, anchors or stride are not positive, or ``scale_xy`` < 1.
+    TypeError
+        If ``scale_xy`` is not a number.
 
     Notes
     -----
@@ -243,7 +245,9 @@ def yolo_encode(bbox, cells, anchors, stride=1.0, *, scale_xy=1.0) -> np.ndarray
     ------
     ValueError
         As :func:`yolo_decode`; also if a box has zero width or height, or its
-        centre lies outside its cell.
+        centre lies outside its cell (its reach, with α).
+    TypeError
+        If ``scale_xy`` is not a number.
 
     Notes
     -----
