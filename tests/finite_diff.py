@@ -25,7 +25,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["FD_EPS", "assert_grad_close", "numerical_grad", "numerical_vjp"]
+__all__ = [
+    "FD_EPS",
+    "assert_grad_close",
+    "assert_param_grads_close",
+    "numerical_grad",
+    "numerical_vjp",
+]
 
 #: Step of the central difference: the float64 sweet spot between the O(eps²)
 #: truncation error and the O(machine_eps / eps) rounding error.
@@ -80,3 +86,33 @@ def assert_grad_close(
     np.testing.assert_allclose(
         grad, expected, rtol=rtol, atol=atol, err_msg="analytic vs central FD"
     )
+
+
+def assert_param_grads_close(
+    loss: Callable[[], float],
+    params,
+    rng: np.random.Generator,
+    *,
+    n: int = 3,
+    rtol: float = 1e-4,
+    atol: float = 1e-7,
+) -> None:
+    """Assert that each parameter's ``.grad`` matches central differences of ``loss()``.
+
+    ``loss`` recomputes the scalar loss from the parameters' current ``.data``;
+    ``.grad`` must already hold the analytic gradient of that loss. ``n``
+    elements of each parameter, drawn by ``rng``, are perturbed in place one
+    at a time and restored.
+    """
+    for param in params:
+        flat = rng.choice(param.data.size, size=min(n, param.data.size), replace=False)
+        original = param.data.copy()
+
+        def f(values, flat=flat, param=param, original=original):
+            param.data = original.copy()
+            param.data.reshape(-1)[flat] = values
+            return float(loss())
+
+        numeric = numerical_grad(f, original.reshape(-1)[flat])
+        param.data = original
+        np.testing.assert_allclose(param.grad.reshape(-1)[flat], numeric, rtol=rtol, atol=atol)

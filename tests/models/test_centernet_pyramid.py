@@ -20,7 +20,7 @@ from bboxcore.models.centernet import CenterNet, CenterNetConfig, centernet_conf
 from bboxcore.models.config import BackboneConfig, config_to_dict
 from bboxcore.models.fpn import PyramidConfig, pyramid_config
 from bboxcore.nn.tensor import Tensor, no_grad
-from tests.finite_diff import numerical_grad
+from tests.finite_diff import assert_param_grads_close
 from tests.models.test_centernet import _log_rows, _train_config
 from tests.models.toy import ToyScenes
 
@@ -149,23 +149,16 @@ def test_loss_gradient_matches_finite_differences_through_the_fpn():
     model.zero_grad()
     sum(model.loss(images, targets).values()).backward()
     rng = np.random.default_rng(0)
+
+    def total():
+        return sum(v.data for v in model.loss(images, targets).values())
+
     params = (
         model.fpn.lateral[2].weight, model.fpn.lateral[0].bias, model.fpn.output[0].weight,
         model.neck[1].weight, model.heatmap_head[0].weight, model.size_head[2].weight,
         model.offset_head[2].bias,
     )  # fmt: skip
-    for param in params:
-        flat = rng.choice(param.data.size, size=min(3, param.data.size), replace=False)
-        original = param.data.copy()
-
-        def f(values, flat=flat, param=param, original=original):
-            param.data = original.copy()
-            param.data.reshape(-1)[flat] = values
-            return float(sum(v.data for v in model.loss(images, targets).values()))
-
-        numeric = numerical_grad(f, original.reshape(-1)[flat])
-        param.data = original
-        np.testing.assert_allclose(param.grad.reshape(-1)[flat], numeric, rtol=1e-4, atol=1e-7)
+    assert_param_grads_close(total, params, rng)
 
 
 # --------------------------------------------------------------------------- inference

@@ -21,7 +21,7 @@ from bboxcore.models.fpn import PyramidConfig, pad_images
 from bboxcore.models.retinanet import RetinaNet, RetinaNetConfig, prior_bias
 from bboxcore.nn.optim import Adam
 from bboxcore.targets.retinanet import retinanet_targets
-from tests.finite_diff import numerical_grad
+from tests.finite_diff import assert_param_grads_close
 from tests.models.toy import ToyScenes
 
 
@@ -87,20 +87,13 @@ def test_loss_gradient_matches_finite_differences():
     model.zero_grad()
     sum(model.loss(images, targets).values()).backward()
     rng = np.random.default_rng(0)
+
+    def total():
+        return sum(v.data for v in model.loss(images, targets).values())
+
     params = [model.cls_logits.weight, model.cls_logits.bias, model.box_pred.weight,
               model.cls_subnet[0].weight, model.fpn.lateral[1].weight]  # fmt: skip
-    for param in params:
-        flat = rng.choice(param.data.size, size=min(3, param.data.size), replace=False)
-        original = param.data.copy()
-
-        def f(values, flat=flat, param=param, original=original):
-            param.data = original.copy()
-            param.data.reshape(-1)[flat] = values
-            return float(sum(v.data for v in model.loss(images, targets).values()))
-
-        numeric = numerical_grad(f, original.reshape(-1)[flat])
-        param.data = original
-        np.testing.assert_allclose(param.grad.reshape(-1)[flat], numeric, rtol=1e-4, atol=1e-7)
+    assert_param_grads_close(total, params, rng)
 
 
 def test_an_image_without_objects_trains_only_the_classifier():
