@@ -66,6 +66,7 @@ from bboxcore.models.fpn import (
     FPN,
     PyramidBackbone,
     PyramidConfig,
+    check_group_norm,
     conv_tower,
     pad_images,
     pyramid_config,
@@ -161,11 +162,7 @@ class FcosConfig:
             )
         if self.reg_loss not in REG_LOSSES:
             raise ValueError(f"reg_loss must be one of {REG_LOSSES}; got {self.reg_loss!r}")
-        if self.group_norm and self.pyramid.fpn_channels % self.group_norm:
-            raise ValueError(
-                f"group_norm ({self.group_norm}) must divide fpn_channels "
-                f"({self.pyramid.fpn_channels})"
-            )
+        check_group_norm(self.group_norm, self.pyramid.fpn_channels)
         prior_bias(self.prior)
 
     @property

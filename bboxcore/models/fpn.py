@@ -51,7 +51,14 @@ from bboxcore.nn.modules import BatchNorm2d, Conv2d, GroupNorm, MaxPool2d, Modul
 from bboxcore.nn.resample import upsample_nearest
 from bboxcore.nn.tensor import Tensor
 
-__all__ = ["FPN", "PyramidBackbone", "PyramidConfig", "conv_tower", "pad_images"]
+__all__ = [
+    "FPN",
+    "PyramidBackbone",
+    "PyramidConfig",
+    "check_group_norm",
+    "conv_tower",
+    "pad_images",
+]
 
 #: Up-sampling factor between two pyramid levels (each level halves the map).
 LEVEL_FACTOR = 2
@@ -249,6 +256,21 @@ class FPN(Module):
             if level < len(self.output):
                 outs.insert(0, self.output[level](merged))  # P_l = conv3x3(M_l)
         return outs
+
+
+def check_group_norm(group_norm: int, channels: int) -> None:
+    """Raise ValueError unless ``group_norm`` (0 = none) is a non-negative divisor of ``channels``.
+
+    Examples
+    --------
+    >>> check_group_norm(8, 64)
+    >>> check_group_norm(5, 64)
+    Traceback (most recent call last):
+    ...
+    ValueError: group_norm (5) must be 0 or divide fpn_channels (64)
+    """
+    if group_norm < 0 or (group_norm and channels % group_norm):
+        raise ValueError(f"group_norm ({group_norm}) must be 0 or divide fpn_channels ({channels})")
 
 
 def conv_tower(channels: int, n_conv: int, rng, *, group_norm: int = 0) -> Sequential:

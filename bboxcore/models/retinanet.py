@@ -32,6 +32,9 @@ References
 ----------
 .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollár. "Focal Loss for
    Dense Object Detection." ICCV 2017, arXiv:1708.02002.
+.. [2] S. Zhang, C. Chi, Y. Yao, Z. Lei, S. Z. Li. "Bridging the Gap Between
+   Anchor-based and Anchor-free Detection via Adaptive Training Sample
+   Selection." CVPR 2020, arXiv:1912.02424.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from bboxcore.models.fpn import (
     FPN,
     PyramidBackbone,
     PyramidConfig,
+    check_group_norm,
     conv_tower,
     pad_images,
     pyramid_config,
@@ -128,6 +132,9 @@ class RetinaNetConfig:
         Anchor ratios h / w and octave scales (3 x 3 = 9 per cell).
     head_convs : int
         3x3 conv + ReLU layers of each subnet (the paper: 4).
+    group_norm : int
+        Groups of a group normalisation after each subnet convolution, 0 for
+        none (the paper: none; FCOS's heads and ATSS's RetinaNet [2]_: 32).
     pos_iou_thresh, neg_iou_thresh : float
         Matching thresholds (0.5, 0.4).
     alpha, gamma : float
@@ -153,6 +160,7 @@ class RetinaNetConfig:
     ratios: tuple[float, ...] = RETINANET_RATIOS
     scales: tuple[float, ...] = RETINANET_SCALES
     head_convs: int = 2
+    group_norm: int = 0
     pos_iou_thresh: float = 0.5
     neg_iou_thresh: float = 0.4
     alpha: float = 0.25
@@ -183,6 +191,7 @@ class RetinaNetConfig:
         for name in ("head_convs", "pre_nms_top_n", "max_detections"):
             if getattr(self, name) < (0 if name == "head_convs" else 1):
                 raise ValueError(f"{name} has an invalid value {getattr(self, name)}")
+        check_group_norm(self.group_norm, self.pyramid.fpn_channels)
         prior_bias(self.prior)
 
     @property
@@ -227,11 +236,12 @@ class RetinaNet(Detector):
         self.backbone = PyramidBackbone(config.pyramid, rng)
         self.fpn = FPN(self.backbone.out_channels, config.pyramid.fpn_channels, rng)
         c, a, k = config.pyramid.fpn_channels, config.n_anchor, config.n_class
-        self.cls_subnet = conv_tower(c, config.head_convs, rng)
+        gn = config.group_norm
+        self.cls_subnet = conv_tower(c, config.head_convs, rng, group_norm=gn)
         self.cls_logits = Conv2d(c, a * k, 3, padding=1, rng=rng)
         init.normal_(self.cls_logits.weight, rng, std=init.HEAD_STD)
         init.constant_(self.cls_logits.bias, prior_bias(config.prior))  # σ(b) = π
-        self.box_subnet = conv_tower(c, config.head_convs, rng)
+        self.box_subnet = conv_tower(c, config.head_convs, rng, group_norm=gn)
         self.box_pred = Conv2d(c, a * 4, 3, padding=1, rng=rng)
         init.normal_(self.box_pred.weight, rng, std=init.HEAD_STD)
         self.strides = config.pyramid.strides

@@ -96,6 +96,29 @@ def test_loss_gradient_matches_finite_differences():
     assert_param_grads_close(total, params, rng)
 
 
+def test_group_norm_subnets_gradient_and_errors():
+    # ATSS (Zhang et al., arXiv:1912.02424, Table 1): GN after each subnet conv, as FCOS's heads
+    model = RetinaNet(tiny_retinanet(group_norm=2), np.random.default_rng(1)).astype(np.float64)
+    kinds = [type(m).__name__ for m in model.cls_subnet]
+    assert kinds == ["Conv2d", "GroupNorm", "ReLU"] == [type(m).__name__ for m in model.box_subnet]
+    images, targets = _batch(seed=2)
+    model.zero_grad()
+    sum(model.loss(images, targets).values()).backward()
+
+    def total():
+        return sum(v.data for v in model.loss(images, targets).values())
+
+    params = [model.cls_subnet[1].weight, model.box_subnet[1].bias, model.cls_subnet[0].weight]
+    assert_param_grads_close(total, params, np.random.default_rng(0))
+    # a config saved before the field existed builds the subnets without normalisation
+    old = config_to_dict(tiny_retinanet())
+    old.pop("group_norm")
+    assert RetinaNet.config_from_dict(old).group_norm == 0
+    for bad in (3, -1):
+        with pytest.raises(ValueError, match=rf"group_norm \({bad}\) must be 0 or divide"):
+            tiny_retinanet(group_norm=bad)
+
+
 def test_an_image_without_objects_trains_only_the_classifier():
     model = RetinaNet(tiny_retinanet(), np.random.default_rng(0))
     images, _ = _batch(1)
