@@ -69,11 +69,18 @@ from bboxcore.losses.centernet import (
 from bboxcore.models.backbone import Backbone
 from bboxcore.models.base import Detector, Prediction, _normalized, _predict_each, as_targets
 from bboxcore.models.config import BackboneConfig, _from_dict
-from bboxcore.models.fpn import FPN, PyramidBackbone, PyramidConfig, pad_images, pyramid_config
+from bboxcore.models.fpn import (
+    FPN,
+    PyramidBackbone,
+    PyramidConfig,
+    check_group_norm,
+    pad_images,
+    pyramid_config,
+)
 from bboxcore.models.retinanet import prior_bias
 from bboxcore.nn import functional as F
 from bboxcore.nn import init
-from bboxcore.nn.modules import Conv2d, Module, ReLU, Sequential, Upsample
+from bboxcore.nn.modules import Conv2d, GroupNorm, Module, ReLU, Sequential, Upsample
 from bboxcore.nn.tensor import Tensor
 from bboxcore.targets.centernet import centernet_decode, centernet_targets
 
@@ -144,6 +151,11 @@ class CenterNetConfig:
         at most ``backbone.n_pool``, or ``pyramid.stem_pool`` with a pyramid.
     upsample_channels : int
         Channels of the up-sampling stages' convolutions.
+    group_norm : int
+        Groups of a group normalisation after each up-sampling stage's
+        convolution, 0 for none (as before this field existed). The paper's
+        DLA-34 up-sampling path normalises after every convolution (batch
+        norm); group norm does the same without depending on a batch of 2.
     upsample_mode : {'nearest', 'bilinear'}
         How each stage doubles the grid before its 3x3 convolution (the paper
         uses 4x4 transposed convolutions after a ResNet; nearest + 3x3 conv
@@ -174,6 +186,7 @@ class CenterNetConfig:
     pyramid: PyramidConfig | None = None
     n_upsample: int = 0
     upsample_channels: int = 64
+    group_norm: int = 0
     upsample_mode: str = "nearest"
     head_channels: int = 32
     min_overlap: float = 0.7
@@ -218,6 +231,7 @@ class CenterNetConfig:
             raise ValueError(f"min_radius must be >= 0; got {self.min_radius}")
         if not 0 < self.min_overlap <= 1:
             raise ValueError(f"min_overlap must be in (0, 1]; got {self.min_overlap}")
+        check_group_norm(self.group_norm, self.upsample_channels, "upsample_channels")
         heatmap_prior_bias(self.prior)  # checks 0 < prior < 1
 
     @property
@@ -308,14 +322,16 @@ class CenterNet(Detector):
 
     @staticmethod
     def _upsampling(channels: int, config: CenterNetConfig, rng) -> Sequential:
-        """``n_upsample`` x [x2 up-sampling, 3x3 conv, ReLU]: from stride s to R = s / 2^n."""
+        """``n_upsample`` x [x2 up-sampling, 3x3 conv, [GN], ReLU]: from stride s to R = s / 2^n."""
         layers: list[Module] = []
         for _ in range(config.n_upsample):
             layers += [
                 Upsample(2, config.upsample_mode),  # (N, C, h, w) -> (N, C, 2h, 2w)
                 Conv2d(channels, config.upsample_channels, 3, padding=1, rng=rng),
-                ReLU(),
             ]
+            if config.group_norm:
+                layers.append(GroupNorm(config.group_norm, config.upsample_channels))
+            layers.append(ReLU())
             channels = config.upsample_channels
         return Sequential(*layers)
 

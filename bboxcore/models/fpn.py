@@ -258,7 +258,7 @@ class FPN(Module):
         return outs
 
 
-def check_group_norm(group_norm: int, channels: int) -> None:
+def check_group_norm(group_norm: int, channels: int, name: str = "fpn_channels") -> None:
     """Raise ValueError unless ``group_norm`` (0 = none) is a non-negative divisor of ``channels``.
 
     Examples
@@ -270,7 +270,7 @@ def check_group_norm(group_norm: int, channels: int) -> None:
     ValueError: group_norm (5) must be 0 or divide fpn_channels (64)
     """
     if group_norm < 0 or (group_norm and channels % group_norm):
-        raise ValueError(f"group_norm ({group_norm}) must be 0 or divide fpn_channels ({channels})")
+        raise ValueError(f"group_norm ({group_norm}) must be 0 or divide {name} ({channels})")
 
 
 def conv_tower(channels: int, n_conv: int, rng, *, group_norm: int = 0) -> Sequential:

@@ -205,6 +205,29 @@ OLD_CONFIG = {
 }  # fmt: skip
 
 
+def test_group_norm_in_the_up_sampling_stage_gradient_and_errors():
+    # the paper's DLA-34 up-sampling path normalises after each conv ("Objects as Points" Sec. 4)
+    model = CenterNet(tiny_pyramid_centernet(group_norm=2), np.random.default_rng(1))
+    assert [type(m).__name__ for m in model.neck] == ["Upsample", "Conv2d", "GroupNorm", "ReLU"]
+    for p in model.parameters():
+        p.data = p.data.astype(np.float64)
+    images, targets = _batch(seed=2)
+    model.zero_grad()
+    sum(model.loss(images, targets).values()).backward()
+
+    def total():
+        return sum(v.data for v in model.loss(images, targets).values())
+
+    params = (model.neck[1].weight, model.neck[2].weight, model.neck[2].bias)
+    assert_param_grads_close(total, params, np.random.default_rng(0))
+    old = config_to_dict(tiny_pyramid_centernet())
+    old.pop("group_norm")  # saved before the field existed: no normalisation, as then
+    plain = CenterNet(CenterNet.config_from_dict(old), np.random.default_rng(1))
+    assert [type(m).__name__ for m in plain.neck] == ["Upsample", "Conv2d", "ReLU"]
+    with pytest.raises(ValueError, match=r"group_norm \(3\) must be 0 or divide upsample_chan"):
+        tiny_pyramid_centernet(group_norm=3)
+
+
 def test_a_config_without_pyramid_builds_the_network_of_before():
     # the parameter names (a checkpoint's keys), the weights drawn from seed 7 and the heatmap
     # of one image, as recorded with the CenterNet of before the pyramid (commit d6ef324)
