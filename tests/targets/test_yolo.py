@@ -697,6 +697,19 @@ def test_neighbour_cells_add_the_two_nearer_neighbours_of_each_centre_cell(scene
     # the centre cells are exactly those of the plain assignment, with its targets
     plain_pos = np.flatnonzero(plain.obj == POSITIVE)
     np.testing.assert_array_equal(t.loc[plain_pos], plain.loc[plain_pos])
+    # and each one's two nearer neighbours that lie inside the map are positive too
+    # (for this object, or for another one whose centre cell it is)
+    for j, box in zip(*_decoded_targets(plain, g, 2.0)):
+        s, level = g.stride[j, 0], strides.index(g.stride[j, 0])
+        fh, fw = g.feat_sizes[level]
+        frac = (box[:2] + box[2:]) / 2 / s - g.cells[j]
+        for axis in (0, 1):
+            cell = g.cells[j].copy()
+            cell[axis] += 1 if frac[axis] >= 0.5 else -1
+            if 0 <= cell[0] < fw and 0 <= cell[1] < fh:
+                k = np.flatnonzero((g.stride[:, 0] == s) & (g.anchors == g.anchors[j]).all(1)
+                                   & (g.cells == cell).all(1))  # fmt: skip
+                assert len(k) == 1 and t.obj[k[0]] == POSITIVE, (j, cell)
 
 
 def test_a_centre_cell_wins_over_another_objects_neighbour():
