@@ -82,6 +82,7 @@ from bboxcore.targets import (
     ProposalTargetCreator,
     centerness,
     centernet_decode,
+    centernet_region_targets,
     centernet_targets,
     fcos_decode,
     fcos_locations,

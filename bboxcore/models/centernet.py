@@ -82,7 +82,11 @@ from bboxcore.nn import functional as F
 from bboxcore.nn import init
 from bboxcore.nn.modules import Conv2d, GroupNorm, Module, ReLU, Sequential, Upsample
 from bboxcore.nn.tensor import Tensor
-from bboxcore.targets.centernet import centernet_decode, centernet_targets
+from bboxcore.targets.centernet import (
+    centernet_decode,
+    centernet_region_targets,
+    centernet_targets,
+)
 
 __all__ = ["LOSS_NAMES", "CenterNet", "CenterNetConfig", "heatmap_prior_bias"]
 
@@ -170,6 +174,11 @@ class CenterNetConfig:
         The focal loss's exponents (2 and 4).
     lambda_size, lambda_offset : float
         The weights of the size and offset L1 terms (0.1 and 1).
+    reg_radius : int
+        Size and offset are trained at the centre cell only (0, the paper) or
+        also at the cells within this many cells of it whose centres lie in
+        the box (:func:`bboxcore.targets.centernet_region_targets`, TTFNet's
+        regression samples); the L1 terms are then means over the samples.
     prior : float
         π, the initial heatmap score (bias -2.19 for 0.1; :func:`heatmap_prior_bias`).
     max_detections : int
@@ -195,6 +204,7 @@ class CenterNetConfig:
     beta: float = 4.0
     lambda_size: float = 0.1
     lambda_offset: float = 1.0
+    reg_radius: int = 0
     prior: float = 0.1
     max_detections: int = 100
     score_thresh: float = 0.01
@@ -227,8 +237,9 @@ class CenterNetConfig:
         for name in ("upsample_channels", "head_channels", "max_detections"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
-        if self.min_radius < 0:
-            raise ValueError(f"min_radius must be >= 0; got {self.min_radius}")
+        for name in ("min_radius", "reg_radius"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0; got {getattr(self, name)}")
         if not 0 < self.min_overlap <= 1:
             raise ValueError(f"min_overlap must be in (0, 1]; got {self.min_overlap}")
         check_group_norm(self.group_norm, self.upsample_channels, "upsample_channels")
@@ -458,18 +469,26 @@ class CenterNet(Detector):
         gt_heat = np.stack([t.heatmap for t in per_image])  # (N, K, h, w)
         mask = np.concatenate([t.mask for t in per_image])  # (M,)
         n_object = max(int(mask.sum()), 1)
-        # the centre cell of every object: (image, y, x), M of them
+        focal = F.centernet_focal_loss(heat, gt_heat, cfg.alpha, cfg.beta, reduction="sum")
+        if cfg.reg_radius:  # S samples around the centres, each one's (w, h) and offset
+            per_image = [
+                centernet_region_targets(t.bbox, grid, self.stride, radius=cfg.reg_radius)
+                for t in targets
+            ]
+            mask = np.ones(sum(len(t.index) for t in per_image), bool)
+            n_sample = max(len(mask), 1)
+        else:  # the centre cell of every object, M of them
+            n_sample = n_object
         image_of = np.concatenate([np.full(len(t.index), i) for i, t in enumerate(per_image)])
         index = np.concatenate([t.index for t in per_image])
         ys, xs = index // grid[1], index % grid[1]
-        at_centres = (image_of.astype(np.int64), slice(None), ys, xs)  # gathers (M, 2)
-        focal = F.centernet_focal_loss(heat, gt_heat, cfg.alpha, cfg.beta, reduction="sum")
+        at_cells = (image_of.astype(np.int64), slice(None), ys, xs)  # gathers (M or S, 2)
         return {
             "heatmap": focal * (1.0 / n_object),
-            "size": _l1(size[at_centres], np.concatenate([t.size for t in per_image]), mask,
-                        n_object) * cfg.lambda_size,
-            "offset": _l1(offset[at_centres], np.concatenate([t.offset for t in per_image]),
-                          mask, n_object) * cfg.lambda_offset,
+            "size": _l1(size[at_cells], np.concatenate([t.size for t in per_image]), mask,
+                        n_sample) * cfg.lambda_size,
+            "offset": _l1(offset[at_cells], np.concatenate([t.offset for t in per_image]),
+                          mask, n_sample) * cfg.lambda_offset,
         }  # fmt: skip
 
     # ------------------------------------------------------------------ inference

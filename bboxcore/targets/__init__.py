@@ -16,8 +16,10 @@ Every public name is re-exported here and by :mod:`bboxcore`.
 """
 
 from bboxcore.targets.centernet import (
+    CenterNetRegionTargets,
     CenterNetTargets,
     centernet_decode,
+    centernet_region_targets,
     centernet_targets,
     gaussian_radius,
 )
@@ -48,10 +50,12 @@ __all__ = [
     "NEGATIVE",
     "POSITIVE",
     "AnchorTargetCreator",
+    "CenterNetRegionTargets",
     "CenterNetTargets",
     "ProposalCreator",
     "ProposalTargetCreator",
     "centernet_decode",
+    "centernet_region_targets",
     "centernet_targets",
     "gaussian_radius",
     "YoloGrid",

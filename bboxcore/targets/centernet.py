@@ -39,8 +39,10 @@ from bboxcore._checks import as_boxes, as_float_array, check_finite, count, real
 from bboxcore.nms_variants import heatmap_peaks
 
 __all__ = [
+    "CenterNetRegionTargets",
     "CenterNetTargets",
     "centernet_decode",
+    "centernet_region_targets",
     "centernet_targets",
     "gaussian_radius",
 ]
@@ -340,6 +342,149 @@ def centernet_targets(
         offset=np.where(keep, centre - cell, 0).astype(dtype).reshape(m, 2),
         index=(cell[:, 1] * w_out + cell[:, 0]).astype(np.int64),
         mask=mask,
+    )
+
+
+class CenterNetRegionTargets(NamedTuple):
+    """Size and offset targets around each centre (see :func:`centernet_region_targets`)."""
+
+    #: (S, 2): box size (w, h) in cells, per sample.
+    size: np.ndarray
+    #: (S, 2): p / R - q, from the sample's cell q to its object's centre, in cells.
+    offset: np.ndarray
+    #: (S,) int64: flat index y * W_o + x of the sample's cell q.
+    index: np.ndarray
+    #: (S,) int64: the row of ``bbox`` the sample regresses.
+    object: np.ndarray
+
+
+def centernet_region_targets(
+    bbox, output_size, stride: int = 4, *, radius: int = 1, dtype=np.float32
+) -> CenterNetRegionTargets:
+    r"""Size and offset targets at the cells around each centre, not only at the centre cell.
+
+    CenterNet [1]_ (Sec. 3) trains the size and offset of object k at its
+    centre cell :math:`\tilde p_k` only: one regression sample per object.
+    TTFNet [3]_ (Sec. 3.3) shows that this makes CenterNet slow to train and
+    takes every cell of the object's Gaussian area as a sample. Here, in
+    CenterNet's own parametrisation, a cell q regresses object k when
+
+    .. math::
+        \lVert q - \tilde p_k \rVert_\infty \le r
+        \quad\text{and}\quad q + \tfrac12 \in \text{box}_k / R,
+
+    with the targets
+
+    .. math::
+        s_q = \left(\frac{w_k}{R}, \frac{h_k}{R}\right), \qquad
+        o_q = \frac{p_k}{R} - q,
+
+    so that :math:`q + o_q = p_k / R` from any sample: a heatmap peak one
+    cell off the centre still decodes to the object's centre
+    (:func:`centernet_decode` is unchanged). The centre cell of every object
+    is always a sample, with the targets of :func:`centernet_targets` (two
+    objects whose centres share a cell both keep it, as there); a cell that
+    is no object's centre but lies in several regions regresses the object
+    whose centre is nearest to the cell's centre (the first one on a tie).
+
+    Parameters
+    ----------
+    bbox : array_like, shape (M, 4)
+        Ground-truth boxes ``(x_min, y_min, x_max, y_max)`` in image pixels.
+    output_size : tuple of 2 int
+        (H_o, W_o), the output grid in cells.
+    stride : int, default 4
+        R, pixels per output cell.
+    radius : int, default 1
+        r, in cells (1: the 3 x 3 cells around the centre cell; 0: the centre
+        cell alone, which is CenterNet).
+    dtype : floating dtype, default float32
+        Of ``size`` and ``offset``.
+
+    Returns
+    -------
+    CenterNetRegionTargets
+        ``size`` (S, 2) and ``offset`` (S, 2) in cells, ``index`` (S,) and
+        ``object`` (S,) int64. The centre cells come first, in the order of
+        the boxes; then the other samples by cell index. Boxes with zero
+        width or height get no sample; S = 0 for no box.
+
+    Raises
+    ------
+    TypeError
+        If an input is not numeric or a count is not an integer.
+    ValueError
+        If ``bbox`` is not (M, 4) or has an inverted box, or a size, stride
+        or radius is out of range.
+
+    References
+    ----------
+    .. [1] X. Zhou, D. Wang, P. Krähenbühl. "Objects as Points."
+       arXiv:1904.07850, 2019.
+    .. [3] Z. Liu, T. Zheng, G. Xu, Z. Yang, H. Liu, D. Cai.
+       "Training-Time-Friendly Network for Real-Time Object Detection."
+       AAAI 2020, arXiv:1909.00700.
+
+    Examples
+    --------
+    >>> t = centernet_region_targets([[4., 8., 36., 40.]], (16, 16))  # centre (20, 24) px
+    >>> t.index[:4], t.offset[:4]  # cell (5, 6) first, then its neighbours by index
+    (array([101,  84,  85,  86]), array([[ 0.,  0.],
+           [ 1.,  1.],
+           [ 0.,  1.],
+           [-1.,  1.]], dtype=float32))
+    >>> len(t.index), bool((t.size == 8).all())  # 3 x 3 cells, all of the 8 x 8-cell box
+    (9, True)
+    """
+    r_stride = count(stride, "stride", minimum=1)
+    r = count(radius, "radius")
+    try:
+        h_out, w_out = (count(v, "output_size", minimum=1) for v in output_size)
+    except (TypeError, ValueError) as err:
+        raise type(err)(
+            f"output_size must be (H_o, W_o), two integers >= 1; got {output_size!r}"
+        ) from None
+    boxes = as_boxes(bbox, "bbox", dtype=np.float64)
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating dtype; got {dtype}")
+
+    wh = (boxes[:, 2:] - boxes[:, :2]) / r_stride  # (M, 2), cells
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2 / r_stride  # (M, 2): p / R
+    cell = np.floor(centre).astype(np.int64)  # p~, on the grid as in centernet_targets
+    cell[:, 0] = np.clip(cell[:, 0], 0, w_out - 1)
+    cell[:, 1] = np.clip(cell[:, 1], 0, h_out - 1)
+    valid = np.flatnonzero((wh > 0).all(axis=1))
+    home = cell[valid, 1] * w_out + cell[valid, 0]  # (V,) the centre cells, always samples
+
+    # the other cells of each region: inside the grid, centre inside the box, no one's centre
+    d = np.arange(-r, r + 1)
+    dx, dy = (a.ravel() for a in np.meshgrid(d, d))  # (D,) offsets, (0, 0) among them
+    qx = cell[valid, 0, None] + dx  # (V, D)
+    qy = cell[valid, 1, None] + dy
+    lo, hi = boxes[valid, None, :2] / r_stride, boxes[valid, None, 2:] / r_stride
+    ok = (dx != 0) | (dy != 0)
+    ok = ok & (qx >= 0) & (qx < w_out) & (qy >= 0) & (qy < h_out)
+    ok &= (qx + 0.5 >= lo[..., 0]) & (qx + 0.5 <= hi[..., 0])
+    ok &= (qy + 0.5 >= lo[..., 1]) & (qy + 0.5 <= hi[..., 1])
+    ok &= ~np.isin(qy * w_out + qx, home)
+    obj = np.broadcast_to(valid[:, None], qx.shape)[ok]
+    q = (qy * w_out + qx)[ok]
+    dist = ((centre[obj] - np.stack([qx[ok], qy[ok]], 1) - 0.5) ** 2).sum(1)
+    order = np.lexsort((obj, dist, q))  # by cell, then the nearest centre, then the first box
+    q, obj = q[order], obj[order]
+    first = np.ones(len(q), bool)
+    first[1:] = q[1:] != q[:-1]
+    q, obj = q[first], obj[first]
+
+    index = np.concatenate([home, q]).astype(np.int64)
+    owner = np.concatenate([valid, obj]).astype(np.int64)
+    qxy = np.stack([index % w_out, index // w_out], axis=1)
+    return CenterNetRegionTargets(
+        size=wh[owner].astype(dtype).reshape(-1, 2),
+        offset=(centre[owner] - qxy).astype(dtype).reshape(-1, 2),
+        index=index,
+        object=owner,
     )
 
 

@@ -18,7 +18,7 @@ from bboxcore.models.base import Prediction, Target
 from bboxcore.models.centernet import CenterNet, CenterNetConfig, heatmap_prior_bias
 from bboxcore.models.config import BackboneConfig, config_to_dict
 from bboxcore.nn.optim import Adam
-from bboxcore.targets.centernet import centernet_targets
+from bboxcore.targets.centernet import centernet_region_targets, centernet_targets
 from tests.finite_diff import assert_param_grads_close
 from tests.models.toy import ToyScenes
 
@@ -89,6 +89,43 @@ def test_loss_gradient_matches_finite_differences():
     heads = (model.heatmap_head, model.size_head, model.offset_head)
     params = [p for head in heads for p in (head[0].weight, head[2].weight, head[2].bias)]
     assert_param_grads_close(total, params, rng)
+
+
+def test_region_samples_loss_is_the_mean_l1_over_the_samples_and_its_gradient():
+    # reg_radius = 1 (TTFNet's regression samples, arXiv:1909.00700 Sec. 3.3): the size and
+    # offset terms are the mean L1 over every sample of centernet_region_targets; the
+    # heatmap term is unchanged
+    model = CenterNet(tiny_centernet(reg_radius=1), np.random.default_rng(0))
+    images, targets = _batch()
+    losses = model.loss(images, targets)
+    heat, size, offset = model(model.preprocess(images))
+    t = [centernet_region_targets(g.bbox, (8, 8), 4, radius=1) for g in targets]
+    image_of = np.concatenate([np.full(len(x.index), i) for i, x in enumerate(t)])
+    index = np.concatenate([x.index for x in t])
+    at = (image_of, slice(None), index // 8, index % 8)
+    n = len(index)
+    assert n > sum(len(g.bbox) for g in targets)  # more samples than objects
+    for name, pred, target, lam in (("size", size, "size", 0.1), ("offset", offset, "offset", 1)):
+        expected = lam * np.abs(pred.data[at] - np.concatenate([getattr(x, target) for x in t]))
+        assert float(losses[name].data) == pytest.approx(expected.sum() / n, rel=1e-5)
+    plain = CenterNet(tiny_centernet(), np.random.default_rng(0)).loss(images, targets)
+    assert float(losses["heatmap"].data) == pytest.approx(float(plain["heatmap"].data))
+    assert float(losses["size"].data) != pytest.approx(float(plain["size"].data))
+
+    model = model.astype(np.float64)
+    model.zero_grad()
+    sum(model.loss(images, targets).values()).backward()
+
+    def total():
+        return sum(v.data for v in model.loss(images, targets).values())
+
+    params = [model.size_head[0].weight, model.size_head[2].weight, model.offset_head[2].bias]
+    assert_param_grads_close(total, params, np.random.default_rng(0))
+    old = config_to_dict(tiny_centernet())
+    old.pop("reg_radius")  # a config saved before the field: the centre cells only
+    assert CenterNet.config_from_dict(old).reg_radius == 0
+    with pytest.raises(ValueError, match="reg_radius must be >= 0"):
+        tiny_centernet(reg_radius=-1)
 
 
 def test_an_image_without_objects_trains_only_the_heatmap():

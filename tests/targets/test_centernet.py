@@ -18,6 +18,7 @@ from bboxcore.iou import box_iou
 from bboxcore.targets.centernet import (
     CenterNetTargets,
     centernet_decode,
+    centernet_region_targets,
     centernet_targets,
     gaussian_radius,
 )
@@ -446,3 +447,94 @@ def test_targets_on_a_one_cell_grid():
     t = centernet_targets([[0.0, 0.0, 8.0, 8.0], [8.0, 0.0, 12.0, 4.0]], [0, 0], 1, (1, 1))
     np.testing.assert_array_equal(t.index, [0, 0])
     assert t.heatmap.shape == (1, 1, 1) and t.heatmap[0, 0, 0] == 1.0
+
+
+# ------------------------------------------------- regression samples around the centre (TTFNet)
+def _region_reference(bbox, grid, stride, radius):
+    """Loops over objects and cells: the rule of centernet_region_targets, written out."""
+    h_out, w_out = grid
+    samples, best, homes = [], {}, set()
+    valid = [k for k, b in enumerate(bbox) if b[2] > b[0] and b[3] > b[1]]
+    centre = {k: ((bbox[k][0] + bbox[k][2]) / 2 / stride, (bbox[k][1] + bbox[k][3]) / 2 / stride)
+              for k in valid}  # fmt: skip
+    home = {k: (min(max(math.floor(centre[k][0]), 0), w_out - 1),
+                min(max(math.floor(centre[k][1]), 0), h_out - 1)) for k in valid}  # fmt: skip
+    for k in valid:
+        samples.append((home[k][1] * w_out + home[k][0], k))
+        homes.add(home[k][1] * w_out + home[k][0])
+    for k in valid:
+        x1, y1, x2, y2 = (v / stride for v in bbox[k])
+        for dy in range(-radius, radius + 1):
+            for dx in range(-radius, radius + 1):
+                x, y = home[k][0] + dx, home[k][1] + dy
+                if (dx, dy) == (0, 0) or not (0 <= x < w_out and 0 <= y < h_out):
+                    continue
+                if not (x1 <= x + 0.5 <= x2 and y1 <= y + 0.5 <= y2) or y * w_out + x in homes:
+                    continue
+                d = (centre[k][0] - x - 0.5) ** 2 + (centre[k][1] - y - 0.5) ** 2
+                best[y * w_out + x] = min(best.get(y * w_out + x, (np.inf, -1)), (d, k))
+    samples += [(q, best[q][1]) for q in sorted(best)]
+    return samples
+
+
+@given(scenes(max_size=8), st.integers(0, 3))
+def test_region_targets_follow_the_rule_and_decode_to_the_centre(scene, radius):
+    # TTFNet (Liu et al., arXiv:1909.00700, Sec. 3.3): the cells around the centre are
+    # regression samples too; from any of them q + o_q = p / R and s_q = (w, h) / R.
+    bbox, label = scene
+    t = centernet_region_targets(bbox, GRID, STRIDE, radius=radius, dtype=np.float64)
+    assert list(zip(t.index.tolist(), t.object.tolist())) == _region_reference(
+        bbox.tolist(), GRID, STRIDE, radius
+    )
+    centre = (bbox[:, :2] + bbox[:, 2:]) / 2 / STRIDE
+    cell = np.stack([t.index % GRID[1], t.index // GRID[1]], axis=1)
+    np.testing.assert_allclose(cell + t.offset, centre[t.object], atol=1e-12)
+    np.testing.assert_allclose(t.size, (bbox[t.object, 2:] - bbox[t.object, :2]) / STRIDE)
+    # the centre cells come first, with exactly CenterNet's targets
+    plain = centernet_targets(bbox, label, 3, GRID, STRIDE, dtype=np.float64)
+    m = int(plain.mask.sum())
+    np.testing.assert_array_equal(t.index[:m], plain.index[plain.mask])
+    np.testing.assert_array_equal(t.size[:m], plain.size[plain.mask])
+    np.testing.assert_array_equal(t.offset[:m], plain.offset[plain.mask])
+    if radius == 0:
+        assert len(t.index) == m
+
+
+def test_region_targets_worked_example_two_neighbours():
+    # a: 8 x 8 px centred at (10, 10) px, p / R = (2.5, 2.5); b: 10 x 8 px centred at
+    # (19, 10) px, p / R = (4.75, 2.5). Column 3 lies in both regions; its cell centres are
+    # 1.0 from a's centre and 1.25 from b's: a's, in either order of the boxes.
+    a, b = [6.0, 6.0, 14.0, 14.0], [14.0, 6.0, 24.0, 14.0]
+    for boxes, ia, ib in (([a, b], 0, 1), ([b, a], 1, 0)):
+        t = centernet_region_targets(boxes, (8, 8), 4, radius=1, dtype=np.float64)
+        cells = {(int(i % 8), int(i // 8)): int(k) for i, k in zip(t.index, t.object)}
+        assert cells[(2, 2)] == ia and cells[(4, 2)] == ib  # the centre cells
+        assert all(cells[(3, y)] == ia for y in (1, 2, 3))  # the nearer centre
+        assert all(cells[(5, y)] == ib for y in (1, 2, 3)) and (1, 1) in cells
+        assert len(t.index) == 9 + 6  # b loses column 3 to a
+        np.testing.assert_allclose(t.offset[list(t.index).index(3 * 8 + 5)], [-0.25, -0.5])
+    empty = centernet_region_targets(np.zeros((0, 4)), (8, 8))
+    assert empty.index.shape == (0,) and empty.size.shape == (0, 2)
+    zero = centernet_region_targets([[4.0, 4.0, 4.0, 9.0]], (8, 8))  # zero width: no sample
+    assert len(zero.index) == 0 and zero.offset.dtype == np.float32
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    (dict(radius=-1), ValueError, "radius"),
+    (dict(radius=1.5), TypeError, "radius"),
+    (dict(stride=0), ValueError, "stride"),
+    (dict(output_size=(8,)), ValueError, "output_size"),
+    (dict(bbox=[[4.0, 4.0, 2.0, 9.0]]), ValueError, "bbox"),
+    (dict(dtype=np.int32), TypeError, "dtype"),
+])  # fmt: skip
+def test_region_targets_reject_bad_input(kwargs, error, match):
+    args = dict(bbox=[[2.0, 2.0, 9.0, 9.0]], output_size=(8, 8)) | kwargs
+    with pytest.raises(error, match=match):
+        centernet_region_targets(**args)
+
+
+def test_region_targets_do_not_modify_the_boxes():
+    bbox = np.array([[2.0, 2.0, 9.0, 9.0], [3.0, 1.0, 12.0, 7.0]])
+    before = bbox.copy()
+    centernet_region_targets(bbox, (8, 8), radius=2)
+    np.testing.assert_array_equal(bbox, before)
