@@ -198,6 +198,34 @@ def _splat(heat: np.ndarray, cx: int, cy: int, radius: int) -> None:
     np.maximum(heat[y0:y1, x0:x1], bump, out=heat[y0:y1, x0:x1])
 
 
+def _output_size(output_size) -> tuple[int, int]:
+    """(H_o, W_o) as two ints >= 1, or the error naming ``output_size``."""
+    try:
+        h_out, w_out = (count(v, "output_size", minimum=1) for v in output_size)
+    except (TypeError, ValueError) as err:
+        raise type(err)(
+            f"output_size must be (H_o, W_o), two integers >= 1; got {output_size!r}"
+        ) from None
+    return h_out, w_out
+
+
+def _float_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating dtype; got {dtype}")
+    return dtype
+
+
+def _centre_cells(boxes: np.ndarray, r_stride: int, h_out: int, w_out: int):
+    """(w, h) / R, the centre p / R and its cell p~ = floor(p / R), each (M, 2), in cells."""
+    wh = (boxes[:, 2:] - boxes[:, :2]) / r_stride
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2 / r_stride
+    cell = np.floor(centre).astype(np.int64)
+    cell[:, 0] = np.clip(cell[:, 0], 0, w_out - 1)  # a centre on the far border stays on the grid
+    cell[:, 1] = np.clip(cell[:, 1], 0, h_out - 1)
+    return wh, centre, cell
+
+
 def centernet_targets(
     bbox,
     label,
@@ -300,12 +328,7 @@ def centernet_targets(
     c = count(n_class, "n_class", minimum=1)
     r_stride = count(stride, "stride", minimum=1)
     r_min = count(min_radius, "min_radius")
-    try:
-        h_out, w_out = (count(v, "output_size", minimum=1) for v in output_size)
-    except (TypeError, ValueError) as err:
-        raise type(err)(
-            f"output_size must be (H_o, W_o), two integers >= 1; got {output_size!r}"
-        ) from None
+    h_out, w_out = _output_size(output_size)
     boxes = as_boxes(bbox, "bbox", dtype=np.float64)
     lab = np.asarray(label)
     if lab.shape == (0,):  # an empty list (float64 in NumPy) holds no non-integer label
@@ -318,16 +341,10 @@ def centernet_targets(
         raise ValueError(
             f"label must be in [0, n_class = {c}); got values {lab.min()}..{lab.max()}"
         )
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a floating dtype; got {dtype}")
+    dtype = _float_dtype(dtype)
 
     m = boxes.shape[0]
-    wh = (boxes[:, 2:] - boxes[:, :2]) / r_stride  # (M, 2): (w, h) in cells
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2 / r_stride  # (M, 2): p / R, in cells
-    cell = np.floor(centre).astype(np.int64)  # (M, 2): p~ = floor(p / R)
-    cell[:, 0] = np.clip(cell[:, 0], 0, w_out - 1)  # a centre on the far border stays on the grid
-    cell[:, 1] = np.clip(cell[:, 1], 0, h_out - 1)
+    wh, centre, cell = _centre_cells(boxes, r_stride, h_out, w_out)
     mask = (wh > 0).all(axis=1)  # (M,)
     radius = np.floor(gaussian_radius(wh[:, 1], wh[:, 0], min_overlap)).astype(np.int64)
     radius = np.maximum(radius, r_min)  # (M,)
@@ -438,22 +455,11 @@ def centernet_region_targets(
     """
     r_stride = count(stride, "stride", minimum=1)
     r = count(radius, "radius")
-    try:
-        h_out, w_out = (count(v, "output_size", minimum=1) for v in output_size)
-    except (TypeError, ValueError) as err:
-        raise type(err)(
-            f"output_size must be (H_o, W_o), two integers >= 1; got {output_size!r}"
-        ) from None
+    h_out, w_out = _output_size(output_size)
     boxes = as_boxes(bbox, "bbox", dtype=np.float64)
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"dtype must be a floating dtype; got {dtype}")
+    dtype = _float_dtype(dtype)
 
-    wh = (boxes[:, 2:] - boxes[:, :2]) / r_stride  # (M, 2), cells
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2 / r_stride  # (M, 2): p / R
-    cell = np.floor(centre).astype(np.int64)  # p~, on the grid as in centernet_targets
-    cell[:, 0] = np.clip(cell[:, 0], 0, w_out - 1)
-    cell[:, 1] = np.clip(cell[:, 1], 0, h_out - 1)
+    wh, centre, cell = _centre_cells(boxes, r_stride, h_out, w_out)
     valid = np.flatnonzero((wh > 0).all(axis=1))
     home = cell[valid, 1] * w_out + cell[valid, 0]  # (V,) the centre cells, always samples
 
