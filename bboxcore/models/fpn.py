@@ -261,6 +261,25 @@ class FPN(Module):
 def check_group_norm(group_norm: int, channels: int, name: str = "fpn_channels") -> None:
     """Raise ValueError unless ``group_norm`` (0 = none) is a non-negative divisor of ``channels``.
 
+    Group normalisation (Wu & He, "Group Normalization", ECCV 2018,
+    arXiv:1803.08494, Eq. 7) splits the C channels into G groups of C / G, so
+    G must divide C; the heads of FCOS and RetinaNet and CenterNet's
+    up-sampling stage check their ``group_norm`` field with it.
+
+    Parameters
+    ----------
+    group_norm : int
+        G, the number of groups; 0 for no normalisation.
+    channels : int
+        C, the channels of the normalised maps.
+    name : str, default "fpn_channels"
+        The config field holding ``channels``, named in the error.
+
+    Raises
+    ------
+    ValueError
+        If ``group_norm`` is negative, or positive and does not divide ``channels``.
+
     Examples
     --------
     >>> check_group_norm(8, 64)
