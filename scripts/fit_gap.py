@@ -8,9 +8,9 @@ training AP is far above its test AP overfits the 66 NEON tiles; one whose train
 low underfits.
 
 With ``--sweep KEY=V1,V2,...`` each checkpoint is evaluated once per value of
-the inference setting ``KEY`` of its config (e.g. ``nms_thresh``), with no
-retraining: a setting is chosen on the training split, and the test split shows
-what it gives.
+the inference setting ``KEY`` of its config (e.g. ``nms_thresh``, or CenterNet's
+``flip_test=none,h,hv``), with no retraining: a setting is chosen on the training
+split, and the test split shows what it gives.
 
 Usage::
 
@@ -18,11 +18,14 @@ Usage::
         --out docs/results/trials/fit_gap_neon_folds12.json
     python scripts/fit_gap.py --runs 0 1 2 --models retinanet --sweep nms_thresh=0.4,0.5 \\
         --out nms.json
+    python scripts/fit_gap.py --runs 0 1 2 --models centernet --sweep flip_test=none,h,hv \\
+        --out flips.json
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -67,8 +70,13 @@ def main(argv: list[str] | None = None) -> int:
                 if key is not None:
                     if not hasattr(detector.config, key):
                         p.error(f"--sweep: {model}'s config has no field {key!r}")
-                    setattr(detector.config, key, type(getattr(detector.config, key))(value))
-                    rec[key], label = value, f" {key}={value:g}"
+                    value = type(getattr(detector.config, key))(value)
+                    try:  # the config's own checks of the value
+                        dataclasses.replace(detector.config, **{key: value})
+                    except (TypeError, ValueError) as err:
+                        p.error(f"--sweep: {err}")
+                    setattr(detector.config, key, value)
+                    rec[key], label = value, f" {key}={value}"
                 for split, ds in splits.items():
                     m = evaluate(detector, ds, progress=False)
                     rec[split] = {"ap50": m["ap50"], "coco_ap": m["coco_ap"], "n_images": len(ds)}
@@ -87,16 +95,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parse_sweep(p: argparse.ArgumentParser, sweep: str | None) -> tuple[str | None, list]:
-    """``KEY=V1,V2`` -> (KEY, [V1, V2]) as floats; no sweep -> (None, [None])."""
+    """``KEY=V1,V2`` -> (KEY, [V1, V2]), numbers as floats; no sweep -> (None, [None])."""
     if sweep is None:
         return None, [None]
     key, _, text = sweep.partition("=")
     try:
         values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if not key or not values:
-        p.error(f"--sweep must look like KEY=V1,V2,... with numbers; got {sweep!r}")
+    except ValueError:  # words, e.g. flip_test=none,h
+        values = text.split(",")
+    if not key or not all(values):
+        p.error(f"--sweep must look like KEY=V1,V2,...; got {sweep!r}")
     return key, values
 
 

@@ -88,10 +88,14 @@ from bboxcore.targets.centernet import (
     centernet_targets,
 )
 
-__all__ = ["LOSS_NAMES", "CenterNet", "CenterNetConfig", "heatmap_prior_bias"]
+__all__ = ["FLIP_TESTS", "LOSS_NAMES", "CenterNet", "CenterNetConfig", "heatmap_prior_bias"]
 
 #: The three terms of the CenterNet objective, in the order they are logged.
 LOSS_NAMES = CENTERNET_LOSS_NAMES
+
+#: ``CenterNetConfig.flip_test`` -> the test passes, each a tuple of the axes of the
+#: (N, C, H, W) input it flips: 3 = left-right, 2 = upside down.
+FLIP_TESTS = {"none": ((),), "h": ((), (3,)), "hv": ((), (3,), (2,), (2, 3))}
 
 
 def heatmap_prior_bias(prior: float) -> float:
@@ -185,6 +189,14 @@ class CenterNetConfig:
         Peaks kept per image (100 in the paper).
     score_thresh : float
         Peaks with a score at or below it are dropped.
+    flip_test : {'none', 'h', 'hv'}
+        Test-time flips (:data:`FLIP_TESTS`): ``'none'``, one pass; ``'h'``, the
+        paper's flip test (Sec. 5 "Inference", Table 1's "F" column), the image
+        and its mirror image, whose heatmaps and sizes are flipped back and
+        averaged before decoding, the offsets taken from the plain pass;
+        ``'hv'``, also the upside-down and the rotated-by-180° images: overhead
+        imagery has no up, and the NEON recipe trains with both flips. Inference
+        only (2 or 4 forward passes); not in any preset.
     """
 
     n_class: int = 10
@@ -208,6 +220,7 @@ class CenterNetConfig:
     prior: float = 0.1
     max_detections: int = 100
     score_thresh: float = 0.01
+    flip_test: str = "none"
 
     def __post_init__(self) -> None:
         if isinstance(self.backbone, dict):
@@ -220,6 +233,10 @@ class CenterNetConfig:
         if self.class_names and len(self.class_names) != self.n_class:
             raise ValueError(
                 f"class_names must have n_class = {self.n_class} names; got {len(self.class_names)}"
+            )
+        if self.flip_test not in FLIP_TESTS:
+            raise ValueError(
+                f"flip_test must be one of {tuple(FLIP_TESTS)}; got {self.flip_test!r}"
             )
         if self.upsample_mode not in Upsample.MODES:
             raise ValueError(
@@ -514,18 +531,39 @@ class CenterNet(Detector):
 
     def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
         img_size = images.shape[1:3]  # the padded bottom and right of a pyramid's input are cut
-        x = self.preprocess(images)
-        heat, size, offset = self(x)
-        prob = heat.sigmoid().data  # Ŷ = σ(z), (N, K, h, w)
+        prob, size, offset = self._test_outputs(images)
         out = []
         for i in range(len(prob)):
             bbox, label, score = centernet_decode(
-                prob[i], size.data[i], offset.data[i], self.stride,
+                prob[i], size[i], offset[i], self.stride,
                 k=self.config.max_detections, score_thresh=self.config.score_thresh,
             )  # fmt: skip
             bbox = clip_boxes(np.sort(bbox.reshape(-1, 2, 2), axis=1).reshape(-1, 4), img_size)
             out.append(Prediction(bbox.astype(np.float32), label, score.astype(np.float32)))
         return out
+
+    def _test_outputs(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r"""Ŷ = σ(z) (N, K, h, w), sizes and offsets (N, 2, h, w) under ``config.flip_test``.
+
+        One pass, or the mean of :math:`\hat Y` and of the sizes over the flipped
+        inputs, each output flipped back first ([1]_ Sec. 5, "Inference": "we
+        average the network outputs before decoding"); the offsets are those of
+        the plain pass, as the reference code's: a flipped offset belongs to the
+        mirrored position inside the cell. Before flipping, the input is
+        zero-padded at the bottom and right to a multiple of the backbone's
+        stride, so that the mirror image of a cell is a cell.
+        """
+        flips = FLIP_TESTS[self.config.flip_test]
+        x = self.preprocess(images)
+        if len(flips) > 1 and self.fpn is None:  # the pyramid's input is padded already
+            x = pad_images(images, 2**self.config.backbone.n_pool)[0]
+        prob = size = offset = None
+        for axes in flips:
+            heat, s, o = self(Tensor(np.flip(x.data, axes).copy()) if axes else x)
+            p, s = np.flip(heat.sigmoid().data, axes), np.flip(s.data, axes)  # back
+            prob, size = (p, s) if prob is None else (prob + p, size + s)
+            offset = o.data if not axes else offset
+        return prob / len(flips), size / len(flips), offset
 
 
 def _l1(pred: Tensor, target: np.ndarray, mask: np.ndarray, n_object: int) -> Tensor:
