@@ -113,6 +113,13 @@ def _args_detect(p: argparse.ArgumentParser) -> None:
         default=None,
         help="keep detections above this score (default: the checkpoint's)",
     )
+    p.add_argument(
+        "--flip-test",
+        choices=("none", "h", "hv"),
+        default=None,
+        help="CenterNet: average the outputs of the mirrored (h) or of all four flipped (hv) "
+        "images before decoding (default: the checkpoint's)",
+    )
 
 
 def _check_checkpoint(path: str) -> None:
@@ -149,6 +156,12 @@ def _run_detect(args: argparse.Namespace) -> int:
         if not hasattr(holder, "score_thresh"):
             raise CLIError(f"--score-thresh: a {type(model).__name__} has no score threshold")
         holder.score_thresh = args.score_thresh
+    if args.flip_test is not None:
+        if not hasattr(model.config, "flip_test"):
+            raise CLIError(
+                f"--flip-test: a {type(model).__name__} has no flip test (CenterNet has)"
+            )
+        model.config.flip_test = args.flip_test
     records = detect_images(model, images, args.out)  # checks every image before writing
     print(f"{len(records)} detections in {len(images)} image(s) -> {args.out}/")
     return 0

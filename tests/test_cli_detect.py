@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from bboxcore.cli import main
+from bboxcore.data.sample import load_image
 from bboxcore.models.detect import image_ids, min_image_side
 from bboxcore.models.predict import load_detector
 
@@ -251,3 +252,35 @@ def test_detections_json_evaluates_against_the_voc_or_yolo_folder_of_its_images(
     argv += ["--json", str(tmp_path / "ap.json")]
     assert main(argv) == 0, capsys.readouterr().err
     assert json.loads((tmp_path / "ap.json").read_text())["voc"]["AP"]["cat"] == 1.0
+
+
+# --------------------------------------------------------------------------- --flip-test
+def test_flip_test_of_a_model_without_one_is_a_one_line_error(run_dir, tmp_path, capsys):
+    out = tmp_path / "det"
+    assert _detect(run_dir, out, _png(tmp_path / "a.png"), extra=["--flip-test", "h"]) == 2
+    _one_line_error(capsys, "--flip-test", "FasterRCNN has no flip test")
+    assert not out.exists()
+
+
+def test_flip_test_sets_centernets_test_passes(tmp_path, capsys):
+    run = tmp_path / "run"
+    argv = [
+        "train", "--model", "centernet", "--dataset", "mnist-det", "--n-train", "4", "--n-val",
+        "2", "--epochs", "1", "--max-iters", "2", "--warmup-iters", "1", "--out", str(run),
+        "--no-progress",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    image = _png(tmp_path / "a.png", 64, 64)
+    model, pixels = load_detector(run), load_image(image)
+    single = np.sort(model.predict(pixels)[0].score)
+    model.config.flip_test = "hv"
+    want = np.sort(model.predict(pixels)[0].score)
+    assert _detect(run, tmp_path / "det", image, extra=["--flip-test", "hv"]) == 0
+    records = json.loads((tmp_path / "det" / "detections.json").read_text())
+    got = np.sort([r["score"] for r in records])  # rounded to 5 decimals
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert not np.allclose(got, single, atol=1e-5)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["detect", str(image), "--checkpoint", str(run), "--flip-test", "x"])
+    assert exit_.value.code == 2 and "invalid choice: 'x'" in capsys.readouterr().err

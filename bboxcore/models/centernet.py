@@ -551,19 +551,29 @@ class CenterNet(Detector):
         the plain pass, as the reference code's: a flipped offset belongs to the
         mirrored position inside the cell. Before flipping, the input is
         zero-padded at the bottom and right to a multiple of the backbone's
-        stride, so that the mirror image of a cell is a cell.
+        stride, so that the mirror image of a cell is a cell. The passes are
+        summed in pairs, (plain + left-right) + (upside down + both): flipping
+        the input then only swaps the terms of each sum, so the averaged
+        heatmap of a flipped image is the flipped averaged heatmap bit for bit.
         """
         flips = FLIP_TESTS[self.config.flip_test]
         x = self.preprocess(images)
         if len(flips) > 1 and self.fpn is None:  # the pyramid's input is padded already
             x = pad_images(images, 2**self.config.backbone.n_pool)[0]
-        prob = size = offset = None
+        probs, sizes, offsets = [], [], []
         for axes in flips:
-            heat, s, o = self(Tensor(np.flip(x.data, axes).copy()) if axes else x)
-            p, s = np.flip(heat.sigmoid().data, axes), np.flip(s.data, axes)  # back
-            prob, size = (p, s) if prob is None else (prob + p, size + s)
-            offset = o.data if not axes else offset
-        return prob / len(flips), size / len(flips), offset
+            heat, size, offset = self(Tensor(np.flip(x.data, axes).copy()) if axes else x)
+            probs.append(np.flip(heat.sigmoid().data, axes))  # flipped back
+            sizes.append(np.flip(size.data, axes))
+            offsets.append(offset.data)
+        return _pairwise_mean(probs), _pairwise_mean(sizes), offsets[0]  # flips[0] = ()
+
+
+def _pairwise_mean(arrays: list[np.ndarray]) -> np.ndarray:
+    """The mean of 1, 2 or 4 arrays, summed as (a + b) + (c + d)."""
+    if len(arrays) == 4:
+        return ((arrays[0] + arrays[1]) + (arrays[2] + arrays[3])) / 4
+    return sum(arrays[1:], arrays[0]) / len(arrays)
 
 
 def _l1(pred: Tensor, target: np.ndarray, mask: np.ndarray, n_object: int) -> Tensor:
