@@ -32,7 +32,7 @@ preset's choice (4 for the 128-px MNIST scenes, :mod:`bboxcore.models.presets`).
 
 The optional pyramid neck (``CenterNetConfig.pyramid``): the paper's best
 backbone, DLA-34 [2]_, up-samples back to stride 4 with skip connections
-from the bottom-up layers (iterative deep aggregation, [1]_ Sec. 4
+from the bottom-up layers (iterative deep aggregation, [1]_ Sec. 5
 "Implementation details"), so that the fine output map also holds the
 context of the coarse layers. The plain stack above has no skip and one
 up-sampling (a 70-px receptive field on the NEON preset). With ``pyramid``
@@ -612,7 +612,7 @@ def centernet_config(dataset: str, class_names, neck: str | None = None):
     to R = 4. Its ``backbone`` field is kept but unused. On NEON tiles the
     receptive field grows from 70 px to 190 px, with the top-down pathway's
     skip connections from every level (DLA-34's aggregation, "Objects as
-    Points" Sec. 4, arXiv:1904.07850); 501k weights against 310k, and one
+    Points" Sec. 5, arXiv:1904.07850); 501k weights against 310k, and one
     forward + backward pass of two 320-px tiles takes 0.31 s against 0.33 s
     (one core, one BLAS thread: the pyramid's stem has one 128-channel
     stride-8 conv, the plain stack two). On NEON fold 0 it took AP50 from 0.294

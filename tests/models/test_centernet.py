@@ -39,7 +39,7 @@ def _batch(n=2, seed=0):
 
 
 def test_heatmap_bias_is_minus_log_nine_and_scores_start_at_the_prior():
-    # Sec. 4 (implementation): the heatmap bias -2.19 = -log((1 - 0.1) / 0.1)
+    # the reference code (from RetinaNet, Sec. 4.1): the heatmap bias -2.19 = -log((1 - 0.1) / 0.1)
     assert heatmap_prior_bias(0.1) == pytest.approx(-math.log(9))
     model = CenterNet(tiny_centernet(), np.random.default_rng(0))
     np.testing.assert_allclose(model.heatmap_head[2].bias.data, -math.log(9), rtol=1e-6)

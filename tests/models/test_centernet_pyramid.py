@@ -1,6 +1,6 @@
 """CenterNet on the feature pyramid: P3 of the FPN, up-sampled to R, feeds the three heads.
 
-Sources: X. Zhou, D. Wang, P. Krähenbühl, "Objects as Points", arXiv:1904.07850 (Sec. 3; Sec. 4
+Sources: X. Zhou, D. Wang, P. Krähenbühl, "Objects as Points", arXiv:1904.07850 (Sec. 3; Sec. 5
 "Implementation details": DLA-34 up-sampled to stride 4 with skip connections); T.-Y. Lin et al.,
 "Feature Pyramid Networks for Object Detection", arXiv:1612.03144 (Sec. 3, the top-down pathway);
 the course deck *Detection – 3 stages*, §G3 (FPN) and §M (CenterNet). The receptive field follows
@@ -206,7 +206,7 @@ OLD_CONFIG = {
 
 
 def test_group_norm_in_the_up_sampling_stage_gradient_and_errors():
-    # the paper's DLA-34 up-sampling path normalises after each conv ("Objects as Points" Sec. 4)
+    # the paper's DLA-34 up-sampling path normalises after each conv ("Objects as Points" Sec. 5)
     model = CenterNet(tiny_pyramid_centernet(group_norm=2), np.random.default_rng(1))
     assert [type(m).__name__ for m in model.neck] == ["Upsample", "Conv2d", "GroupNorm", "ReLU"]
     for p in model.parameters():
