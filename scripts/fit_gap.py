@@ -25,16 +25,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import os
-import subprocess
 import sys
 from pathlib import Path
+
+from _record import new_output, set_config_field, write_record
 
 from bboxcore.models.datasets import build_dataset
 from bboxcore.models.predict import evaluate, load_detector
 from bboxcore.models.registry import MODELS
-from bboxcore.models.runlog import write_json_atomic
 from bboxcore.tools.compare import run_name
 
 
@@ -47,13 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--sweep", metavar="KEY=V1,V2,...", help="evaluate each value of a config field")
     args = p.parse_args(argv)
-    out = Path(args.out)
-    if out.exists():
-        p.error(f"--out {out} exists; not overwriting it")
+    out = new_output(p, args.out)
     key, values = _parse_sweep(p, args.sweep)
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     records = []
     for k in args.runs:
         name, folder, _ = run_name(args.dataset, k)
@@ -68,14 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                 rec = {"model": model, "dataset_name": name, "run": k, "run_dir": str(run)}
                 label = ""
                 if key is not None:
-                    if not hasattr(detector.config, key):
-                        p.error(f"--sweep: {model}'s config has no field {key!r}")
-                    value = type(getattr(detector.config, key))(value)
-                    try:  # the config's own checks of the value
-                        dataclasses.replace(detector.config, **{key: value})
-                    except (TypeError, ValueError) as err:
-                        p.error(f"--sweep: {err}")
-                    setattr(detector.config, key, value)
+                    value = set_config_field(p, detector, model, key, value)
                     rec[key], label = value, f" {key}={value}"
                 for split, ds in splits.items():
                     m = evaluate(detector, ds, progress=False)
@@ -83,14 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{model:12s} {name}{label}: AP50 train {rec['train']['ap50']:.3f} "
                       f"test {rec['test']['ap50']:.3f}")  # fmt: skip
                 records.append(rec)
-    result = {
-        "command": "python scripts/fit_gap.py " + " ".join(argv or sys.argv[1:]),
-        "evaluated_at_commit": commit,
-        "load": os.getloadavg(),
-        "runs": records,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out, result)
+    write_record(out, "fit_gap.py", argv, records)
     return 0
 
 

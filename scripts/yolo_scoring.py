@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from _record import new_output, write_record
 
 from bboxcore.iou import box_iou
 from bboxcore.models.datasets import build_dataset
 from bboxcore.models.predict import load_detector
-from bboxcore.models.runlog import write_json_atomic
 from bboxcore.targets.yolo import yolov3_targets
 from bboxcore.tools.compare import run_name
 
@@ -106,12 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", default="test", choices=["train", "test"])
     p.add_argument("--out", required=True, help="JSON file to write")
     args = p.parse_args(argv)
-    out = Path(args.out)
-    if out.exists():
-        p.error(f"--out {out} exists; not overwriting it")
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    out = new_output(p, args.out)
     records = [analyse(Path(r), args.fold, args.split) for r in args.run]
     for r in records:
         print(f"{r['run_dir']}: responsible mean IoU {r['responsible']['mean_iou']:.3f}, "
@@ -119,14 +112,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({r['top_scoring']['frac_iou_above_0.5']:.0%} above 0.5)")  # fmt: skip
         for kind, v in r["top_scoring_by_training_role"].items():
             print(f"    top-scoring is {kind}: {v['n']} objects, mean IoU {v['mean_iou']:.3f}")
-    result = {
-        "command": "python scripts/yolo_scoring.py " + " ".join(argv or sys.argv[1:]),
-        "evaluated_at_commit": commit,
-        "load": os.getloadavg(),
-        "runs": records,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out, result)
+    write_record(out, "yolo_scoring.py", argv, records)
     return 0
 
 

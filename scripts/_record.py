@@ -1,0 +1,56 @@
+"""What the diagnostic scripts share: a config field set from the command line, and the record.
+
+``scripts/fit_gap.py``, ``scripts/best_box.py`` and ``scripts/yolo_scoring.py`` evaluate
+trained checkpoints and write what they measured to a JSON file, with the command, the
+commit and the load of the machine, never over an existing file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bboxcore.models.runlog import write_json_atomic
+
+
+def new_output(p: argparse.ArgumentParser, out: str) -> Path:
+    """``--out`` as a Path; a parser error if the file exists (records are never overwritten)."""
+    path = Path(out)
+    if path.exists():
+        p.error(f"--out {path} exists; not overwriting it")
+    return path
+
+
+def set_config_field(p: argparse.ArgumentParser, detector, model: str, key: str, value):
+    """Set ``detector.config.<key>`` to ``value``, cast to the field's type, if the config takes it.
+
+    Returns the value as set; a parser error names a missing field or a refused value.
+    """
+    if not hasattr(detector.config, key):
+        p.error(f"{model}'s config has no field {key!r}")
+    typed = type(getattr(detector.config, key))(value)
+    try:  # the config's own checks of the value
+        dataclasses.replace(detector.config, **{key: typed})
+    except (TypeError, ValueError) as err:
+        p.error(str(err))
+    setattr(detector.config, key, typed)
+    return typed
+
+
+def write_record(out: Path, script: str, argv: list[str] | None, records: list[dict]) -> None:
+    """Write ``{"command", "evaluated_at_commit", "load", "runs": records}`` atomically."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    result = {
+        "command": f"python scripts/{script} " + " ".join(argv or sys.argv[1:]),
+        "evaluated_at_commit": commit,
+        "load": os.getloadavg(),
+        "runs": records,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out, result)
