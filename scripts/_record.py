@@ -1,4 +1,4 @@
-"""What the diagnostic scripts share: a config field set from the command line, and the record.
+"""What the diagnostic scripts share: the checkpoints, a config field set, and the record.
 
 ``scripts/fit_gap.py``, ``scripts/best_box.py`` and ``scripts/yolo_scoring.py`` evaluate
 trained checkpoints and write what they measured to a JSON file, with the command, the
@@ -14,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bboxcore.models.predict import load_detector
 from bboxcore.models.runlog import write_json_atomic
+from bboxcore.tools.compare import run_name
 
 
 def new_output(p: argparse.ArgumentParser, out: str) -> Path:
@@ -23,6 +25,22 @@ def new_output(p: argparse.ArgumentParser, out: str) -> Path:
     if path.exists():
         p.error(f"--out {path} exists; not overwriting it")
     return path
+
+
+def compare_checkpoints(dataset: str, runs: list[int], models: list[str], runs_dir: str):
+    """(run index, data set name, model, run folder, detector) of each ``bboxcore compare`` run.
+
+    The folders are ``<runs_dir>/<dataset>/<model>/<run>``; one without a checkpoint is
+    reported on stderr and skipped.
+    """
+    for k in runs:
+        name, folder, _ = run_name(dataset, k)
+        for model in models:
+            run = Path(runs_dir) / dataset / model / folder
+            if not (run / "checkpoint.npz").exists():
+                print(f"{run}: no checkpoint, skipped", file=sys.stderr)
+                continue
+            yield k, name, model, run, load_detector(run)
 
 
 def set_config_field(p: argparse.ArgumentParser, detector, model: str, key: str, value):

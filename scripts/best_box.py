@@ -21,16 +21,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
-from _record import new_output, set_config_field, write_record
+from _record import compare_checkpoints, new_output, set_config_field, write_record
 
 from bboxcore.iou import box_iou
 from bboxcore.models.datasets import build_dataset
-from bboxcore.models.predict import load_detector
 from bboxcore.models.registry import MODELS
-from bboxcore.tools.compare import run_name
 
 
 def best_box_stats(detector, dataset) -> dict:
@@ -71,23 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     key, _, value = (args.set or "").partition("=")
     if args.set is not None and not (key and value):
         p.error(f"--set must look like KEY=VALUE; got {args.set!r}")
-    records = []
-    for k in args.runs:
-        name, folder, _ = run_name(args.dataset, k)
-        test = build_dataset(name, "test")
-        for model in args.models:
-            run = Path(args.runs_dir) / args.dataset / model / folder
-            if not (run / "checkpoint.npz").exists():
-                print(f"{run}: no checkpoint, skipped", file=sys.stderr)
-                continue
-            detector = load_detector(run)
-            if key:
-                set_config_field(p, detector, model, key, value)
-            rec = {"model": model, "dataset_name": name, "run": k, "run_dir": str(run)}
-            rec.update(best_box_stats(detector, test))
-            print(f"{model:12s} {name}: best box IoU >= 0.5 for {rec['best_box_iou_ge_0.5']:.3f}, "
-                  f"highest recall {rec['max_recall_0.5']:.3f}")  # fmt: skip
-            records.append(rec)
+    records, tests = [], {}
+    for k, name, model, run, detector in compare_checkpoints(
+        args.dataset, args.runs, args.models, args.runs_dir
+    ):
+        if name not in tests:
+            tests[name] = build_dataset(name, "test")
+        test = tests[name]
+        if key:
+            set_config_field(p, detector, model, key, value)
+        rec = {"model": model, "dataset_name": name, "run": k, "run_dir": str(run)}
+        rec.update(best_box_stats(detector, test))
+        print(f"{model:12s} {name}: best box IoU >= 0.5 for {rec['best_box_iou_ge_0.5']:.3f}, "
+              f"highest recall {rec['max_recall_0.5']:.3f}")  # fmt: skip
+        records.append(rec)
     write_record(out, "best_box.py", argv, records)
     return 0
 

@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from _record import new_output, set_config_field, write_record
+from _record import compare_checkpoints, new_output, set_config_field, write_record
 
 from bboxcore.models.datasets import build_dataset
-from bboxcore.models.predict import evaluate, load_detector
+from bboxcore.models.predict import evaluate
 from bboxcore.models.registry import MODELS
-from bboxcore.tools.compare import run_name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,28 +45,25 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     out = new_output(p, args.out)
     key, values = _parse_sweep(p, args.sweep)
-    records = []
-    for k in args.runs:
-        name, folder, _ = run_name(args.dataset, k)
-        splits = {s: build_dataset(name, s) for s in ("train", "test")}
-        for model in args.models:
-            run = Path(args.runs_dir) / args.dataset / model / folder
-            if not (run / "checkpoint.npz").exists():
-                print(f"{run}: no checkpoint, skipped", file=sys.stderr)
-                continue
-            detector = load_detector(run)
-            for value in values:
-                rec = {"model": model, "dataset_name": name, "run": k, "run_dir": str(run)}
-                label = ""
-                if key is not None:
-                    value = set_config_field(p, detector, model, key, value)
-                    rec[key], label = value, f" {key}={value}"
-                for split, ds in splits.items():
-                    m = evaluate(detector, ds, progress=False)
-                    rec[split] = {"ap50": m["ap50"], "coco_ap": m["coco_ap"], "n_images": len(ds)}
-                print(f"{model:12s} {name}{label}: AP50 train {rec['train']['ap50']:.3f} "
-                      f"test {rec['test']['ap50']:.3f}")  # fmt: skip
-                records.append(rec)
+    records, splits_of = [], {}
+    for k, name, model, run, detector in compare_checkpoints(
+        args.dataset, args.runs, args.models, args.runs_dir
+    ):
+        if name not in splits_of:
+            splits_of[name] = {s: build_dataset(name, s) for s in ("train", "test")}
+        splits = splits_of[name]
+        for value in values:
+            rec = {"model": model, "dataset_name": name, "run": k, "run_dir": str(run)}
+            label = ""
+            if key is not None:
+                value = set_config_field(p, detector, model, key, value)
+                rec[key], label = value, f" {key}={value}"
+            for split, ds in splits.items():
+                m = evaluate(detector, ds, progress=False)
+                rec[split] = {"ap50": m["ap50"], "coco_ap": m["coco_ap"], "n_images": len(ds)}
+            print(f"{model:12s} {name}{label}: AP50 train {rec['train']['ap50']:.3f} "
+                  f"test {rec['test']['ap50']:.3f}")  # fmt: skip
+            records.append(rec)
     write_record(out, "fit_gap.py", argv, records)
     return 0
 
