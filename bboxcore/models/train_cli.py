@@ -83,6 +83,9 @@ ADAM_LR = 1e-3
 MODEL_OPTIONS = {"objectness": ("rpn", "objectness"), "roi_op": ("head", "roi_op")}
 #: Options that only steer this invocation (never compared with a resumed run).
 INVOCATION_OPTIONS = ("resume", "no_progress", "out", "overwrite")
+#: Inference settings of one detector: option -> (model, config field). They change the
+#: final evaluation and the checkpoint's config, not the training: a resumed run takes them.
+INFERENCE_OPTIONS = {"flip_test": ("centernet", "flip_test")}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -179,6 +182,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("align", "pool"),
         default=None,
         help="faster_rcnn: RoI Align or RoI Pool, 7x7 (default: align)",
+    )
+    p.add_argument(
+        "--flip-test",
+        choices=("none", "h", "hv"),
+        default=None,
+        help="centernet: the test passes of the evaluation, averaged before decoding: the image "
+        "only, also its mirror image (h, the paper's flip test), or its four flips (hv) "
+        "(default: none)",
     )
     p.add_argument(
         "--flip",
@@ -411,7 +422,19 @@ def _model_config(train_cfg: TrainConfig, args: argparse.Namespace, class_names)
     for key, value in given.items():
         part, field = MODEL_OPTIONS[key]
         setattr(getattr(config, part), field, value)
+    _apply_inference_options(args, train_cfg.model, config)
     return config
+
+
+def _apply_inference_options(args: argparse.Namespace, model: str, config) -> None:
+    """Set the given :data:`INFERENCE_OPTIONS` on ``config``; refuse those of another detector."""
+    for key, (owner, field) in INFERENCE_OPTIONS.items():
+        value = getattr(args, key, None)
+        if value is None:
+            continue
+        if model != owner:
+            raise ValueError(f"{_option(key)} applies only to --model {owner}; got --model {model}")
+        setattr(config, field, value)
 
 
 def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
@@ -436,8 +459,10 @@ def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
     wanted = config_to_dict(train_cfg)
     conflicts = []
     for dest, value in given_options(args).items():
-        if dest in INVOCATION_OPTIONS or dest in RESUME_OPTIONS or dest == "n_train":
-            if dest == "n_train" and value != saved.get("n_train"):
+        if dest in INVOCATION_OPTIONS or dest in RESUME_OPTIONS or dest in INFERENCE_OPTIONS:
+            continue
+        if dest == "n_train":
+            if value != saved.get("n_train"):
                 conflicts.append(f"{_option(dest)} {value} (the run has {saved.get('n_train')})")
             continue
         if dest in MODEL_OPTIONS:
@@ -458,6 +483,7 @@ def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
         if getattr(args, dest) is not None:
             overrides[dest] = getattr(args, dest)
     trainer = Trainer.resume(out, **overrides)
+    _apply_inference_options(args, trainer.cfg.model, trainer.model.config)
     trainer.val_set = build_dataset(trainer.cfg.dataset, "test")
     return trainer
 

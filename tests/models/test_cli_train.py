@@ -132,3 +132,33 @@ def test_faster_rcnn_options_are_refused_for_another_model(tmp_path, capsys):
     assert "--roi-op applies only to --model faster_rcnn; got --model centernet" in (
         capsys.readouterr().err
     )
+
+
+def test_flip_test_is_refused_for_another_model(tmp_path, capsys):
+    argv = ["train", "--model", "fcos", "--flip-test", "hv", "--out", str(tmp_path / "r"),
+            "--n-train", "2", "--max-iters", "1", "--no-progress"]  # fmt: skip
+    assert main(argv) == 2
+    assert "--flip-test applies only to --model centernet; got --model fcos" in (
+        capsys.readouterr().err
+    )
+
+
+def test_flip_test_is_kept_in_the_checkpoint_and_a_resumed_run_may_change_it(tmp_path):
+    # an inference setting: the run trains as without it, and resuming with another is allowed
+    from bboxcore.models.predict import load_detector
+
+    out = tmp_path / "run"
+    argv = [
+        "train", "--model", "centernet", "--dataset", "mnist-det", "--n-train", "4",
+        "--n-val", "2", "--epochs", "2", "--max-iters", "1", "--warmup-iters", "1",
+        "--out", str(out), "--no-progress",
+    ]  # fmt: skip
+    assert main([*argv, "--flip-test", "hv"]) == 0  # stops after 1 of 4 steps
+    assert load_detector(out).config.flip_test == "hv"
+    plain = tmp_path / "plain"
+    assert main([*argv[:-3], "--out", str(plain), "--no-progress"]) == 0
+    rows = [list(csv.DictReader(open(d / "log.csv"))) for d in (out, plain)]
+    assert rows[0][0]["total"] == rows[1][0]["total"]  # the same loss: training is unchanged
+    assert main([*argv[:-5], "--max-iters", "2", "--out", str(out), "--no-progress",
+                 "--resume", "--flip-test", "h"]) == 0  # fmt: skip
+    assert load_detector(out).config.flip_test == "h"
