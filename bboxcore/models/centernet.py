@@ -557,9 +557,10 @@ class CenterNet(Detector):
         heatmap of a flipped image is the flipped averaged heatmap bit for bit.
         """
         flips = FLIP_TESTS[self.config.flip_test]
-        x = self.preprocess(images)
         if len(flips) > 1 and self.fpn is None:  # the pyramid's input is padded already
             x = pad_images(images, 2**self.config.backbone.n_pool)[0]
+        else:
+            x = self.preprocess(images)
         probs, sizes, offsets = [], [], []
         for axes in flips:
             heat, size, offset = self(Tensor(np.flip(x.data, axes).copy()) if axes else x)
