@@ -74,6 +74,7 @@ from bboxcore.models.fpn import (
     PyramidBackbone,
     PyramidConfig,
     check_group_norm,
+    in_image,
     pad_images,
     pyramid_config,
 )
@@ -532,6 +533,9 @@ class CenterNet(Detector):
     def _predict_batch(self, images: np.ndarray) -> list[Prediction]:
         img_size = images.shape[1:3]  # the padded bottom and right of a pyramid's input are cut
         prob, size, offset = self._test_outputs(images)
+        h, w = prob.shape[2:]
+        corner = np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1).reshape(-1, 2) * self.stride
+        prob = prob * in_image(corner, img_size).reshape(1, 1, h, w)  # no peak in the padding
         out = []
         for i in range(len(prob)):
             bbox, label, score = centernet_decode(

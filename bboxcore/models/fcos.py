@@ -68,6 +68,7 @@ from bboxcore.models.fpn import (
     PyramidConfig,
     check_group_norm,
     conv_tower,
+    in_image,
     pad_images,
     pyramid_config,
 )
@@ -334,7 +335,8 @@ class FCOS(Detector):
             bbox, score, label = [], [], []
             for level, loc in enumerate(locations):
                 sl = slice(bounds[level], bounds[level + 1])
-                rows, k = np.nonzero(prob[i, sl] > cfg.score_thresh)  # the reference's test
+                fire = (prob[i, sl] > cfg.score_thresh) & in_image(loc, img_size)[:, None]
+                rows, k = np.nonzero(fire)  # the reference's test, in the image only
                 s = np.sqrt(prob[i, sl][rows, k] * centre[i, sl][rows])  # √(cls · ctr)
                 if len(s) > cfg.pre_nms_top_n:
                     keep = np.argpartition(-s, cfg.pre_nms_top_n - 1)[: cfg.pre_nms_top_n]

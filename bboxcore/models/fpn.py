@@ -57,6 +57,7 @@ __all__ = [
     "PyramidConfig",
     "check_group_norm",
     "conv_tower",
+    "in_image",
     "pad_images",
 ]
 
@@ -375,6 +376,35 @@ def pad_images(images, multiple: int) -> tuple[Tensor, tuple[int, int]]:
     out = np.zeros((n, 3, hp, wp), np.float32)  # 0 = the mean colour after normalising
     out[:, :, :h, :w] = x
     return Tensor(out), (h, w)
+
+
+def in_image(points: np.ndarray, img_size: tuple[int, int]) -> np.ndarray:
+    """Which points lie in the image, not in the padding that :func:`pad_images` adds.
+
+    A cell whose point is in the padding was never a positive in training
+    (every ground-truth box is inside its image), so what the network outputs
+    there is not a detection; the detectors drop it.
+
+    Parameters
+    ----------
+    points : ndarray, shape (P, 2)
+        ``(x, y)`` in pixels: FCOS's locations, the centres of RetinaNet's
+        anchors, the top-left corners of CenterNet's cells.
+    img_size : (int, int)
+        ``(H, W)`` of the image before padding, in pixels.
+
+    Returns
+    -------
+    ndarray of bool, shape (P,)
+        ``x < W`` and ``y < H``.
+
+    Examples
+    --------
+    >>> in_image(np.array([[4.0, 4.0], [44.0, 4.0], [4.0, 36.0]]), (30, 45))
+    array([ True,  True, False])
+    """
+    points = np.asarray(points)
+    return (points[:, 0] < img_size[1]) & (points[:, 1] < img_size[0])
 
 
 # --------------------------------------------------------------------------- presets

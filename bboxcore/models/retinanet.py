@@ -55,6 +55,7 @@ from bboxcore.models.fpn import (
     PyramidConfig,
     check_group_norm,
     conv_tower,
+    in_image,
     pad_images,
     pyramid_config,
 )
@@ -376,6 +377,8 @@ class RetinaNet(Detector):
             bbox, score, label = [], [], []
             for level, anchor in enumerate(levels):
                 p = prob[i, bounds[level] : bounds[level + 1]]  # (S_l, K)
+                centre = (anchor[:, :2] + anchor[:, 2:]) / 2
+                p = np.where(in_image(centre, img_size)[:, None], p, 0.0)  # not the padding
                 idx, k = _top_candidates(p, cfg.score_thresh, cfg.pre_nms_top_n)
                 loc = box.data[i, bounds[level] + idx]  # (D_l, 4)
                 bbox.append(clip_boxes(loc2bbox(anchor[idx], loc), img_size))

@@ -164,23 +164,32 @@ def test_loss_gradient_matches_finite_differences_through_the_fpn():
 # --------------------------------------------------------------------------- inference
 def test_predict_pads_any_size_and_keeps_boxes_in_the_original_pixels():
     # 45 x 70 is padded to 64 x 96 with the mean colour at the bottom and right (pad_images):
-    # the same image padded by hand with that colour gives the same peaks and boxes
+    # the same image padded by hand with that colour gives the same peaks and boxes in the
+    # image, and more in the padding, which predict drops for the unpadded image
+    # (tests/models/test_padding.py); dropped before the 3 x 3 max-pool, they no longer hide
+    # the peaks of the image's last row and column (cells 11 and 17: corners 44 and 68). At
+    # initialisation the offsets are ~0 and the sizes small, so a box's centre is its cell's
+    # corner: < 70 and < 45 in the image, >= 72 or >= 48 in the padding.
     from bboxcore.models.base import PIXEL_MEAN
 
     model = CenterNet(
-        tiny_pyramid_centernet(max_detections=30, score_thresh=0.0), np.random.default_rng(0)
+        tiny_pyramid_centernet(max_detections=300, score_thresh=0.0), np.random.default_rng(0)
     )
     image = np.random.default_rng(3).random((45, 70, 3), dtype=np.float32)
     padded = np.broadcast_to(np.asarray(PIXEL_MEAN, np.float32), (64, 96, 3)).copy()
     padded[:45, :70] = image
     (bbox, label, score), (bbox_p, label_p, score_p) = model.predict([image, padded])
-    assert len(bbox) == 30
+    assert 0 < len(bbox) < len(bbox_p) < 300
     assert (bbox >= 0).all() and (bbox[:, [0, 2]] <= 70).all() and (bbox[:, [1, 3]] <= 45).all()
     assert (bbox[:, 2:] >= bbox[:, :2]).all() and np.all(np.diff(score) <= 0)
-    np.testing.assert_allclose(score, score_p, rtol=1e-5)
-    np.testing.assert_array_equal(label, label_p)
-    clipped = np.minimum(bbox_p, np.array([70, 45, 70, 45], np.float32))
-    np.testing.assert_allclose(bbox, clipped, rtol=1e-5, atol=1e-4)
+    inside = (((bbox_p[:, :2] + bbox_p[:, 2:]) / 2) < np.array([70, 45])).all(1)
+    centre = (bbox[:, :2] + bbox[:, 2:]) / 2
+    edge = (centre[:, 0] > 67) | (centre[:, 1] > 43)  # the last column and row of cells
+    shared = np.isin(score, score_p[inside])
+    assert (shared | edge).all() and shared.sum() == inside.sum()
+    np.testing.assert_array_equal(label[shared], label_p[inside])
+    clipped = np.minimum(bbox_p[inside], np.array([70, 45, 70, 45], np.float32))
+    np.testing.assert_allclose(bbox[shared], clipped, rtol=1e-5, atol=1e-4)
 
 
 # --------------------------------------------------------------------------- configs

@@ -1,0 +1,93 @@
+"""The pyramid detectors detect nothing in the padding that makes an image a multiple of 32.
+
+FCOS, RetinaNet and CenterNet on the feature pyramid zero-pad an image at the bottom and right
+(:func:`bboxcore.models.fpn.pad_images`). Every ground-truth box lies in its image, so a cell
+whose point is in the padding (FCOS's location, the centre of RetinaNet's anchor, the top-left
+corner of CenterNet's cell: where the targets put an object) was never a positive in training.
+Each test gives the network outputs that fire only there (the network's own outputs, edited),
+and expects no detection; the same edit firing everywhere gives detections, so the test can fail.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bboxcore.models.centernet import CenterNet
+from bboxcore.models.fcos import FCOS
+from bboxcore.models.retinanet import RetinaNet
+from bboxcore.targets.fcos import fcos_locations
+from tests.models.test_centernet_pyramid import tiny_pyramid_centernet
+from tests.models.test_fcos import tiny_fcos
+from tests.models.test_retinanet import tiny_retinanet
+
+H, W = 37, 53  # padded to 40 x 56 (top stride 8)
+
+
+def _outside(points):
+    """The padding, by the image's size: x >= W or y >= H."""
+    return (points[:, 0] >= W) | (points[:, 1] >= H)
+
+
+def _fcos(everywhere):
+    model = FCOS(tiny_fcos(n_class=1), np.random.default_rng(0))
+    real = model.forward
+
+    def forward(x):
+        cls, ltrb, ctr, sizes = real(x)
+        where = np.concatenate(
+            [_outside(fcos_locations(s, st)) for s, st in zip(sizes, model.strides)]
+        )
+        fire = np.ones_like(where) if everywhere else where
+        cls.data[0] = np.where(fire, 10.0, -10.0)[:, None]
+        ctr.data[0] = 10.0
+        ltrb.data[0] = 1.0
+        return cls, ltrb, ctr, sizes
+
+    model.forward = forward
+    return model
+
+
+def _retinanet(everywhere):
+    model = RetinaNet(tiny_retinanet(n_class=1), np.random.default_rng(0))
+    real = model.forward
+
+    def forward(x):
+        cls, box, sizes = real(x)
+        anchor = np.concatenate(model.anchors(sizes))
+        where = _outside((anchor[:, :2] + anchor[:, 2:]) / 2)
+        fire = np.ones_like(where) if everywhere else where
+        cls.data[0] = np.where(fire, 10.0, -10.0)[:, None]
+        box.data[0] = 0.0
+        return cls, box, sizes
+
+    model.forward = forward
+    return model
+
+
+def _centernet(everywhere):
+    model = CenterNet(tiny_pyramid_centernet(n_class=1), np.random.default_rng(0))
+    real = model.forward
+
+    def forward(x):
+        heat, size, offset = real(x)
+        h, w = heat.shape[2:]
+        ys, xs = np.mgrid[:h, :w] * model.stride
+        where = (xs >= W) | (ys >= H)
+        heat.data[0, 0] = np.where(np.ones_like(where) if everywhere else where, 10.0, -10.0)
+        heat.data[0, 0, ::2, ::2] += 1.0  # distinct peaks for the 3 x 3 max-pool
+        size.data[0] = 2.0
+        return heat, size, offset
+
+    model.forward = forward
+    return model
+
+
+@pytest.mark.parametrize(
+    "build", [_fcos, _retinanet, _centernet], ids=["fcos", "retinanet", "centernet"]
+)
+def test_a_network_that_fires_only_in_the_padding_detects_nothing(build):
+    image = np.random.default_rng(1).random((H, W, 3), dtype=np.float32)
+    assert len(build(everywhere=False).predict(image)[0].bbox) == 0
+    bbox = build(everywhere=True).predict(image)[0].bbox
+    assert len(bbox) > 0 and (bbox[:, 2] <= W).all() and (bbox[:, 3] <= H).all()
