@@ -125,20 +125,18 @@ def test_default_run_folder_names_the_dataset_and_any_other_model():
     assert config_from_args(sub.parse_args(["--dataset", "neon-trees"])).model == "faster_rcnn"
 
 
-def test_faster_rcnn_options_are_refused_for_another_model(tmp_path, capsys):
-    argv = ["train", "--model", "centernet", "--roi-op", "pool", "--out", str(tmp_path / "r"),
+@pytest.mark.parametrize(
+    "model, option, owner",
+    [
+        ("centernet", ["--roi-op", "pool"], "faster_rcnn"),
+        ("fcos", ["--flip-test", "hv"], "centernet"),
+    ],
+)
+def test_options_of_one_detector_are_refused_for_another(model, option, owner, tmp_path, capsys):
+    argv = ["train", "--model", model, *option, "--out", str(tmp_path / "r"),
             "--n-train", "2", "--max-iters", "1", "--no-progress"]  # fmt: skip
     assert main(argv) == 2
-    assert "--roi-op applies only to --model faster_rcnn; got --model centernet" in (
-        capsys.readouterr().err
-    )
-
-
-def test_flip_test_is_refused_for_another_model(tmp_path, capsys):
-    argv = ["train", "--model", "fcos", "--flip-test", "hv", "--out", str(tmp_path / "r"),
-            "--n-train", "2", "--max-iters", "1", "--no-progress"]  # fmt: skip
-    assert main(argv) == 2
-    assert "--flip-test applies only to --model centernet; got --model fcos" in (
+    assert f"{option[0]} applies only to --model {owner}; got --model {model}" in (
         capsys.readouterr().err
     )
 

@@ -29,58 +29,56 @@ def _outside(points):
     return (points[:, 0] >= W) | (points[:, 1] >= H)
 
 
-def _fcos(everywhere):
-    model = FCOS(tiny_fcos(n_class=1), np.random.default_rng(0))
+def _fires(where, everywhere):
+    """Logits 10 where the network should fire (the padding, or every cell), -10 elsewhere."""
+    return np.where(np.ones_like(where) if everywhere else where, 10.0, -10.0)
+
+
+def _edited(model, edit):
+    """``model`` whose forward pass returns its own outputs after ``edit(outputs)``."""
     real = model.forward
 
     def forward(x):
-        cls, ltrb, ctr, sizes = real(x)
-        where = np.concatenate(
-            [_outside(fcos_locations(s, st)) for s, st in zip(sizes, model.strides)]
-        )
-        fire = np.ones_like(where) if everywhere else where
-        cls.data[0] = np.where(fire, 10.0, -10.0)[:, None]
-        ctr.data[0] = 10.0
-        ltrb.data[0] = 1.0
-        return cls, ltrb, ctr, sizes
+        out = real(x)
+        edit(*out)
+        return out
 
     model.forward = forward
     return model
+
+
+def _fcos(everywhere):
+    model = FCOS(tiny_fcos(n_class=1), np.random.default_rng(0))
+
+    def edit(cls, ltrb, ctr, sizes):
+        points = [fcos_locations(s, st) for s, st in zip(sizes, model.strides)]
+        cls.data[0] = _fires(_outside(np.concatenate(points)), everywhere)[:, None]
+        ctr.data[0], ltrb.data[0] = 10.0, 1.0
+
+    return _edited(model, edit)
 
 
 def _retinanet(everywhere):
     model = RetinaNet(tiny_retinanet(n_class=1), np.random.default_rng(0))
-    real = model.forward
 
-    def forward(x):
-        cls, box, sizes = real(x)
+    def edit(cls, box, sizes):
         anchor = np.concatenate(model.anchors(sizes))
-        where = _outside((anchor[:, :2] + anchor[:, 2:]) / 2)
-        fire = np.ones_like(where) if everywhere else where
-        cls.data[0] = np.where(fire, 10.0, -10.0)[:, None]
+        cls.data[0] = _fires(_outside((anchor[:, :2] + anchor[:, 2:]) / 2), everywhere)[:, None]
         box.data[0] = 0.0
-        return cls, box, sizes
 
-    model.forward = forward
-    return model
+    return _edited(model, edit)
 
 
 def _centernet(everywhere):
     model = CenterNet(tiny_pyramid_centernet(n_class=1), np.random.default_rng(0))
-    real = model.forward
 
-    def forward(x):
-        heat, size, offset = real(x)
-        h, w = heat.shape[2:]
-        ys, xs = np.mgrid[:h, :w] * model.stride
-        where = (xs >= W) | (ys >= H)
-        heat.data[0, 0] = np.where(np.ones_like(where) if everywhere else where, 10.0, -10.0)
+    def edit(heat, size, offset):
+        ys, xs = np.mgrid[: heat.shape[2], : heat.shape[3]] * model.stride  # cell corners
+        heat.data[0, 0] = _fires((xs >= W) | (ys >= H), everywhere)
         heat.data[0, 0, ::2, ::2] += 1.0  # distinct peaks for the 3 x 3 max-pool
         size.data[0] = 2.0
-        return heat, size, offset
 
-    model.forward = forward
-    return model
+    return _edited(model, edit)
 
 
 @pytest.mark.parametrize(
