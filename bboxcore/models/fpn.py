@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bboxcore._checks import as_float_array, as_image_size
 from bboxcore.models.backbone import CONV_KSIZE, Backbone
 from bboxcore.models.base import _normalized
 from bboxcore.models.config import BackboneConfig
@@ -398,13 +399,23 @@ def in_image(points: np.ndarray, img_size: tuple[int, int]) -> np.ndarray:
     ndarray of bool, shape (P,)
         ``x < W`` and ``y < H``.
 
+    Raises
+    ------
+    TypeError
+        If ``points`` is not a real numeric array.
+    ValueError
+        If ``points`` is not shaped (P, 2), or ``img_size`` is not two positive numbers.
+
     Examples
     --------
     >>> in_image(np.array([[4.0, 4.0], [44.0, 4.0], [4.0, 36.0]]), (30, 45))
     array([ True,  True, False])
     """
-    points = np.asarray(points)
-    return (points[:, 0] < img_size[1]) & (points[:, 1] < img_size[0])
+    points = as_float_array(points, "points")
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must be shaped (P, 2), (x, y) in pixels; got {points.shape}")
+    h, w = as_image_size(img_size)
+    return (points[:, 0] < w) & (points[:, 1] < h)
 
 
 # --------------------------------------------------------------------------- presets

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from bboxcore.models.centernet import CenterNet
 from bboxcore.models.fcos import FCOS
+from bboxcore.models.fpn import in_image
 from bboxcore.models.retinanet import RetinaNet
 from bboxcore.targets.fcos import fcos_locations
 from tests.models.test_centernet_pyramid import tiny_pyramid_centernet
@@ -89,3 +93,35 @@ def test_a_network_that_fires_only_in_the_padding_detects_nothing(build):
     assert len(build(everywhere=False).predict(image)[0].bbox) == 0
     bbox = build(everywhere=True).predict(image)[0].bbox
     assert len(bbox) > 0 and (bbox[:, 2] <= W).all() and (bbox[:, 3] <= H).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    points=arrays(
+        np.float64, st.tuples(st.integers(0, 20), st.just(2)), elements=st.floats(-50, 150)
+    ),
+    h=st.integers(1, 100),
+    w=st.integers(1, 100),
+)
+def test_in_image_is_x_below_w_and_y_below_h(points, h, w):
+    before = points.copy()
+    inside = in_image(points, (h, w))
+    assert inside.dtype == bool and inside.shape == (len(points),)
+    for (x, y), got in zip(points, inside):
+        assert got == (x < w and y < h)
+    np.testing.assert_array_equal(points, before)
+
+
+@pytest.mark.parametrize(
+    "points, img_size, error, match",
+    [
+        (np.zeros((3, 3)), (10, 10), ValueError, r"points must be shaped \(P, 2\)"),
+        (np.zeros(2), (10, 10), ValueError, r"points must be shaped \(P, 2\)"),
+        (np.array([["a", "b"]]), (10, 10), TypeError, "points must be a real numeric array"),
+        (np.zeros((1, 2)), (10,), ValueError, r"img_size must be \(H, W\)"),
+        (np.zeros((1, 2)), (0, 10), ValueError, r"img_size must be \(H, W\)"),
+    ],
+)
+def test_in_image_errors_name_the_argument(points, img_size, error, match):
+    with pytest.raises(error, match=match):
+        in_image(points, img_size)
