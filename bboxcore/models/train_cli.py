@@ -412,29 +412,33 @@ def _model_config(train_cfg: TrainConfig, args: argparse.Namespace, class_names)
     """The detector's preset for the data set, with the model options applied."""
     cls = detector_class(train_cfg.model)
     config = cls.default_config(train_cfg.dataset, class_names)
-    given = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
-    if given and train_cfg.model != "faster_rcnn":
-        names = ", ".join(_option(k) for k in given)
-        verb = "applies" if len(given) == 1 else "apply"
-        raise ValueError(
-            f"{names} {verb} only to --model faster_rcnn; got --model {train_cfg.model}"
-        )
-    for key, value in given.items():
-        part, field = MODEL_OPTIONS[key]
-        setattr(getattr(config, part), field, value)
+    _check_model_options(args, train_cfg.model)
+    for key in MODEL_OPTIONS:
+        if getattr(args, key) is not None:
+            part, field = MODEL_OPTIONS[key]
+            setattr(getattr(config, part), field, getattr(args, key))
     _apply_inference_options(args, train_cfg.model, config)
     return config
 
 
-def _apply_inference_options(args: argparse.Namespace, model: str, config) -> None:
-    """Set the given :data:`INFERENCE_OPTIONS` on ``config``; refuse those of another detector."""
-    for key, (owner, field) in INFERENCE_OPTIONS.items():
-        value = getattr(args, key, None)
-        if value is None:
-            continue
-        if model != owner:
+def _check_model_options(args: argparse.Namespace, model: str) -> None:
+    """Refuse the options of another detector (:data:`MODEL_OPTIONS`, :data:`INFERENCE_OPTIONS`)."""
+    given = [k for k in MODEL_OPTIONS if getattr(args, k, None) is not None]
+    if given and model != "faster_rcnn":
+        names = ", ".join(_option(k) for k in given)
+        verb = "applies" if len(given) == 1 else "apply"
+        raise ValueError(f"{names} {verb} only to --model faster_rcnn; got --model {model}")
+    for key, (owner, _) in INFERENCE_OPTIONS.items():
+        if getattr(args, key, None) is not None and model != owner:
             raise ValueError(f"{_option(key)} applies only to --model {owner}; got --model {model}")
-        setattr(config, field, value)
+
+
+def _apply_inference_options(args: argparse.Namespace, model: str, config) -> None:
+    """Set the given :data:`INFERENCE_OPTIONS` on ``config`` (checked by _check_model_options)."""
+    _check_model_options(args, model)
+    for key, (_, field) in INFERENCE_OPTIONS.items():
+        if getattr(args, key, None) is not None:
+            setattr(config, field, getattr(args, key))
 
 
 def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
@@ -538,6 +542,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             trainer = _resume(args, train_cfg)
         else:
             detector_class(train_cfg.model)
+            _check_model_options(args, train_cfg.model)  # before the run folder is made
             prepare_run_folder(train_cfg.out, overwrite=args.overwrite)  # before any slow work
             train_set = build_dataset(train_cfg.dataset, "train", n_images=train_cfg.n_train)
             val_set = build_dataset(train_cfg.dataset, "test")

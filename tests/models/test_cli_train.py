@@ -139,6 +139,7 @@ def test_options_of_one_detector_are_refused_for_another(model, option, owner, t
     assert f"{option[0]} applies only to --model {owner}; got --model {model}" in (
         capsys.readouterr().err
     )
+    assert not (tmp_path / "r").exists()  # refused before the run folder is made
 
 
 def test_flip_test_is_kept_in_the_checkpoint_and_a_resumed_run_may_change_it(tmp_path):
