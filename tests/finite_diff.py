@@ -116,3 +116,20 @@ def assert_param_grads_close(
         numeric = numerical_grad(f, original.reshape(-1)[flat])
         param.data = original
         np.testing.assert_allclose(param.grad.reshape(-1)[flat], numeric, rtol=rtol, atol=atol)
+
+
+def assert_loss_grads_close(model, images, targets, params, rng=None, **tol) -> None:
+    """Backpropagate the sum of a detector's losses and check ``params`` by central differences.
+
+    ``model`` should hold float64 weights (``model.astype(np.float64)``); ``params``
+    are some of its parameters; ``rng`` (default: seed 0) draws the checked
+    elements (:func:`assert_param_grads_close`, which takes the tolerances).
+    """
+    model.zero_grad()
+    sum(model.loss(images, targets).values()).backward()
+
+    def total():
+        return sum(v.data for v in model.loss(images, targets).values())
+
+    rng = np.random.default_rng(0) if rng is None else rng
+    assert_param_grads_close(total, params, rng, **tol)

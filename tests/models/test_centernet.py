@@ -19,7 +19,7 @@ from bboxcore.models.centernet import CenterNet, CenterNetConfig, heatmap_prior_
 from bboxcore.models.config import BackboneConfig, config_to_dict
 from bboxcore.nn.optim import Adam
 from bboxcore.targets.centernet import centernet_region_targets, centernet_targets
-from tests.finite_diff import assert_param_grads_close
+from tests.finite_diff import assert_loss_grads_close
 from tests.models.toy import ToyScenes
 
 
@@ -75,20 +75,11 @@ def test_loss_equals_the_formula_on_the_network_outputs():
 
 def test_loss_gradient_matches_finite_differences():
     # the whole graph (heads, gather at the centres, focal and L1 terms) in float64
-    model = CenterNet(tiny_centernet(), np.random.default_rng(1))
-    for p in model.parameters():
-        p.data = p.data.astype(np.float64)
+    model = CenterNet(tiny_centernet(), np.random.default_rng(1)).astype(np.float64)
     images, targets = _batch(seed=2)
-    model.zero_grad()
-    sum(model.loss(images, targets).values()).backward()
-    rng = np.random.default_rng(0)
-
-    def total():
-        return sum(v.data for v in model.loss(images, targets).values())
-
     heads = (model.heatmap_head, model.size_head, model.offset_head)
     params = [p for head in heads for p in (head[0].weight, head[2].weight, head[2].bias)]
-    assert_param_grads_close(total, params, rng)
+    assert_loss_grads_close(model, images, targets, params)
 
 
 def test_region_samples_loss_is_the_mean_l1_over_the_samples_and_its_gradient():
@@ -113,14 +104,8 @@ def test_region_samples_loss_is_the_mean_l1_over_the_samples_and_its_gradient():
     assert float(losses["size"].data) != pytest.approx(float(plain["size"].data))
 
     model = model.astype(np.float64)
-    model.zero_grad()
-    sum(model.loss(images, targets).values()).backward()
-
-    def total():
-        return sum(v.data for v in model.loss(images, targets).values())
-
     params = [model.size_head[0].weight, model.size_head[2].weight, model.offset_head[2].bias]
-    assert_param_grads_close(total, params, np.random.default_rng(0))
+    assert_loss_grads_close(model, images, targets, params)
     old = config_to_dict(tiny_centernet())
     old.pop("reg_radius")  # a config saved before the field: the centre cells only
     assert CenterNet.config_from_dict(old).reg_radius == 0

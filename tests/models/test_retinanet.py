@@ -21,7 +21,7 @@ from bboxcore.models.fpn import PyramidConfig, pad_images
 from bboxcore.models.retinanet import RetinaNet, RetinaNetConfig, prior_bias
 from bboxcore.nn.optim import Adam
 from bboxcore.targets.retinanet import retinanet_targets
-from tests.finite_diff import assert_param_grads_close
+from tests.finite_diff import assert_loss_grads_close
 from tests.models.toy import ToyScenes
 
 
@@ -84,16 +84,9 @@ def test_loss_equals_the_formula_on_the_network_outputs():
 def test_loss_gradient_matches_finite_differences():
     model = RetinaNet(tiny_retinanet(), np.random.default_rng(1)).astype(np.float64)
     images, targets = _batch(seed=2)
-    model.zero_grad()
-    sum(model.loss(images, targets).values()).backward()
-    rng = np.random.default_rng(0)
-
-    def total():
-        return sum(v.data for v in model.loss(images, targets).values())
-
     params = [model.cls_logits.weight, model.cls_logits.bias, model.box_pred.weight,
               model.cls_subnet[0].weight, model.fpn.lateral[1].weight]  # fmt: skip
-    assert_param_grads_close(total, params, rng)
+    assert_loss_grads_close(model, images, targets, params)
 
 
 def test_group_norm_subnets_gradient_and_errors():
@@ -102,14 +95,8 @@ def test_group_norm_subnets_gradient_and_errors():
     kinds = [type(m).__name__ for m in model.cls_subnet]
     assert kinds == ["Conv2d", "GroupNorm", "ReLU"] == [type(m).__name__ for m in model.box_subnet]
     images, targets = _batch(seed=2)
-    model.zero_grad()
-    sum(model.loss(images, targets).values()).backward()
-
-    def total():
-        return sum(v.data for v in model.loss(images, targets).values())
-
     params = [model.cls_subnet[1].weight, model.box_subnet[1].bias, model.cls_subnet[0].weight]
-    assert_param_grads_close(total, params, np.random.default_rng(0))
+    assert_loss_grads_close(model, images, targets, params)
     # a config saved before the field existed builds the subnets without normalisation
     old = config_to_dict(tiny_retinanet())
     old.pop("group_norm")
