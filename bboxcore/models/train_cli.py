@@ -411,13 +411,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def _model_config(train_cfg: TrainConfig, args: argparse.Namespace, class_names):
     """The detector's preset for the data set, with the model options applied."""
     cls = detector_class(train_cfg.model)
-    config = cls.default_config(train_cfg.dataset, class_names)
-    _check_model_options(args, train_cfg.model)
+    config = cls.default_config(train_cfg.dataset, class_names)  # options checked by main
     for key in MODEL_OPTIONS:
         if getattr(args, key) is not None:
             part, field = MODEL_OPTIONS[key]
             setattr(getattr(config, part), field, getattr(args, key))
-    _apply_inference_options(args, train_cfg.model, config)
+    _apply_inference_options(args, config)
     return config
 
 
@@ -433,9 +432,8 @@ def _check_model_options(args: argparse.Namespace, model: str) -> None:
             raise ValueError(f"{_option(key)} applies only to --model {owner}; got --model {model}")
 
 
-def _apply_inference_options(args: argparse.Namespace, model: str, config) -> None:
+def _apply_inference_options(args: argparse.Namespace, config) -> None:
     """Set the given :data:`INFERENCE_OPTIONS` on ``config`` (checked by _check_model_options)."""
-    _check_model_options(args, model)
     for key, (_, field) in INFERENCE_OPTIONS.items():
         if getattr(args, key, None) is not None:
             setattr(config, field, getattr(args, key))
@@ -487,7 +485,8 @@ def _resume(args: argparse.Namespace, train_cfg: TrainConfig) -> Trainer:
         if getattr(args, dest) is not None:
             overrides[dest] = getattr(args, dest)
     trainer = Trainer.resume(out, **overrides)
-    _apply_inference_options(args, trainer.cfg.model, trainer.model.config)
+    _check_model_options(args, trainer.cfg.model)
+    _apply_inference_options(args, trainer.model.config)
     trainer.val_set = build_dataset(trainer.cfg.dataset, "test")
     return trainer
 
