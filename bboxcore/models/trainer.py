@@ -22,7 +22,7 @@ Safety, so that no signal loses work:
   :class:`TrainingInterrupted`, whose message says at which step the
   checkpoint was written (or why it could not be). Further signals while
   stopping are counted, not obeyed: they can no longer cut the save short.
-* Every save blocks SIGINT and SIGTERM until the checkpoint is complete, and
+* Every save holds SIGINT and SIGTERM back until the checkpoint is complete, and
   writes through a temporary file and an atomic rename, so a crash at any
   moment (even SIGKILL) leaves the previous checkpoint or the new one.
 * A NaN or infinite loss or gradient stops the run with
@@ -930,15 +930,29 @@ def remove_stale_temporaries(out: str | Path) -> list[Path]:
 
 @contextlib.contextmanager
 def _signals_deferred():
-    """Hold SIGINT and SIGTERM back (pending, delivered at the end) while the block runs."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    """Hold SIGINT and SIGTERM back while the block runs; deliver them, in order, after it.
+
+    The Python handlers are swapped for one that only records the signal. A
+    signal mask (``pthread_sigmask``) would not do: it holds a signal back from
+    the calling thread only, the kernel hands a process-directed signal to any
+    thread that does not block it (BLAS's workers), and Python then runs the
+    handler in the main thread all the same. Outside the main thread Python
+    runs no handler, so there is nothing to hold back.
+    """
+    held: list[int] = []
+    previous = {}
+    try:
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, lambda signum, frame: held.append(signum))
+    except ValueError:  # not the main thread
+        pass
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in held:
+            signal.raise_signal(signum)
 
 
 class _StopOnSignals:

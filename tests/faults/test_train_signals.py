@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 
 from bboxcore.cli import main
+from bboxcore.models.trainer import _signals_deferred
 from bboxcore.nn import serialization
 from tests.faults.training import (
     cli_code,
@@ -217,3 +219,36 @@ def test_sigterm_before_training_resumes_reports_the_untouched_checkpoint(tmp_pa
     assert "Traceback" not in err and err.count("\n") == 1, err
     assert f"interrupted by SIGTERM; the checkpoint {out / 'checkpoint.npz'} was left" in err
     assert snapshot(out) == before
+
+
+def _send_from_another_thread(signum: signal.Signals) -> None:
+    """``kill`` the process from a thread that does not block the signal (as BLAS's workers)."""
+    sender = threading.Thread(target=os.kill, args=(os.getpid(), signum))
+    sender.start()
+    sender.join()
+    time.sleep(0.05)  # bytecodes of the main thread run: a handler would have been called
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="handlers: main thread"
+)
+def test_a_save_holds_signals_back_from_every_thread_and_delivers_them_in_order_after_it():
+    received: list[int] = []
+
+    def record(signum, frame):
+        received.append(signum)
+
+    previous = {s: signal.signal(s, record) for s in (SIGINT, SIGTERM)}
+    try:
+        with _signals_deferred():
+            for signum in (SIGTERM, SIGINT, SIGTERM):
+                _send_from_another_thread(signum)
+            during = list(received)
+        after = list(received)
+        handlers = [signal.getsignal(s) for s in (SIGINT, SIGTERM)]
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert during == []  # a signal mask of the main thread alone lets these through
+    assert after == [SIGTERM, SIGINT, SIGTERM]
+    assert handlers == [record, record]  # the handlers are back
