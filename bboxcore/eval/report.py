@@ -17,12 +17,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from bboxcore.atomic import atomic_write
 
 __all__ = ["EVAL_METRICS", "evaluate_files", "write_json"]
 
@@ -229,21 +229,5 @@ def write_json(numbers: dict, path) -> None:
         return None if isinstance(x, float) and not math.isfinite(x) else x
 
     text = json.dumps(clean(numbers), indent=2, allow_nan=False)
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as err:  # name the file asked for, not the temporary one
-        raise type(err)(err.errno, err.strerror, str(path)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the mode open() would give
-        os.replace(tmp, path)
-    except OSError as err:  # e.g. a full disk: name the file asked for
-        Path(tmp).unlink(missing_ok=True)
-        raise type(err)(err.errno, err.strerror, str(path)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        f.write(text)

@@ -10,9 +10,9 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import textwrap
 
+from bboxcore.atomic import atomic_write
 from bboxcore.grading.contracts import CONTRACTS, SIGNATURES
 
 __all__ = ["check_outputs", "declare", "find_submissions", "run"]
@@ -208,16 +208,8 @@ def _write(path: str, text: str) -> None:
     if path == "-":
         sys.stdout.write(text)
         return
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".bboxcore-grade-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def check_outputs(args: argparse.Namespace) -> None:

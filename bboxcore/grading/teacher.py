@@ -19,10 +19,10 @@ import csv
 import io
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 
+from bboxcore.atomic import atomic_write
 from bboxcore.grading.platforms import points
 from bboxcore.grading.report import Report
 
@@ -151,15 +151,8 @@ def gradebook_csv(reports: Sequence[Report], weights: dict[str, float] | None = 
 
 
 def _atomic(path: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".bboxcore-report-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as f:
+        f.write(data)
 
 
 def _histogram(scores: list[float], max_points: float, assignment: str) -> bytes:

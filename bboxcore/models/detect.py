@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path, PurePosixPath
+
+from bboxcore.atomic import stage
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -220,32 +221,6 @@ def _png_names(ids: list[str]) -> list[str]:
     return [f"{b}_detections.png" for b in bases]
 
 
-def _stage(path: Path, write) -> str:
-    """Write a file next to ``path`` with ``write(binary_file)``; return the temporary's name.
-
-    The caller renames it to ``path`` (:func:`os.replace`, atomic) once every
-    output is staged, so that a failure (a full disk, Ctrl-C) leaves the
-    previous outputs as they were and no half-written file.
-    """
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as err:  # name the file asked for, not the temporary one
-        raise type(err)(err.errno, err.strerror, str(path)) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the mode open() would give
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise type(err)(err.errno, err.strerror, str(path)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp
-
-
 def detect_images(model, paths: Sequence[str | os.PathLike], out: str | os.PathLike) -> list[dict]:
     """Run ``model`` on image files; write one PNG per image and ``detections.json``.
 
@@ -341,12 +316,12 @@ def detect_images(model, paths: Sequence[str | os.PathLike], out: str | os.PathL
             (out / png).parent.mkdir(parents=True, exist_ok=True)
             try:
                 save = partial(fig.savefig, format="png", dpi=100, bbox_inches="tight")
-                staged.append((_stage(out / png, save), out / png))
+                staged.append((stage(out / png, save), out / png))
             finally:
                 plt.close(fig)
         text = json.dumps(records, indent=1).encode()
         staged.append(
-            (_stage(out / "detections.json", lambda f: f.write(text)), out / "detections.json")
+            (stage(out / "detections.json", lambda f: f.write(text)), out / "detections.json")
         )
         for tmp, final in staged:
             os.replace(tmp, final)

@@ -13,29 +13,26 @@ A run folder ``runs/NAME/`` holds
   ``--resume`` continues with exactly the losses of an uninterrupted run;
 * ``loss_curves.png`` — each loss term against the iteration (matplotlib).
 
-Every file is replaced atomically (a temporary file and :func:`os.replace`), so
+Every file is replaced atomically (:func:`bboxcore.atomic.atomic_write`), so
 a run killed at any moment leaves each file either as it was or complete.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from bboxcore.atomic import atomic_write
 from bboxcore.models.faster_rcnn import LOSS_NAMES
 
 __all__ = ["LOG_COLUMNS", "RunLog", "log_columns", "loss_names_of", "plot_loss_curves",
            "write_json_atomic"]  # fmt: skip
 
-#: Permissions of ``history.json``: rw-r--r--, what a plain open() gives under the usual umask.
-JSON_MODE = 0o644
 #: Columns before and after the loss terms in ``log.csv``.
 HEAD_COLUMNS, TAIL_COLUMNS = (
     ("stage", "epoch", "iteration", "lr"),
@@ -111,30 +108,8 @@ def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
     >>> json.loads(p.read_text())
     {'ap50': 0.5}
     """
-    with _replacing(Path(path), "w") as f:
+    with atomic_write(path, "w") as f:
         json.dump(data, f, indent=2)
-
-
-@contextlib.contextmanager
-def _replacing(path: Path, mode: str, **open_kw):
-    """A new file opened beside ``path`` that replaces it atomically once written.
-
-    The file is written through a temporary file in the same folder, given
-    :data:`JSON_MODE` and renamed over ``path`` (:func:`os.replace`): a reader,
-    or a run killed at any moment, sees the old file or the new one, never
-    half of one. On any error (even KeyboardInterrupt) the temporary file is
-    removed and ``path`` is left as it was.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **open_kw) as f:
-            yield f
-        os.chmod(tmp, JSON_MODE)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 class RunLog:
@@ -313,7 +288,7 @@ def _read_history(path: Path) -> dict:
 
 def _write_csv_atomic(path: Path, columns, rows) -> None:
     """Write a header and ``rows`` to ``path`` through a temporary file and an atomic rename."""
-    with _replacing(path, "w", newline="") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -383,7 +358,7 @@ def plot_loss_curves(csv_path: str | Path, png_path: str | Path, smooth: int = 2
     fig.tight_layout()
     try:
         # a killed run leaves the previous picture, never half of one
-        with _replacing(Path(png_path), "wb") as f:
+        with atomic_write(png_path, "wb") as f:
             fig.savefig(f, dpi=100, format="png")
     finally:
         plt.close(fig)

@@ -6,24 +6,23 @@ A checkpoint is a (possibly nested) dict of arrays and numbers — a module's
 flattened as ``'model/0.weight'`` and rebuilt by :func:`load`.
 
 :func:`save` writes to a temporary file in the same directory, flushes it to
-disk, then renames it over the target with :func:`os.replace`, which is atomic
-on POSIX and Windows: a crash at any moment leaves either the old checkpoint or
-the new one, never a half-written file.
+disk, then renames it over the target (:func:`bboxcore.atomic.atomic_write`):
+a crash at any moment leaves either the old checkpoint or the new one, never a
+half-written file.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 
 import numpy as np
 
+from bboxcore.atomic import atomic_write
 from bboxcore.nn.modules import Module
 
 __all__ = ["SEPARATOR", "load", "save"]
 
-CHECKPOINT_MODE = 0o644  # rw-r--r--, what a plain open() would give under the usual umask
 SEPARATOR = "/"  # joins the keys of nested dicts; module names use '.', so they never clash
 
 
@@ -84,20 +83,8 @@ def save(path: str | os.PathLike, state: Module | Mapping) -> None:
     ['bias', 'weight']
     """
     flat = _flatten(state.state_dict() if isinstance(state, Module) else state, "", {})
-    path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **flat)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, CHECKPOINT_MODE)  # mkstemp makes it owner-only
-        os.replace(tmp, path)  # the atomic step: readers see the old file or the new one
-    except BaseException:  # including KeyboardInterrupt: never leave the temporary behind
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, "wb", durable=True) as f:  # readers see the old file or the new one
+        np.savez(f, **flat)
 
 
 def load(path: str | os.PathLike) -> dict:

@@ -55,6 +55,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bboxcore.atomic import atomic_write
+
 __all__ = [
     "DATASETS",
     "RECIPES",
@@ -198,9 +200,8 @@ def _machine() -> dict:
 def _write_json(path: Path, data) -> None:
     """Write ``data`` as JSON atomically (a temporary file renamed over ``path``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as f:
+        f.write(json.dumps(data, indent=1, sort_keys=False) + "\n")
 
 
 def _read_json(path: Path, default):

@@ -47,7 +47,7 @@ def test_fetch_extracts_verifies_and_caches(tmp_path):
     assert (folder / "LICENSE").read_bytes() == b"MIT\n"
     assert fetch(asset(), cache=tmp_path / "cache", download=download) == folder
     assert calls == ["pkg==1.0"]  # the second call only re-checked the hashes
-    assert not list(folder.glob("*.part"))  # no temporary left behind
+    assert not list(folder.glob(".*.tmp"))  # no temporary left behind
 
 
 def test_fetch_refetches_a_corrupted_file(tmp_path):

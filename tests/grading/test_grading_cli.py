@@ -115,7 +115,7 @@ def test_outputs_are_written_whole(tmp_path, capsys, monkeypatch):
     out.write_text("old")
     good = str(SUBMISSIONS / "correct_matrix.py")
     assert main(["grade", "nms", good, *FAST, "--json", str(out)]) == 0
-    assert out.read_text().startswith("{") and not list(tmp_path.glob(".bboxcore-grade-*"))
+    assert out.read_text().startswith("{") and not list(tmp_path.glob(".*.tmp"))
 
 
 @pytest.mark.parametrize(
