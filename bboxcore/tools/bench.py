@@ -21,7 +21,7 @@ from bboxcore.tools.bench_nn import suite_nn as suite_nn_kernels
 from bboxcore.tools.synthetic import clustered_boxes, random_boxes
 from bboxcore.tools.timing import Case, format_table, time_case
 
-__all__ = ["SUITES", "Case", "format_table", "run_bench", "time_case"]
+__all__ = ["SUITES", "Case", "bench_cases", "format_table", "run_bench", "time_case"]
 
 
 # --------------------------------------------------------------------------- suites
@@ -573,6 +573,41 @@ SUITES: dict[str, Callable[[np.random.Generator], list[Case]]] = {
 # --------------------------------------------------------------------------- table
 
 
+def bench_cases(suites: list[str] | None = None, seed: int = 0) -> list[Case]:
+    """The cases of the named suites, each suite's inputs drawn from its own generator.
+
+    The generator of a suite is seeded with ``(seed, its name)``, so a suite
+    times the same inputs alone (``bboxcore bench nms``) as in the full run.
+
+    Parameters
+    ----------
+    suites : list of str, optional
+        Names from :data:`SUITES`, in the order of the table; all when None.
+    seed : int
+        Seed of the inputs.
+
+    Returns
+    -------
+    list of Case
+
+    Raises
+    ------
+    ValueError
+        If a suite name is unknown.
+
+    Examples
+    --------
+    >>> alone = [c.note for c in bench_cases(["nms"])]  # "...; keeps 1481" (the inputs')
+    >>> alone == [c.note for c in bench_cases(["iou", "nms"])][-len(alone):]
+    True
+    """
+    names = list(SUITES) if suites is None else list(suites)
+    unknown = [s for s in names if s not in SUITES]
+    if unknown:
+        raise ValueError(f"unknown bench suite(s) {unknown}; choose from {list(SUITES)}")
+    return [c for s in names for c in SUITES[s](np.random.default_rng([seed, *s.encode()]))]
+
+
 def run_bench(suites: list[str] | None = None, seed: int = 0, progress: bool = True) -> str:
     """Time the registered suites and return the table as text.
 
@@ -581,7 +616,7 @@ def run_bench(suites: list[str] | None = None, seed: int = 0, progress: bool = T
     suites : list of str, optional
         Names from :data:`SUITES`; all when None.
     seed : int
-        Seed of the inputs, so every run times the same data.
+        Seed of the inputs, so every run times the same data (:func:`bench_cases`).
     progress : bool
         Show a tqdm progress bar on stderr.
 
@@ -602,12 +637,7 @@ def run_bench(suites: list[str] | None = None, seed: int = 0, progress: bool = T
     """
     from tqdm.auto import tqdm
 
-    names = list(SUITES) if suites is None else list(suites)
-    unknown = [s for s in names if s not in SUITES]
-    if unknown:
-        raise ValueError(f"unknown bench suite(s) {unknown}; choose from {list(SUITES)}")
-    rng = np.random.default_rng(seed)
-    cases = [c for s in names for c in SUITES[s](rng)]
+    cases = bench_cases(suites, seed)
     rows = [(c, time_case(c)) for c in tqdm(cases, desc="bench", disable=not progress, leave=False)]
     head = (
         f"bboxcore bench — Python {platform.python_version()}, NumPy {np.__version__}, "
