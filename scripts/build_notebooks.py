@@ -31,12 +31,13 @@ import argparse
 import copy
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import jupytext
 import nbformat
+
+from bboxcore.atomic import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "scripts" / "notebooks"
@@ -122,10 +123,8 @@ def problems(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> 
 
 
 def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(text)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,12 +44,12 @@ import datetime  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bboxcore.bench import SUITES, time_case  # noqa: E402
+from bboxcore.atomic import atomic_write  # noqa: E402
+from bboxcore.tools.bench import SUITES, bench_cases, time_case  # noqa: E402
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -115,14 +115,13 @@ def machine() -> str:
 
 def measure(suites: list[str], runs: int, seed: int) -> tuple[list[str], list[str]]:
     """Table lines and consistency problems; each case the best of ``runs`` rounds."""
-    rng = np.random.default_rng(seed)
     lines = [
         "| suite | case | implementation | median (ms) | target | met | note |",
         "| --- | --- | --- | ---: | --- | :---: | --- |",
     ]
     problems = []
     for suite in suites:
-        cases = SUITES[suite](rng)
+        cases = bench_cases([suite], seed)  # the inputs of `bboxcore bench` with this seed
         best = [float("inf")] * len(cases)
         for r in range(runs):
             for i, case in enumerate(cases):
@@ -189,10 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     table, problems = block(suites, args.runs, args.seed)
-    fd, tmp = tempfile.mkstemp(dir=PAGE.parent, prefix=".benchmarks.", suffix=".md")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with atomic_write(PAGE, "w", encoding="utf-8") as f:
         f.write(f"{head}{START}\n{table}\n{END}{tail}")
-    os.replace(tmp, PAGE)
     print(f"updated {PAGE}")
     for problem in problems:
         print(f"inconsistent: {problem}", file=sys.stderr)

@@ -7,7 +7,7 @@ from bboxcore.tools.bench import SUITES, bench_cases
 
 def test_a_suite_times_the_same_inputs_alone_as_after_other_suites():
     alone = [c.note for c in bench_cases(["nms"])]  # the notes count the boxes NMS keeps
-    assert alone == [c.note for c in bench_cases(["iou", "anchors", "nms"])][-len(alone):]
+    assert alone == [c.note for c in bench_cases(["iou", "anchors", "nms"])][-len(alone) :]
     assert alone != [c.note for c in bench_cases(["nms"], seed=1)]  # the notes see the inputs
 
 
