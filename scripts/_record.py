@@ -46,16 +46,22 @@ def compare_checkpoints(dataset: str, runs: list[int], models: list[str], runs_d
 def set_config_field(p: argparse.ArgumentParser, detector, model: str, key: str, value):
     """Set ``detector.config.<key>`` to ``value``, cast to the field's type, if the config takes it.
 
-    Returns the value as set; a parser error names a missing field or a refused value.
+    ``key`` may name a field of a nested config with dots (Faster R-CNN's
+    ``detect.nms_thresh``). Returns the value as set; a parser error names a
+    missing field or a refused value.
     """
-    if not hasattr(detector.config, key):
+    *parents, field = key.split(".")
+    config = detector.config
+    for name in parents:
+        config = getattr(config, name, None)
+    if config is None or not dataclasses.is_dataclass(config) or not hasattr(config, field):
         p.error(f"{model}'s config has no field {key!r}")
-    typed = type(getattr(detector.config, key))(value)
+    typed = type(getattr(config, field))(value)
     try:  # the config's own checks of the value
-        dataclasses.replace(detector.config, **{key: typed})
+        dataclasses.replace(config, **{field: typed})
     except (TypeError, ValueError) as err:
         p.error(str(err))
-    setattr(detector.config, key, typed)
+    setattr(config, field, typed)
     return typed
 
 

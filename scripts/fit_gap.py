@@ -8,8 +8,9 @@ training AP is far above its test AP overfits the 66 NEON tiles; one whose train
 low underfits.
 
 With ``--sweep KEY=V1,V2,...`` each checkpoint is evaluated once per value of
-the inference setting ``KEY`` of its config (e.g. ``nms_thresh``, or CenterNet's
-``flip_test=none,h,hv``), with no retraining: a setting is chosen on the training
+the inference setting ``KEY`` of its config (e.g. ``nms_thresh``, CenterNet's
+``flip_test=none,h,hv``, or a nested field such as Faster R-CNN's
+``detect.nms_thresh``), with no retraining: a setting is chosen on the training
 split, and the test split shows what it gives.
 
 Usage::

@@ -68,3 +68,29 @@ def test_an_image_without_detections_counts_its_objects_as_missed(best_box):
     assert stats["n_gt"] == 3
     assert stats["best_box_iou_ge_0.5"] == pytest.approx(1 / 3)
     assert stats["max_recall_0.5"] == pytest.approx(1 / 3)
+
+
+@pytest.fixture(scope="module")
+def record():
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import _record
+
+        yield _record
+    finally:
+        sys.path.remove(str(SCRIPTS))
+
+
+def test_a_sweep_sets_a_field_of_a_nested_config_with_its_own_checks(record):
+    import argparse
+
+    from bboxcore.models.config import ModelConfig
+
+    detector = SimpleNamespace(config=ModelConfig(n_class=1))
+    p = argparse.ArgumentParser()
+    assert record.set_config_field(p, detector, "faster_rcnn", "detect.nms_thresh", "0.5") == 0.5
+    assert detector.config.detect.nms_thresh == 0.5 and detector.config.rpn.nms_thresh == 0.7
+    for key, value in (("detect.nms", 0.5), ("n_class.x", 1), ("detect.nms_thresh", 1.5)):
+        with pytest.raises(SystemExit):  # p.error: no such field, or the config refuses
+            record.set_config_field(p, detector, "faster_rcnn", key, value)
+    assert detector.config.detect.nms_thresh == 0.5
