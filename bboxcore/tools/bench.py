@@ -597,7 +597,7 @@ def bench_cases(suites: list[str] | None = None, seed: int = 0) -> list[Case]:
 
     Examples
     --------
-    >>> alone = [c.note for c in bench_cases(["nms"])]  # "...; keeps 1481" (the inputs')
+    >>> alone = [c.note for c in bench_cases(["nms"])]  # "...; keeps 1529": they see the inputs
     >>> alone == [c.note for c in bench_cases(["iou", "nms"])][-len(alone):]
     True
     """
