@@ -628,7 +628,7 @@ def run_bench(suites: list[str] | None = None, seed: int = 0, progress: bool = T
     Raises
     ------
     ValueError
-        If a suite name is unknown.
+        From :func:`bench_cases`, for an unknown suite name, before anything is timed.
 
     Examples
     --------
