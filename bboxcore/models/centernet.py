@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bboxcore._checks import unit_interval
 from bboxcore.anchors import receptive_field
 from bboxcore.boxes import clip_boxes
 from bboxcore.losses.centernet import (
@@ -239,6 +240,7 @@ class CenterNetConfig:
             raise ValueError(
                 f"flip_test must be one of {tuple(FLIP_TESTS)}; got {self.flip_test!r}"
             )
+        unit_interval(self.score_thresh, "score_thresh")  # 0 keeps the padding's zeroed peaks out
         if self.upsample_mode not in Upsample.MODES:
             raise ValueError(
                 f"upsample_mode must be one of {Upsample.MODES}; got {self.upsample_mode!r}"

@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bboxcore._checks import unit_interval
 from bboxcore.boxes import clip_boxes
 from bboxcore.models.base import Detector, Prediction, _predict_each, as_targets
 from bboxcore.models.config import _from_dict
@@ -163,6 +164,8 @@ class FcosConfig:
             )
         if self.reg_loss not in REG_LOSSES:
             raise ValueError(f"reg_loss must be one of {REG_LOSSES}; got {self.reg_loss!r}")
+        for name in ("score_thresh", "nms_thresh"):  # 0 keeps the padding's zeroed scores out
+            unit_interval(getattr(self, name), name)
         check_group_norm(self.group_norm, self.pyramid.fpn_channels)
         prior_bias(self.prior)
 
@@ -330,13 +333,13 @@ class FCOS(Detector):
         prob, centre = cls.sigmoid().data, ctr.sigmoid().data  # (N, P, K), (N, P)
         locations = [fcos_locations(s, st) for s, st in zip(sizes, self.strides)]
         bounds = np.cumsum([0] + [len(p) for p in locations])
+        prob = prob * in_image(np.concatenate(locations), img_size)[:, None]  # not the padding
         cfg, out = self.config, []
         for i in range(len(prob)):
             bbox, score, label = [], [], []
             for level, loc in enumerate(locations):
                 sl = slice(bounds[level], bounds[level + 1])
-                fire = (prob[i, sl] > cfg.score_thresh) & in_image(loc, img_size)[:, None]
-                rows, k = np.nonzero(fire)  # the reference's test, in the image only
+                rows, k = np.nonzero(prob[i, sl] > cfg.score_thresh)  # the reference's test
                 s = np.sqrt(prob[i, sl][rows, k] * centre[i, sl][rows])  # √(cls · ctr)
                 if len(s) > cfg.pre_nms_top_n:
                     keep = np.argpartition(-s, cfg.pre_nms_top_n - 1)[: cfg.pre_nms_top_n]

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bboxcore._checks import unit_interval
 from bboxcore.boxes import clip_boxes
 from bboxcore.encoding import loc2bbox
 from bboxcore.models.base import Detector, Prediction, _predict_each, as_targets
@@ -194,6 +195,8 @@ class RetinaNetConfig:
                 raise ValueError(f"{name} has an invalid value {getattr(self, name)}")
         check_group_norm(self.group_norm, self.pyramid.fpn_channels)
         prior_bias(self.prior)
+        for name in ("score_thresh", "nms_thresh"):  # 0 keeps the padding's zeroed scores out
+            unit_interval(getattr(self, name), name)
 
     @property
     def n_anchor(self) -> int:
@@ -372,13 +375,13 @@ class RetinaNet(Detector):
         prob = cls.sigmoid().data  # (N, S, K)
         levels = self.anchors(sizes)
         bounds = np.cumsum([0] + [len(a) for a in levels])
+        anchor = np.concatenate(levels)
+        prob = prob * in_image((anchor[:, :2] + anchor[:, 2:]) / 2, img_size)[:, None]  # padding
         cfg, out = self.config, []
         for i in range(len(prob)):
             bbox, score, label = [], [], []
             for level, anchor in enumerate(levels):
                 p = prob[i, bounds[level] : bounds[level + 1]]  # (S_l, K)
-                centre = (anchor[:, :2] + anchor[:, 2:]) / 2
-                p = np.where(in_image(centre, img_size)[:, None], p, 0.0)  # not the padding
                 idx, k = _top_candidates(p, cfg.score_thresh, cfg.pre_nms_top_n)
                 loc = box.data[i, bounds[level] + idx]  # (D_l, 4)
                 bbox.append(clip_boxes(loc2bbox(anchor[idx], loc), img_size))

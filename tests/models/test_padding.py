@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bboxcore.models.centernet import CenterNet
-from bboxcore.models.fcos import FCOS
+from bboxcore.models.centernet import CenterNet, CenterNetConfig
+from bboxcore.models.fcos import FCOS, FcosConfig
 from bboxcore.models.fpn import in_image
-from bboxcore.models.retinanet import RetinaNet
+from bboxcore.models.retinanet import RetinaNet, RetinaNetConfig
 from bboxcore.targets.fcos import fcos_locations
 from tests.models.test_centernet_pyramid import tiny_pyramid_centernet
 from tests.models.test_fcos import tiny_fcos
@@ -125,3 +125,22 @@ def test_in_image_is_x_below_w_and_y_below_h(points, h, w):
 def test_in_image_errors_name_the_argument(points, img_size, error, match):
     with pytest.raises(error, match=match):
         in_image(points, img_size)
+
+
+@pytest.mark.parametrize(
+    "config, name",
+    [
+        ("fcos", "score_thresh"),
+        ("fcos", "nms_thresh"),
+        ("retinanet", "score_thresh"),
+        ("retinanet", "nms_thresh"),
+        ("centernet", "score_thresh"),
+    ],
+)
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan")])
+def test_a_threshold_outside_0_1_is_refused(config, name, value):
+    # the padding's scores are set to 0, which a negative score_thresh would let through
+    cls = {"fcos": FcosConfig, "retinanet": RetinaNetConfig, "centernet": CenterNetConfig}[config]
+    with pytest.raises(ValueError, match=rf"{name} must be in \[0, 1\]"):
+        cls(**{name: value})
+    assert getattr(cls(**{name: 0.0}), name) == 0.0
